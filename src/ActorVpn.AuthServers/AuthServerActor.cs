@@ -1,0 +1,885 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using ActorVpn.AuthServers.HandOff;
+using ActorVpn.AuthServers.Hosting;
+using ActorVpn.AuthServers.State;
+using ActorVpn.Credentials;
+using ActorVpn.Topology;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.AuthServers.HandOff.HandOffProtocol;
+
+namespace ActorVpn.AuthServers;
+
+/// <summary>
+/// One authentication server of the patent (Figs. 7, 8 and 9). A thin event-sourced actor around
+/// <see cref="AuthServerState"/> and <see cref="RelayTables"/>; the members of its group (Fig. 4) are
+/// its child actors, which it supervises (<see cref="AuthServerSupervision"/>).
+///
+/// Every hand-off is a chain of asks between auth-server actors, one per request, never blocking
+/// this actor: replies are piped back as messages, and the relay route is aggregated on the reply
+/// path (Fig. 9, step 910).
+/// </summary>
+public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
+{
+    private readonly AuthServerSpec _spec;
+    private readonly TopologyModel _topology;
+    private readonly AuthServerSettings _settings;
+    private readonly IHandOffInterceptor? _interceptor;
+    private readonly RelayTables _tables;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    private AuthServerState _state;
+    private SigningAuthority? _authority;
+
+    // Short-lived, deliberately not persisted: held certificates, hand-offs in flight, open challenges.
+    private readonly Dictionary<string, HeldCertificate> _held = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PendingHandOff> _pending = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OpenChallenge> _challenges = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IssuedRoute> _issued = new(StringComparer.Ordinal);
+
+    public AuthServerActor(AuthServerSpec spec, TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor)
+    {
+        _spec = spec;
+        _topology = topology;
+        _settings = settings;
+        _interceptor = interceptor;
+        _tables = new RelayTables(spec, topology);
+        _state = AuthServerState.Empty(spec.Name);
+
+        Recover<IAuthServerEvent>(evt => ApplyEvent(evt));
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+
+        // Fig. 6 step 603 -> Fig. 7 -> Fig. 8
+        Command<AuthenticateClient>(HandleClient);
+        // Fig. 9, steps 905/906 then 908 seen from the callee
+        Command<OpenHandOff>(HandleOpen);
+        Command<HandOffCertificate>(HandleCertificate);
+        Command<CallAnswered>(HandleCallAnswered);
+        Command<CallFailed>(HandleCallFailed);
+        Command<SessionEnded>(HandleSessionEnded);
+        Command<ReleaseHandOff>(release => Release(release.HandOffId, "released by the caller (【0053】)"));
+        Command<Sweep>(_ => SweepExpired());
+
+        Command<RegisterUser>(HandleRegisterUser);
+        Command<RevokeUser>(HandleRevokeUser);
+        Command<IssuePeerCredential>(HandleIssuePeerCredential);
+        Command<AcceptPeerCredential>(HandleAcceptPeerCredential);
+        Command<EnrollProxy>(HandleEnrollProxy);
+        Command<GetIdentity>(_ => Sender.Tell(Identity()));
+        Command<GetStatus>(_ => Sender.Tell(Status()));
+    }
+
+    public static Props Props(AuthServerSpec spec, TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor = null) =>
+        Akka.Actor.Props.Create(() => new AuthServerActor(spec, topology, settings, interceptor));
+
+    public static string PersistenceIdFor(string authServer) => $"auth-server-{authServer}";
+
+    public override string PersistenceId => PersistenceIdFor(_spec.Name);
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private string Me => _spec.Name;
+
+    private DateTimeOffset Now => _settings.Clock.GetUtcNow();
+
+    private SigningAuthority Authority => _authority ?? throw new InvalidOperationException($"{Me} has no signing authority yet");
+
+    /// <summary>A member that crashes is restarted by its upper server; see <see cref="AuthServerSupervision"/>.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => AuthServerSupervision.Strategy;
+
+    protected override void PreStart()
+    {
+        // Fig. 4: the members of this server's group are its children.
+        foreach (var member in _tables.Members)
+        {
+            if (Context.Child(member.Name).IsNobody())
+            {
+                Context.ActorOf(Props(member, _topology, _settings, _interceptor), member.Name);
+            }
+        }
+
+        AuthServerRegistry.For(Context.System).Register(Me, Self);
+        var sweepEvery = TimeSpan.FromTicks(Math.Clamp(_settings.HoldTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
+        Timers.StartPeriodicTimer(nameof(Sweep), Sweep.Instance, sweepEvery);
+        base.PreStart();
+    }
+
+    /// <summary>
+    /// A crash must not take the group down or leave callers hanging: members keep running (the
+    /// default would stop every child), and every hand-off in flight here is answered with a clear
+    /// failure before the actor restarts and recovers its durable state from the journal.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        foreach (var pending in _pending.Values.ToList())
+        {
+            Fail(pending, new HandOffError(ErrorCodes.Unreachable, Me, pending.Step.Cite(),
+                $"{Me} crashed while handling the hand-off and is restarting ({reason.Message})"), pending.Path);
+        }
+
+        _authority?.Dispose();
+    }
+
+    protected override void PostStop()
+    {
+        AuthServerRegistry.For(Context.System).Unregister(Me, Self);
+        _authority?.Dispose();
+        base.PostStop();
+    }
+
+    // ---------------------------------------------------------------- recovery and persistence
+
+    private void ApplyEvent(IAuthServerEvent evt)
+    {
+        _state = _state.Apply(evt);
+        if (evt is AuthorityCreated created)
+        {
+            _authority?.Dispose();
+            _authority = SigningAuthority.Import(Me, created.PrivateKey, created.CertificateDer);
+        }
+    }
+
+    private void OnRecovered()
+    {
+        if (_state.Authority is null)
+        {
+            // First start ever: create this server's own signing key (real credentials, issue #2.4).
+            using var authority = SigningAuthority.Create(Me, Now);
+            Persist(new AuthorityCreated(authority.ExportPkcs8PrivateKey(), authority.Certificate.RawData, KeyIsProtected: false), ApplyEvent);
+        }
+
+        _log.Info("auth server {0} ready: {1} users, {2} credentials issued, {3} held", Me, _state.Users.Count, _state.CredentialsIssued.Count, _state.CredentialsHeld.Count);
+    }
+
+    // ---------------------------------------------------------------- Fig. 7 / Fig. 8: a client via a proxy
+
+    private void HandleClient(AuthenticateClient request)
+    {
+        var replyTo = Sender;
+        var trace = request.HandOffId ?? "new";
+        if (!Step(PatentStep.Fig7Receive701, trace, $"client at {request.Proxy} for '{request.Destination}'")
+            || !Step(PatentStep.Fig8IssuedHere801, trace, "is certificate 1 issued here?"))
+        {
+            return;
+        }
+
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = CertificateText.FromDer(request.UserCertificateDer);
+        }
+        catch (CredentialException e)
+        {
+            RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"not a certificate: {e.Message}");
+            return;
+        }
+
+        using (certificate)
+        {
+            var verdict = Authority.Verify(certificate, CertificateKind.User, Now);
+            switch (verdict)
+            {
+                case CertificateVerdict.Valid:
+                    HandleHomeClient(request, certificate, replyTo);
+                    return;
+                case CertificateVerdict.Expired or CertificateVerdict.NotYetValid:
+                    RefuseClient(replyTo, ErrorCodes.CertificateExpired, PatentStep.Fig7Check702,
+                        $"certificate of '{CertificateFacts.SubjectName(certificate)}' is not valid now (valid {certificate.NotBefore:u} to {certificate.NotAfter:u})");
+                    return;
+                case CertificateVerdict.NotIssuedHere:
+                    HandleHeldClient(request, certificate, replyTo);
+                    return;
+                default:
+                    RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"certificate refused: {verdict}");
+                    return;
+            }
+        }
+    }
+
+    /// <summary>Fig. 8, yes-branch of 801: this is the user's home server.</summary>
+    private void HandleHomeClient(AuthenticateClient request, X509Certificate2 certificate, IActorRef replyTo)
+    {
+        var user = CertificateFacts.SubjectName(certificate);
+        switch (_state.StandingOf(certificate))
+        {
+            case UserCertificateStanding.UnknownUser:
+                RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"user '{user}' is not registered at {Me}");
+                return;
+            case UserCertificateStanding.Revoked:
+                RefuseClient(replyTo, ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702, $"the certificate of '{user}' was revoked at {Me}");
+                return;
+        }
+
+        if (!_tables.KnowsDestination(request.Destination))
+        {
+            RefuseClient(replyTo, ErrorCodes.UnknownDestination, PatentStep.Fig8LookUp802, $"no destination '{request.Destination}' is known");
+            return;
+        }
+
+        var entryProxy = _tables.RelayProxyFor(request.Destination);
+        if (entryProxy is null || entryProxy.Name != request.Proxy)
+        {
+            RefuseClient(replyTo, ErrorCodes.NoRoute, PatentStep.Fig8LookUp802,
+                entryProxy is null
+                    ? $"{Me} manages no relay proxy for '{request.Destination}' (Fig. 3)"
+                    : $"'{request.Destination}' is relayed by {entryProxy.Name}, not by {request.Proxy} (Fig. 3)");
+            return;
+        }
+
+        var handOffId = NewHandOffId();
+        var path = new List<string> { Me };
+        if (!Step(PatentStep.Fig8LookUp802, handOffId, $"user '{user}' to '{request.Destination}'"))
+        {
+            return;
+        }
+
+        switch (_tables.NextFor(request.Destination))
+        {
+            case NextHop.End:
+                // A one-proxy chain: the entry proxy is also the exit proxy.
+                Step(PatentStep.Fig8Authenticated811, handOffId, "route [] (End)");
+                replyTo.Tell(new ClientAuthenticated(user, handOffId, [], null, _tables.DestinationAddress(request.Destination), path, []));
+                return;
+            case NextHop.Route route:
+                StartCall(new PendingHandOff(handOffId, replyTo, FromClient: true, request.UserCertificateDer, user, request.Destination,
+                    path, route.AuthServer, Now + _settings.HandOffTimeout, PatentStep.Fig8Connect805));
+                return;
+            case NextHop.Escalate escalate:
+                Step(PatentStep.Fig8Escalate803, handOffId, $"no entry for '{request.Destination}': upper server {escalate.UpperServer}");
+                StartCall(new PendingHandOff(handOffId, replyTo, FromClient: true, request.UserCertificateDer, user, request.Destination,
+                    path, escalate.UpperServer, Now + _settings.HandOffTimeout, PatentStep.Fig8Connect805));
+                return;
+            default:
+                RefuseClient(replyTo, ErrorCodes.NoRoute, PatentStep.Fig8Escalate803,
+                    $"{Me} has no route for '{request.Destination}' and no upper server", path);
+                return;
+        }
+    }
+
+    /// <summary>Fig. 8, no-branch of 801: a certificate handed off earlier; no route look-up, then discard (【0045】).</summary>
+    private void HandleHeldClient(AuthenticateClient request, X509Certificate2 certificate, IActorRef replyTo)
+    {
+        var user = CertificateFacts.SubjectName(certificate);
+        if (request.HandOffId is null || !_held.TryGetValue(request.HandOffId, out var held) || held.ExpiresAt <= Now)
+        {
+            RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702,
+                $"'{user}' is not registered at {Me}, and no hand-off of this certificate is held here (used, expired after {_settings.HoldTimeout.TotalSeconds:0} s, or never made)");
+            return;
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(held.CertificateDer, request.UserCertificateDer))
+        {
+            RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"hand-off {held.HandOffId} at {Me} was made for another certificate", held.Path);
+            return;
+        }
+
+        if (held.Destination != request.Destination || held.RelayProxy != request.Proxy)
+        {
+            RefuseClient(replyTo, ErrorCodes.NoRoute, PatentStep.Fig7Check702,
+                $"certificate 1 was handed off to {Me} for '{held.Destination}' via {held.RelayProxy}, not for '{request.Destination}' via {request.Proxy}", held.Path);
+            return;
+        }
+
+        if (certificate.NotAfter.ToUniversalTime() <= Now.UtcDateTime || certificate.NotBefore.ToUniversalTime() > Now.UtcDateTime)
+        {
+            Drop(held.HandOffId, "certificate expired");
+            RefuseClient(replyTo, ErrorCodes.CertificateExpired, PatentStep.Fig7Check702, $"certificate of '{user}' expired at {certificate.NotAfter:u}", held.Path);
+            return;
+        }
+
+        if (!Step(PatentStep.Fig8HeldUsed811, held.HandOffId, $"'{user}' authenticated at {request.Proxy} with the held certificate"))
+        {
+            return;
+        }
+
+        Drop(held.HandOffId, "used by the client's hop authentication");
+        var next = held.Route.Count > 1 ? held.Route[1] : null;
+        replyTo.Tell(new ClientAuthenticated(user, held.HandOffId, [], next,
+            next is null ? _tables.DestinationAddress(held.Destination) : null, held.Path, held.Holders));
+    }
+
+    // ---------------------------------------------------------------- Fig. 9: a request from another auth server
+
+    private void HandleOpen(OpenHandOff open)
+    {
+        if (!Step(PatentStep.Fig7Receive701, open.HandOffId, $"hand-off request from {open.Caller}")
+            || !Step(PatentStep.Fig7Check702, open.HandOffId, $"inter-server credential of {open.Caller}"))
+        {
+            return;
+        }
+
+        // Fig. 7 step 702 / Fig. 9 step 906: the caller must present a credential this server issued to it.
+        var problem = CheckPeerCredential(open, out var credential);
+        if (problem is not null)
+        {
+            Sender.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(), problem), [open.Caller, Me]));
+            return;
+        }
+
+        var nonce = PeerProof.NewNonce();
+        _challenges[Convert.ToBase64String(nonce)] = new OpenChallenge(open.Caller, open.HandOffId, credential!, Now + _settings.ChallengeTimeout);
+        Sender.Tell(new HandOffChallenge(Me, nonce));
+    }
+
+    private string? CheckPeerCredential(OpenHandOff open, out byte[]? credential)
+    {
+        credential = open.CredentialDer;
+        if (open.CredentialDer is null)
+        {
+            return $"{open.Caller} holds no credential issued by {Me} ({Me} does not list it in 'trusts')";
+        }
+
+        if (!_state.CredentialsIssued.TryGetValue(open.Caller, out var issued) || !issued.AsSpan().SequenceEqual(open.CredentialDer))
+        {
+            return $"the credential {open.Caller} presented is not the one {Me} issued to it";
+        }
+
+        try
+        {
+            using var certificate = CertificateText.FromDer(open.CredentialDer);
+            var verdict = Authority.Verify(certificate, CertificateKind.InterServer, Now);
+            if (verdict != CertificateVerdict.Valid || CertificateFacts.SubjectName(certificate) != open.Caller)
+            {
+                return $"the credential of {open.Caller} is not valid here: {verdict}";
+            }
+        }
+        catch (CredentialException e)
+        {
+            return $"the credential of {open.Caller} is not a certificate: {e.Message}";
+        }
+
+        return null;
+    }
+
+    private void HandleCertificate(HandOffCertificate request)
+    {
+        var replyTo = Sender;
+        var path = request.Path.Append(Me).ToList();
+
+        // One-time challenge: a proof copied from a log, or replayed, finds no open nonce.
+        var key = Convert.ToBase64String(request.Nonce);
+        if (!_challenges.Remove(key, out var challenge) || challenge.ExpiresAt <= Now
+            || challenge.Caller != request.Caller || challenge.HandOffId != request.HandOffId)
+        {
+            replyTo.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
+                $"{request.Caller} answered no open challenge of {Me} (replayed or expired proof)"), path));
+            return;
+        }
+
+        using (var credential = CertificateText.FromDer(challenge.CredentialDer))
+        {
+            if (!PeerProof.Verify(credential, request.Nonce, ProofBinding(Me, request), request.Proof))
+            {
+                replyTo.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
+                    $"{request.Caller} could not prove possession of the key its credential certifies"), path));
+                return;
+            }
+        }
+
+        // Fig. 9 step 901: receive certificate 1 and hold it while the hand-off goes on.
+        if (!Step(PatentStep.Fig9Receive901, request.HandOffId, $"certificate of '{request.User}' for '{request.Destination}' from {request.Caller}"))
+        {
+            return;
+        }
+
+        var deadline = Now + request.Budget;
+        if (request.Path.Contains(Me))
+        {
+            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.RouteLoop, PatentStep.Fig9Receive901,
+                $"the certificate already visited {Me}: {string.Join(" -> ", path)}"), path));
+            return;
+        }
+
+        if (!_tables.KnowsDestination(request.Destination))
+        {
+            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.UnknownDestination, PatentStep.Fig9LookUp902, $"no destination '{request.Destination}' is known"), path));
+            return;
+        }
+
+        if (!CertificateLooksCurrent(request.UserCertificateDer, out var expiredMessage))
+        {
+            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.CertificateExpired, PatentStep.Fig9Receive901, expiredMessage!), path));
+            return;
+        }
+
+        if (!Step(PatentStep.Fig9LookUp902, request.HandOffId, $"'{request.Destination}'"))
+        {
+            return;
+        }
+
+        var pending = new PendingHandOff(request.HandOffId, replyTo, FromClient: false, request.UserCertificateDer, request.User,
+            request.Destination, path, Next: string.Empty, deadline, PatentStep.Fig9Connect905);
+        switch (_tables.NextFor(request.Destination))
+        {
+            case NextHop.End:
+                // Fig. 9 step 910 with End: the route holds only this server's relay proxy.
+                Complete(pending, new HandOffRouted([], path, []));
+                return;
+            case NextHop.Route route:
+                StartCall(pending with { Next = route.AuthServer });
+                return;
+            case NextHop.Escalate escalate:
+                Step(PatentStep.Fig9Escalate903, request.HandOffId, $"no entry for '{request.Destination}': upper server {escalate.UpperServer}");
+                StartCall(pending with { Next = escalate.UpperServer });
+                return;
+            default:
+                replyTo.Tell(new HandOffFailed(Error(ErrorCodes.NoRoute, PatentStep.Fig9Escalate903,
+                    $"{Me} has no route for '{request.Destination}' and no upper server"), path));
+                return;
+        }
+    }
+
+    private bool CertificateLooksCurrent(byte[] der, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            using var certificate = CertificateText.FromDer(der);
+            var now = Now.UtcDateTime;
+            if (certificate.NotAfter.ToUniversalTime() > now && certificate.NotBefore.ToUniversalTime() <= now)
+            {
+                return true;
+            }
+
+            problem = $"certificate of '{CertificateFacts.SubjectName(certificate)}' is not valid now (valid {certificate.NotBefore:u} to {certificate.NotAfter:u})";
+        }
+        catch (CredentialException e)
+        {
+            problem = $"certificate 1 is not a certificate: {e.Message}";
+        }
+
+        return false;
+    }
+
+    // ---------------------------------------------------------------- calling the next auth server (805-809 / 905-909)
+
+    private void StartCall(PendingHandOff pending)
+    {
+        var connectStep = pending.FromClient ? PatentStep.Fig8Connect805 : PatentStep.Fig9Connect905;
+        if (pending.Path.Contains(pending.Next))
+        {
+            Fail(pending, Error(ErrorCodes.RouteLoop, connectStep,
+                $"{Me} would hand on to {pending.Next}, which the certificate already visited: {string.Join(" -> ", pending.Path.Append(pending.Next))}"),
+                pending.Path);
+            return;
+        }
+
+        _pending[pending.HandOffId] = pending with { Step = connectStep };
+        if (!Step(connectStep, pending.HandOffId, $"to {pending.Next}"))
+        {
+            return;
+        }
+
+        var target = AuthServerRegistry.For(Context.System).Find(pending.Next);
+        if (target is null)
+        {
+            Fail(pending, new HandOffError(ErrorCodes.Unreachable, pending.Next, connectStep.Cite(), $"{pending.Next} is not running"),
+                pending.Path.Append(pending.Next).ToList());
+            return;
+        }
+
+        var credential = _state.CredentialsHeld.TryGetValue(pending.Next, out var held) ? held : null;
+        Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId));
+    }
+
+    private void Ask(PendingHandOff pending, IActorRef target, object message)
+    {
+        var remaining = pending.Deadline - Now;
+        if (remaining <= TimeSpan.Zero)
+        {
+            Fail(pending, new HandOffError(ErrorCodes.Timeout, pending.Next, pending.Step.Cite(), $"no time left to call {pending.Next}"), pending.Path.Append(pending.Next).ToList());
+            return;
+        }
+
+        var id = pending.HandOffId;
+        var next = pending.Next;
+        target.Ask<object>(message, remaining).PipeTo(Self,
+            success: answer => new CallAnswered(id, next, answer),
+            failure: e => new CallFailed(id, next, e));
+    }
+
+    private void HandleCallAnswered(CallAnswered answered)
+    {
+        if (!_pending.TryGetValue(answered.HandOffId, out var pending) || pending.Next != answered.Next)
+        {
+            return; // released, failed or restarted meanwhile
+        }
+
+        switch (answered.Answer)
+        {
+            case HandOffChallenge challenge:
+                // Fig. 8 step 808 / Fig. 9 step 908: send certificate 1 with the proof of possession.
+                var sendStep = pending.FromClient ? PatentStep.Fig8SendCertificate808 : PatentStep.Fig9SendCertificate908;
+                _pending[pending.HandOffId] = pending = pending with { Step = sendStep };
+                if (!Step(sendStep, pending.HandOffId, $"to {pending.Next}"))
+                {
+                    return;
+                }
+
+                var remaining = pending.Deadline - Now;
+                var request = new HandOffCertificate(Me, pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination,
+                    pending.Path, challenge.Nonce, [], DownstreamBudget(remaining));
+                request = request with { Proof = PeerProof.Sign(Authority.SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };
+                var target = AuthServerRegistry.For(Context.System).Find(pending.Next);
+                if (target is null)
+                {
+                    Fail(pending, new HandOffError(ErrorCodes.Unreachable, pending.Next, sendStep.Cite(), $"{pending.Next} stopped"), pending.Path.Append(pending.Next).ToList());
+                    return;
+                }
+
+                Ask(pending, target, request);
+                return;
+            case HandOffRouted routed:
+                Step(pending.FromClient ? PatentStep.Fig8RouteReceived809 : PatentStep.Fig9RouteReceived909, pending.HandOffId,
+                    $"route [{string.Join(", ", routed.Route.Select(r => r.Proxy))}] from {pending.Next}");
+                _pending.Remove(pending.HandOffId);
+                Complete(pending, routed);
+                return;
+            case HandOffFailed failed:
+                _pending.Remove(pending.HandOffId);
+                Fail(pending, failed.Error, failed.Path);
+                return;
+            default:
+                _pending.Remove(pending.HandOffId);
+                Fail(pending, Error(ErrorCodes.Unreachable, pending.Step, $"{pending.Next} answered {answered.Answer.GetType().Name}"), pending.Path);
+                return;
+        }
+    }
+
+    private void HandleCallFailed(CallFailed failed)
+    {
+        if (!_pending.Remove(failed.HandOffId, out var pending) || pending.Next != failed.Next)
+        {
+            return;
+        }
+
+        var path = pending.Path.Append(pending.Next).ToList();
+        if (failed.Cause is AskTimeoutException)
+        {
+            // 【0053】: whatever the silent server may still do for this hand-off is released.
+            AuthServerRegistry.For(Context.System).Find(pending.Next)?.Tell(new ReleaseHandOff(pending.HandOffId));
+            Fail(pending, new HandOffError(ErrorCodes.Timeout, pending.Next, pending.Step.Cite(),
+                $"{pending.Next} did not answer {Me} in time (hand-off timeout {_settings.HandOffTimeout.TotalSeconds:0.#} s)"), path);
+        }
+        else
+        {
+            Fail(pending, new HandOffError(ErrorCodes.Unreachable, pending.Next, pending.Step.Cite(), $"{pending.Next} could not be called: {failed.Cause.Message}"), path);
+        }
+    }
+
+    /// <summary>The callee gets a little less time than this server has, so the deepest waiting server times out first.</summary>
+    private static TimeSpan DownstreamBudget(TimeSpan remaining)
+    {
+        var margin = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(20).Ticks, remaining.Ticks / 20));
+        return remaining - margin > TimeSpan.Zero ? remaining - margin : TimeSpan.Zero;
+    }
+
+    // ---------------------------------------------------------------- the reply path (809-811 / 910)
+
+    private void Complete(PendingHandOff pending, HandOffRouted routed)
+    {
+        if (pending.FromClient)
+        {
+            // Fig. 8 steps 810/811: the aggregated route and "authenticated" to the entry proxy.
+            if (!Step(PatentStep.Fig8Authenticated811, pending.HandOffId, $"route [{string.Join(", ", routed.Route.Select(r => r.Proxy))}]"))
+            {
+                return;
+            }
+
+            _issued[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout);
+            pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, pending.HandOffId, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders));
+            return;
+        }
+
+        var relay = _tables.RelayProxyFor(pending.Destination);
+        if (relay is null)
+        {
+            // 【0036】: no relay proxy here for this destination, so certificate 1 is not needed: discard at once.
+            Step(PatentStep.DiscardNoRelay0036, pending.HandOffId, "no relay proxy here: certificate 1 discarded");
+            if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"route [{string.Join(", ", routed.Route.Select(r => r.Proxy))}] (nothing added)"))
+            {
+                pending.ReplyTo.Tell(routed);
+            }
+
+            return;
+        }
+
+        // Fig. 9 step 910: prepend this server's relay proxy and hold certificate 1 until the client comes.
+        var route = routed.Route.Prepend(RouteEntryFor(relay)).ToList();
+        var holders = routed.Holders.Prepend(Me).ToList();
+        var path = routed.Path.Count > 0 ? routed.Path : pending.Path;
+        _held[pending.HandOffId] = new HeldCertificate(pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination, relay.Name,
+            route, path, holders, pending.Next.Length > 0 ? pending.Next : null, Now, Now + _settings.HoldTimeout);
+        if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"prepended {relay.Name}: route [{string.Join(", ", route.Select(r => r.Proxy))}]; holding certificate 1"))
+        {
+            pending.ReplyTo.Tell(new HandOffRouted(route, path, holders));
+        }
+    }
+
+    private void Fail(PendingHandOff pending, HandOffError error, IReadOnlyList<string> path)
+    {
+        _pending.Remove(pending.HandOffId);
+        _log.Info("hand-off {0} failed: {1}", pending.HandOffId, error);
+        pending.ReplyTo.Tell(pending.FromClient ? new ClientRefused(error, path) : new HandOffFailed(error, path));
+    }
+
+    private void RefuseClient(IActorRef replyTo, string code, PatentStep step, string message, IReadOnlyList<string>? path = null)
+    {
+        var error = Error(code, step, message);
+        _log.Info("client refused (Fig. 7, step 704): {0}", error);
+        replyTo.Tell(new ClientRefused(error, path ?? [Me]));
+    }
+
+    private HandOffError Error(string code, PatentStep step, string message) => new(code, Me, step.Cite(), message);
+
+    // ---------------------------------------------------------------- releasing what is held (【0045】, 【0050】, 【0053】)
+
+    private void HandleSessionEnded(SessionEnded ended)
+    {
+        if (_issued.Remove(ended.HandOffId, out var issued))
+        {
+            foreach (var holder in issued.Holders)
+            {
+                AuthServerRegistry.For(Context.System).Find(holder)?.Tell(new ReleaseHandOff(ended.HandOffId));
+            }
+        }
+    }
+
+    private void Release(string handOffId, string reason)
+    {
+        if (_pending.Remove(handOffId, out var pending) && pending.Next.Length > 0)
+        {
+            AuthServerRegistry.For(Context.System).Find(pending.Next)?.Tell(new ReleaseHandOff(handOffId));
+        }
+
+        if (_held.TryGetValue(handOffId, out var held) && held.CalledNext is { } next)
+        {
+            AuthServerRegistry.For(Context.System).Find(next)?.Tell(new ReleaseHandOff(handOffId));
+        }
+
+        Drop(handOffId, reason);
+    }
+
+    private void Drop(string handOffId, string reason)
+    {
+        if (_held.Remove(handOffId, out var held))
+        {
+            Step(PatentStep.HeldDropped, handOffId, $"certificate of '{held.User}' dropped: {reason}");
+        }
+    }
+
+    private void SweepExpired()
+    {
+        var now = Now;
+        foreach (var expired in _held.Values.Where(h => h.ExpiresAt <= now).ToList())
+        {
+            Drop(expired.HandOffId, $"the client did not authenticate within {_settings.HoldTimeout.TotalSeconds:0.#} s");
+        }
+
+        foreach (var (nonce, _) in _challenges.Where(c => c.Value.ExpiresAt <= now).ToList())
+        {
+            _challenges.Remove(nonce);
+        }
+
+        foreach (var (id, _) in _issued.Where(i => i.Value.ExpiresAt <= now).ToList())
+        {
+            _issued.Remove(id);
+        }
+
+        // A request whose caller has long given up (e.g. a black-holed step) is forgotten.
+        foreach (var stale in _pending.Values.Where(p => p.Deadline + _settings.HandOffTimeout <= now).ToList())
+        {
+            _pending.Remove(stale.HandOffId);
+        }
+    }
+
+    // ---------------------------------------------------------------- administration
+
+    private void HandleRegisterUser(RegisterUser register)
+    {
+        if (!TopologyLoader.IsValidName(register.User))
+        {
+            Sender.Tell(new AdminRefused($"'{register.User}' is not a valid user name (letters, digits, '-' and '_')"));
+            return;
+        }
+
+        X509Certificate2 issued;
+        try
+        {
+            var now = Now;
+            issued = Authority.Issue(CertificateKind.User, register.User, register.SubjectPublicKeyInfo, now.AddMinutes(-5), now + (register.Lifetime ?? _settings.UserCertificateLifetime));
+        }
+        catch (Exception e) when (e is CredentialException or CryptographicException or ArgumentException)
+        {
+            Sender.Tell(new AdminRefused($"cannot issue a certificate for '{register.User}': {e.Message}"));
+            return;
+        }
+
+        var replyTo = Sender;
+        var anchor = Authority.Certificate.RawData;
+        using (issued)
+        {
+            Persist(new UserRegistered(register.User, issued.RawData, Now, register.By), evt =>
+            {
+                ApplyEvent(evt);
+                _log.Info("user {0} registered at {1} by {2}", evt.User, Me, evt.By);
+                replyTo.Tell(new UserCertificateIssued(evt.User, evt.CertificateDer, anchor));
+            });
+        }
+    }
+
+    private void HandleRevokeUser(RevokeUser revoke)
+    {
+        if (!_state.Users.ContainsKey(revoke.User))
+        {
+            Sender.Tell(new AdminRefused($"user '{revoke.User}' is not registered at {Me}"));
+            return;
+        }
+
+        var replyTo = Sender;
+        Persist(new UserRevoked(revoke.User, Now, revoke.By), evt =>
+        {
+            ApplyEvent(evt);
+            _log.Info("user {0} revoked at {1} by {2}", evt.User, Me, evt.By);
+            replyTo.Tell(new UserRevokedAck(evt.User));
+        });
+    }
+
+    private void HandleIssuePeerCredential(IssuePeerCredential issue)
+    {
+        if (!_spec.Trusts.Contains(issue.Caller))
+        {
+            Sender.Tell(new AdminRefused($"{Me} does not trust {issue.Caller} (not in its 'trusts' list)"));
+            return;
+        }
+
+        var now = Now;
+        using var credential = Authority.Issue(CertificateKind.InterServer, issue.Caller, issue.CallerPublicKeyInfo, now.AddMinutes(-5), now + _settings.PeerCredentialLifetime);
+        var replyTo = Sender;
+        Persist(new PeerCredentialIssued(issue.Caller, credential.RawData), evt =>
+        {
+            ApplyEvent(evt);
+            replyTo.Tell(new PeerCredential(Me, evt.Peer, evt.CertificateDer));
+        });
+    }
+
+    private void HandleAcceptPeerCredential(AcceptPeerCredential accept)
+    {
+        var replyTo = Sender;
+        Persist(new PeerCredentialReceived(accept.Issuer, accept.CertificateDer), evt =>
+        {
+            ApplyEvent(evt);
+            replyTo.Tell(new PeerCredentialAccepted(evt.Issuer));
+        });
+    }
+
+    private void HandleEnrollProxy(EnrollProxy enroll)
+    {
+        if (!_topology.HasProxy(enroll.Proxy) || _topology.Proxy(enroll.Proxy).AuthServer != Me)
+        {
+            Sender.Tell(new AdminRefused($"proxy '{enroll.Proxy}' does not belong to {Me}"));
+            return;
+        }
+
+        var now = Now;
+        using var certificate = Authority.Issue(CertificateKind.Proxy, enroll.Proxy, enroll.SubjectPublicKeyInfo, now.AddMinutes(-5), now + _settings.PeerCredentialLifetime);
+        var replyTo = Sender;
+        var anchor = Authority.Certificate.RawData;
+        Persist(new ProxyEnrolled(enroll.Proxy, certificate.RawData, Pins.SpkiSha256(certificate), enroll.ListenAddress), evt =>
+        {
+            ApplyEvent(evt);
+            replyTo.Tell(new ProxyIdentityIssued(evt.Proxy, evt.CertificateDer, anchor));
+        });
+    }
+
+    /// <summary>Fig. 3 entry as vouched for by this server: the proxy, where it listens, and the pin of the identity issued to it.</summary>
+    private RouteEntry RouteEntryFor(ProxySpec relay) => _state.Proxies.TryGetValue(relay.Name, out var enrolled)
+        ? new RouteEntry(relay.Name, Me, enrolled.ListenAddress ?? relay.Listen.ToString(), enrolled.Pin)
+        : new RouteEntry(relay.Name, Me, relay.Listen.ToString(), null);
+
+    private AuthServerIdentity Identity() => new(Me, _spec.Parent, Authority.Certificate.RawData, Authority.SubjectPublicKeyInfo, _state.CredentialsHeld);
+
+    private AuthServerStatus Status() => new(
+        Me,
+        _spec.Parent,
+        _tables.Members.Select(m => m.Name).ToList(),
+        _spec.Routes.ToDictionary(r => r.Key, r => r.Value.ToString()!),
+        _spec.Relays.ToDictionary(r => r.Key, r => r.Value),
+        _state.CredentialsIssued.Keys.ToList(),
+        _state.CredentialsHeld.Keys.ToList(),
+        _state.Users.Values.Select(u => new UserView(u.Name, u.RegisteredAt, u.RevokedAt, u.ActiveSerials.Count)).ToList(),
+        _held.Values.Select(h => new HeldCertificateView(h.HandOffId, h.User, h.Destination, h.RelayProxy, h.HeldSince, h.ExpiresAt)).ToList(),
+        _pending.Count,
+        _state.Proxies.ToDictionary(p => p.Key, p => p.Value.Pin));
+
+    // ---------------------------------------------------------------- steps and faults
+
+    /// <summary>Marks a patent step: published on the event stream, and a place where a harness may inject a fault.</summary>
+    /// <returns>false if the request must be dropped here (an injected black hole).</returns>
+    private bool Step(PatentStep step, string handOffId, string detail)
+    {
+        var reached = new HandOffStepReached(Me, step, handOffId, detail);
+        Context.System.EventStream.Publish(reached);
+        switch (_interceptor?.OnStep(reached) ?? StepAction.Continue)
+        {
+            case StepAction.Crash:
+                throw new InjectedFaultException($"fault injected at {Me}, {step.Cite()}");
+            case StepAction.Hang:
+                _log.Warning("fault injected at {0}, {1}: request dropped", Me, step.Cite());
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    private static string NewHandOffId() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', '-').Replace('/', '_');
+
+    // ---------------------------------------------------------------- private protocol and records
+
+    private sealed record CallAnswered(string HandOffId, string Next, object Answer);
+
+    private sealed record CallFailed(string HandOffId, string Next, Exception Cause);
+
+    private sealed record Sweep
+    {
+        public static readonly Sweep Instance = new();
+    }
+
+    /// <summary>One hand-off this server is working on (waiting for the next server).</summary>
+    private sealed record PendingHandOff(
+        string HandOffId,
+        IActorRef ReplyTo,
+        bool FromClient,
+        byte[] CertificateDer,
+        string User,
+        string Destination,
+        IReadOnlyList<string> Path,
+        string Next,
+        DateTimeOffset Deadline,
+        PatentStep Step);
+
+    /// <summary>Certificate 1 held after step 910 until the client authenticates at this server's proxy.</summary>
+    private sealed record HeldCertificate(
+        string HandOffId,
+        byte[] CertificateDer,
+        string User,
+        string Destination,
+        string RelayProxy,
+        IReadOnlyList<RouteEntry> Route,
+        IReadOnlyList<string> Path,
+        IReadOnlyList<string> Holders,
+        string? CalledNext,
+        DateTimeOffset HeldSince,
+        DateTimeOffset ExpiresAt);
+
+    private sealed record OpenChallenge(string Caller, string HandOffId, byte[] CredentialDer, DateTimeOffset ExpiresAt);
+
+    private sealed record IssuedRoute(IReadOnlyList<string> Holders, DateTimeOffset ExpiresAt);
+}
+
+/// <summary>Release whatever is held or pending for a hand-off (【0053】); forwarded down the chain.</summary>
+public sealed record ReleaseHandOff(string HandOffId) : ActorVpn.Messaging.IActorVpnMessage;

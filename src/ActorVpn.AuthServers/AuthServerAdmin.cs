@@ -1,0 +1,72 @@
+using ActorVpn.Messaging;
+
+namespace ActorVpn.AuthServers;
+
+/// <summary>Administration of one auth server: registration, revocation, trust bootstrap, enrolment, inspection.</summary>
+public static class AuthServerAdmin
+{
+    /// <summary>Register a user here, at its home server, and issue certificate 1 for its public key (【0012】).</summary>
+    public sealed record RegisterUser(string User, byte[] SubjectPublicKeyInfo, string By = "topology", TimeSpan? Lifetime = null) : IActorVpnMessage;
+
+    public sealed record UserCertificateIssued(string User, byte[] CertificateDer, byte[] TrustAnchorDer) : IActorVpnMessage;
+
+    /// <summary>Revoke every certificate of a user: new sessions are refused at once.</summary>
+    public sealed record RevokeUser(string User, string By = "operator") : IActorVpnMessage;
+
+    public sealed record UserRevokedAck(string User) : IActorVpnMessage;
+
+    /// <summary>【0023】: issue an inter-server credential to <paramref name="Caller"/> for its signing key.</summary>
+    public sealed record IssuePeerCredential(string Caller, byte[] CallerPublicKeyInfo) : IActorVpnMessage;
+
+    public sealed record PeerCredential(string Issuer, string Holder, byte[] CertificateDer) : IActorVpnMessage;
+
+    /// <summary>【0023】: keep a credential another server issued to this one.</summary>
+    public sealed record AcceptPeerCredential(string Issuer, byte[] CertificateDer) : IActorVpnMessage;
+
+    public sealed record PeerCredentialAccepted(string Issuer) : IActorVpnMessage;
+
+    /// <summary>Issue a proxy its TLS identity for its public key (the proxy keeps its private key).</summary>
+    /// <param name="ListenAddress">Where the proxy really listens (its topology address, or the port it was given).</param>
+    public sealed record EnrollProxy(string Proxy, byte[] SubjectPublicKeyInfo, string? ListenAddress = null) : IActorVpnMessage;
+
+    public sealed record ProxyIdentityIssued(string Proxy, byte[] CertificateDer, byte[] TrustAnchorDer) : IActorVpnMessage;
+
+    /// <summary>A refused administrative command, with a reason a person can act on.</summary>
+    public sealed record AdminRefused(string Reason) : IActorVpnMessage;
+
+    public sealed record GetIdentity : IActorVpnMessage
+    {
+        public static readonly GetIdentity Instance = new();
+    }
+
+    /// <summary>Who this server is and whose credentials it holds.</summary>
+    public sealed record AuthServerIdentity(
+        string Name,
+        string? UpperServer,
+        byte[] TrustAnchorDer,
+        byte[] PublicKeyInfo,
+        IReadOnlyDictionary<string, byte[]> CredentialsHeld) : IActorVpnMessage;
+
+    public sealed record GetStatus : IActorVpnMessage
+    {
+        public static readonly GetStatus Instance = new();
+    }
+
+    public sealed record HeldCertificateView(string HandOffId, string User, string Destination, string RelayProxy, DateTimeOffset HeldSince, DateTimeOffset ExpiresAt) : IActorVpnMessage;
+
+    public sealed record UserView(string Name, DateTimeOffset RegisteredAt, DateTimeOffset? RevokedAt, int ActiveCertificates) : IActorVpnMessage;
+
+    /// <summary>Everything an operator wants to see of one auth server (console `auth show`).</summary>
+    public sealed record AuthServerStatus(
+        string Name,
+        string? UpperServer,
+        IReadOnlyList<string> Members,
+        IReadOnlyDictionary<string, string> Routes,
+        IReadOnlyDictionary<string, string> Relays,
+        IReadOnlyList<string> CredentialsIssuedTo,
+        IReadOnlyList<string> CredentialsHeldFrom,
+        IReadOnlyList<UserView> Users,
+        IReadOnlyList<HeldCertificateView> Held,
+        int PendingHandOffs,
+        IReadOnlyDictionary<string, string> ProxyPins) : IActorVpnMessage;
+}

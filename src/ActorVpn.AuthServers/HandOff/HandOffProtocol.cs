@@ -1,0 +1,83 @@
+using ActorVpn.Messaging;
+
+namespace ActorVpn.AuthServers.HandOff;
+
+/// <summary>A relay proxy on the route, as vouched for by the auth server that manages it (Fig. 3).</summary>
+/// <param name="Pin">base64 SHA-256 of the proxy certificate's SPKI, issued by <paramref name="AuthServer"/>;
+/// null while the proxy has not enrolled (the client then refuses that hop).</param>
+public sealed record RouteEntry(string Proxy, string AuthServer, string Address, string? Pin) : IActorVpnMessage;
+
+/// <summary>
+/// Messages between auth servers: the certificate hand-off of Fig. 9, as a challenge/response so
+/// that every inter-server call proves possession of the key its credential certifies (【0023】).
+/// </summary>
+public static class HandOffProtocol
+{
+    /// <summary>Fig. 8 step 805 / Fig. 9 step 905: "I am <paramref name="Caller"/>, here is the credential you issued me".</summary>
+    public sealed record OpenHandOff(string Caller, byte[]? CredentialDer, string HandOffId) : IActorVpnMessage;
+
+    /// <summary>Fig. 9 step 906 seen from the callee: the credential is one it issued; prove possession over this nonce.</summary>
+    public sealed record HandOffChallenge(string Callee, byte[] Nonce) : IActorVpnMessage;
+
+    /// <summary>Fig. 8 step 808 / Fig. 9 step 908: certificate 1, with a proof over the nonce bound to this very request.</summary>
+    /// <param name="Path">The auth servers the certificate visited so far, the caller last (route-loop detection).</param>
+    /// <param name="Budget">How long the callee has to answer, so the deepest waiting server times out first.</param>
+    public sealed record HandOffCertificate(
+        string Caller,
+        string HandOffId,
+        byte[] UserCertificateDer,
+        string User,
+        string Destination,
+        IReadOnlyList<string> Path,
+        byte[] Nonce,
+        byte[] Proof,
+        TimeSpan Budget) : IActorVpnMessage;
+
+    /// <summary>Fig. 9 step 910: the relay route from the callee on, aggregated on the way back.</summary>
+    /// <param name="Route">Relay proxies in route order, the callee's own (if any) first.</param>
+    /// <param name="Path">The whole hand-off path, home server first.</param>
+    /// <param name="Holders">Servers that now hold certificate 1, in route order.</param>
+    public sealed record HandOffRouted(
+        IReadOnlyList<RouteEntry> Route,
+        IReadOnlyList<string> Path,
+        IReadOnlyList<string> Holders) : IActorVpnMessage;
+
+    /// <summary>The hand-off failed; every server on the reply path releases what it held (【0053】).</summary>
+    public sealed record HandOffFailed(HandOffError Error, IReadOnlyList<string> Path) : IActorVpnMessage;
+
+    /// <summary>The binding a proof signs: callee, caller, hand-off, destination, certificate and path.</summary>
+    public static byte[] ProofBinding(string callee, HandOffCertificate request)
+    {
+        var certificateHash = System.Security.Cryptography.SHA256.HashData(request.UserCertificateDer);
+        var text = string.Join('\n', "actorvpn/handoff/v1", callee, request.Caller, request.HandOffId, request.User,
+            request.Destination, string.Join(',', request.Path), Convert.ToBase64String(certificateHash));
+        return System.Text.Encoding.UTF8.GetBytes(text);
+    }
+}
+
+/// <summary>Messages from a proxy to its own auth server (Fig. 6 steps 602-604, Fig. 7/8).</summary>
+public static class ClientAuthProtocol
+{
+    /// <summary>Fig. 6 step 603: the client's certificate 1, as presented in its TLS handshake at <paramref name="Proxy"/>.</summary>
+    /// <param name="HandOffId">The hand-off the route came with; null at the entry proxy.</param>
+    public sealed record AuthenticateClient(string Proxy, byte[] UserCertificateDer, string Destination, string? HandOffId, string? SessionId = null) : IActorVpnMessage;
+
+    /// <summary>Fig. 8 steps 810/811: authenticated.</summary>
+    /// <param name="Route">At the entry proxy (home server), the relay proxies after it; empty elsewhere.</param>
+    /// <param name="NextHop">The one proxy this proxy may connect onwards to; null when it is the exit proxy.</param>
+    /// <param name="Destination">The destination's address, given to the exit proxy only.</param>
+    public sealed record ClientAuthenticated(
+        string User,
+        string HandOffId,
+        IReadOnlyList<RouteEntry> Route,
+        RouteEntry? NextHop,
+        string? DestinationAddress,
+        IReadOnlyList<string> HandOffPath,
+        IReadOnlyList<string> Holders) : IActorVpnMessage;
+
+    /// <summary>Fig. 7 step 704: refused.</summary>
+    public sealed record ClientRefused(HandOffError Error, IReadOnlyList<string> HandOffPath) : IActorVpnMessage;
+
+    /// <summary>The entry proxy's session ended: release whatever the hand-off still holds downstream (【0053】).</summary>
+    public sealed record SessionEnded(string HandOffId) : IActorVpnMessage;
+}

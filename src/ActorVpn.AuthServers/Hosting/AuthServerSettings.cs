@@ -1,0 +1,46 @@
+using Akka.Configuration;
+
+namespace ActorVpn.AuthServers.Hosting;
+
+/// <summary>The <c>actorvpn.auth-server</c> section of the HOCON configuration.</summary>
+public sealed record AuthServerSettings(
+    TimeSpan HandOffTimeout,
+    TimeSpan HoldTimeout,
+    TimeSpan ChallengeTimeout,
+    TimeSpan UserCertificateLifetime,
+    TimeSpan PeerCredentialLifetime,
+    TimeProvider Clock)
+{
+    public static readonly AuthServerSettings Default = new(
+        HandOffTimeout: TimeSpan.FromSeconds(5),
+        HoldTimeout: TimeSpan.FromSeconds(30),
+        ChallengeTimeout: TimeSpan.FromSeconds(10),
+        UserCertificateLifetime: TimeSpan.FromDays(365),
+        PeerCredentialLifetime: TimeSpan.FromDays(365),
+        Clock: TimeProvider.System);
+
+    public static AuthServerSettings FromConfig(Config config, TimeProvider? clock = null)
+    {
+        var section = config.GetConfig("actorvpn.auth-server");
+        if (section is null || section.IsEmpty)
+        {
+            return Default with { Clock = clock ?? TimeProvider.System };
+        }
+
+        return new AuthServerSettings(
+            Positive(section, "handoff-timeout", Default.HandOffTimeout),
+            Positive(section, "hold-timeout", Default.HoldTimeout),
+            Positive(section, "challenge-timeout", Default.ChallengeTimeout),
+            Positive(section, "user-certificate-lifetime", Default.UserCertificateLifetime),
+            Positive(section, "peer-credential-lifetime", Default.PeerCredentialLifetime),
+            clock ?? TimeProvider.System);
+    }
+
+    private static TimeSpan Positive(Config section, string key, TimeSpan fallback)
+    {
+        var value = section.GetTimeSpan(key, fallback, allowInfinite: false);
+        return value > TimeSpan.Zero
+            ? value
+            : throw new ConfigurationException($"actorvpn.auth-server.{key} must be a positive duration, not '{section.GetString(key)}'");
+    }
+}

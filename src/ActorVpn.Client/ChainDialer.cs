@@ -1,0 +1,182 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using ActorVpn.Credentials;
+using ActorVpn.Topology;
+using ActorVpn.Wire;
+
+namespace ActorVpn.Client;
+
+/// <summary>A chain that failed to build: where (patent step and hop) and why (【0053】).</summary>
+public sealed class ChainException(string step, string hop, string code, string message, Exception? inner = null)
+    : Exception($"{code} at {hop} ({step}): {message}", inner)
+{
+    public string Step { get; } = step;
+
+    public string Hop { get; } = hop;
+
+    public string Code { get; } = code;
+}
+
+/// <summary>An end-to-end session to the destination: one TCP connection to the entry proxy carrying the exit proxy's TLS session.</summary>
+public sealed class EstablishedChain(Socket socket, NetworkStream transport, IReadOnlyList<SslStream> layers, IReadOnlyList<string> route, string handOffId) : IDisposable
+{
+    public Socket Socket { get; } = socket;
+
+    /// <summary>The TLS session with the exit proxy: the only layer that carries data once the chain is up.</summary>
+    public SslStream Tls => layers[^1];
+
+    public IReadOnlyList<string> Route { get; } = route;
+
+    public string HandOffId { get; } = handOffId;
+
+    public DuplexEnd AsDuplexEnd() => DuplexEnd.ForTls(Tls, Socket);
+
+    public void Dispose()
+    {
+        foreach (var layer in layers)
+        {
+            layer.Dispose();
+        }
+
+        transport.Dispose();
+        Socket.Dispose();
+    }
+}
+
+/// <summary>
+/// Fig. 5, steps 501-507: connect to the entry proxy, authenticate with certificate 1, receive the
+/// route, then extend the connection hop by hop through the proxies already passed (each new hop
+/// authenticated end to end in its own TLS session, carried by the previous proxies as raw
+/// ciphertext), and finally ask the exit proxy to connect to the destination.
+/// </summary>
+public static class ChainDialer
+{
+    public static async Task<EstablishedChain> BuildAsync(ClientProfile profile, string destination, TimeSpan connectTimeout, TimeProvider clock, CancellationToken ct, Action<string>? progress = null)
+    {
+        // Fig. 5 step 501: the client knows only the entry proxy for the destination.
+        if (!profile.Entries.TryGetValue(destination, out var entry))
+        {
+            throw new ChainException("Fig. 5, step 501", "-", "unknown-destination",
+                $"profile of '{profile.User}' has no entry proxy for '{destination}' (known: {string.Join(", ", profile.Entries.Keys)})");
+        }
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var transport = (NetworkStream?)null;
+        var layers = new List<SslStream>();
+        try
+        {
+            // Fig. 5 step 502: connect to the entry proxy.
+            var endpoint = HostPort.Parse(entry.Address);
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                deadline.CancelAfter(connectTimeout);
+                try
+                {
+                    await socket.ConnectAsync(endpoint.Host, endpoint.Port, deadline.Token);
+                }
+                catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+                {
+                    throw new ChainException("Fig. 5, step 502", entry.Proxy, "unreachable", $"cannot connect to {entry.Proxy} at {entry.Address}: {e.Message}", e);
+                }
+            }
+
+            transport = new NetworkStream(socket, ownsSocket: false);
+            using var certificate = profile.CertificateWithKey();
+            using var anchor = profile.TrustAnchor();
+
+            // Fig. 5 steps 503/504 at the entry proxy, whose identity must be issued by the user's home server.
+            var tls = await HopAsync(transport, entry.Proxy, certificate,
+                presented => ProxyIdentity.VerifyAgainstAnchor(presented, anchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid, ct);
+            layers.Add(tls);
+            var accepted = await AuthenticateAsync(tls, entry.Proxy, new AuthRequest(destination, null), ct);
+            progress?.Invoke($"authenticated at {entry.Proxy}; route [{string.Join(", ", accepted.Route.Select(r => r.Proxy))}]");
+            var route = new List<string> { entry.Proxy };
+            var current = tls;
+            var currentName = entry.Proxy;
+
+            // Fig. 5 steps 505/506: for each next proxy, ask the current one to connect onwards, then authenticate through the chain.
+            foreach (var hop in accepted.Route)
+            {
+                await ExpectConnectedAsync(current, currentName, new ConnectOnwards(hop.Proxy), "Fig. 5, step 506", ct);
+                if (string.IsNullOrEmpty(hop.Pin))
+                {
+                    throw new ChainException("Fig. 5, step 503", hop.Proxy, "untrusted-peer", $"the route vouches for no identity of {hop.Proxy}");
+                }
+
+                // The next TLS session runs directly over the TCP connection: the proxies passed relay it as ciphertext.
+                var next = await HopAsync(transport, hop.Proxy, certificate, presented => Pins.Matches(presented, hop.Pin), ct);
+                layers.Add(next);
+                await AuthenticateAsync(next, hop.Proxy, new AuthRequest(destination, accepted.HandOffId), ct);
+                progress?.Invoke($"authenticated at {hop.Proxy} through {string.Join(", ", route)}");
+                route.Add(hop.Proxy);
+                current = next;
+                currentName = hop.Proxy;
+            }
+
+            // Fig. 5 step 507: ask the last proxy to connect to the server.
+            await ExpectConnectedAsync(current, currentName, new ConnectDestination(destination), "Fig. 5, step 507", ct);
+            return new EstablishedChain(socket, transport, layers, route, accepted.HandOffId);
+        }
+        catch
+        {
+            foreach (var layer in layers)
+            {
+                layer.Dispose();
+            }
+
+            transport?.Dispose();
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<SslStream> HopAsync(Stream transport, string proxy, X509Certificate2 certificate, Func<X509Certificate2, bool> verify, CancellationToken ct)
+    {
+        try
+        {
+            return await TlsHop.ConnectAsync(transport, proxy, certificate, verify, ct);
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
+        {
+            throw new ChainException("Fig. 5, step 503", proxy, "untrusted-peer", $"TLS with {proxy} failed (is it the proxy the route vouches for?): {e.Message}", e);
+        }
+    }
+
+    private static async Task<AuthAccepted> AuthenticateAsync(SslStream tls, string proxy, AuthRequest request, CancellationToken ct)
+    {
+        await FrameCodec.WriteAsync(tls, request, ct);
+        return await ReadAsync(tls, proxy, "Fig. 5, step 504", ct) switch
+        {
+            AuthAccepted accepted => accepted,
+            Refused refused => throw new ChainException(refused.Step, refused.At, refused.Code, refused.Message),
+            var other => throw new ChainException("Fig. 5, step 504", proxy, "protocol-error", $"unexpected {other.GetType().Name}"),
+        };
+    }
+
+    private static async Task ExpectConnectedAsync(SslStream tls, string proxy, ControlMessage request, string step, CancellationToken ct)
+    {
+        await FrameCodec.WriteAsync(tls, request, ct);
+        switch (await ReadAsync(tls, proxy, step, ct))
+        {
+            case Connected:
+                return;
+            case Refused refused:
+                throw new ChainException(refused.Step, refused.At, refused.Code, refused.Message);
+            case var other:
+                throw new ChainException(step, proxy, "protocol-error", $"unexpected {other.GetType().Name}");
+        }
+    }
+
+    private static async Task<ControlMessage> ReadAsync(SslStream tls, string proxy, string step, CancellationToken ct)
+    {
+        try
+        {
+            return await FrameCodec.ReadAsync(tls, ct);
+        }
+        catch (Exception e) when (e is FrameException or IOException or System.Security.Authentication.AuthenticationException)
+        {
+            throw new ChainException(step, proxy, "unreachable", $"{proxy} closed the connection: {e.Message}", e);
+        }
+    }
+}

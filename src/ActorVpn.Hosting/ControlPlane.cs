@@ -1,0 +1,127 @@
+using ActorVpn.AuthServers;
+using ActorVpn.AuthServers.HandOff;
+using ActorVpn.AuthServers.Hosting;
+using ActorVpn.Credentials;
+using ActorVpn.Topology;
+using Akka.Actor;
+using static ActorVpn.AuthServers.AuthServerAdmin;
+
+namespace ActorVpn.Hosting;
+
+/// <summary>A user's credentials as issued by its home server: what a client profile is made of.</summary>
+public sealed record UserEnrollment(string User, string HomeServer, byte[] CertificateDer, byte[] PrivateKeyPkcs8, byte[] TrustAnchorDer);
+
+/// <summary>
+/// The auth-server side of a running system: starts the Fig. 4 tree of auth-server actors,
+/// distributes the inter-server credentials in advance (【0023】) and registers the topology's users.
+/// </summary>
+public sealed class ControlPlane
+{
+    private readonly ActorSystem _system;
+    private readonly TimeSpan _askTimeout;
+
+    private ControlPlane(ActorSystem system, TopologyModel topology, TimeSpan askTimeout)
+    {
+        _system = system;
+        Topology = topology;
+        _askTimeout = askTimeout;
+    }
+
+    public TopologyModel Topology { get; }
+
+    public IActorRef Guardian { get; private set; } = ActorRefs.Nobody;
+
+    public static async Task<ControlPlane> StartAsync(ActorSystem system, TopologyModel topology, AuthServerSettings settings,
+        IHandOffInterceptor? interceptor = null, TimeSpan? askTimeout = null)
+    {
+        var plane = new ControlPlane(system, topology, askTimeout ?? TimeSpan.FromSeconds(30));
+        plane.Guardian = system.ActorOf(AuthServersGuardian.Props(topology, settings, interceptor), AuthServersGuardian.Name);
+        await plane.Guardian.Ask<ActorIdentity>(new Identify(null), plane._askTimeout);
+        var identities = await plane.IdentitiesAsync();
+        await plane.DistributeCredentialsAsync(identities);
+        return plane;
+    }
+
+    /// <summary>An auth server by name (through its actor path, which follows Fig. 4).</summary>
+    public ActorSelection AuthServer(string name) => _system.ActorSelection(AuthServersGuardian.PathOf(Topology, name));
+
+    public Task<T> AskAsync<T>(string authServer, object message) => AuthServer(authServer).Ask<T>(message, _askTimeout);
+
+    /// <summary>
+    /// Asks every auth server who it is, top of the tree first: a member exists once its upper
+    /// server has answered (members are created when the upper server starts).
+    /// </summary>
+    private async Task<Dictionary<string, AuthServerIdentity>> IdentitiesAsync()
+    {
+        var identities = new Dictionary<string, AuthServerIdentity>(StringComparer.Ordinal);
+        var level = Topology.Roots.Select(r => r.Name).ToList();
+        while (level.Count > 0)
+        {
+            var answers = await Task.WhenAll(level.Select(name => AskAsync<AuthServerIdentity>(name, GetIdentity.Instance)));
+            foreach (var identity in answers)
+            {
+                identities[identity.Name] = identity;
+            }
+
+            level = level.SelectMany(name => Topology.MembersOf(name).Select(m => m.Name)).ToList();
+        }
+
+        return identities;
+    }
+
+    /// <summary>
+    /// 【0023】: every server issues a credential to each server it trusts, for that server's own
+    /// signing key, and the holder keeps it. A credential already held for the holder's current key
+    /// is kept (a restarted system re-uses what it persisted).
+    /// </summary>
+    private async Task DistributeCredentialsAsync(Dictionary<string, AuthServerIdentity> identities)
+    {
+        foreach (var callee in Topology.AuthServers)
+        {
+            foreach (var caller in callee.Trusts)
+            {
+                var holder = identities[caller];
+                if (holder.CredentialsHeld.TryGetValue(callee.Name, out var existing) && CertifiesKey(existing, holder.PublicKeyInfo))
+                {
+                    continue;
+                }
+
+                var credential = await AskAsync<object>(callee.Name, new IssuePeerCredential(caller, holder.PublicKeyInfo)) switch
+                {
+                    PeerCredential issued => issued,
+                    AdminRefused refused => throw new InvalidOperationException(refused.Reason),
+                    var other => throw new InvalidOperationException($"unexpected answer {other}"),
+                };
+                await AskAsync<PeerCredentialAccepted>(caller, new AcceptPeerCredential(callee.Name, credential.CertificateDer));
+            }
+        }
+    }
+
+    private static bool CertifiesKey(byte[] certificateDer, byte[] publicKeyInfo)
+    {
+        using var certificate = CertificateText.FromDer(certificateDer);
+        return certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(publicKeyInfo)
+            && certificate.NotAfter.ToUniversalTime() > DateTime.UtcNow;
+    }
+
+    /// <summary>Registers <paramref name="user"/> at its home server only, with a fresh key (【0012】).</summary>
+    public async Task<UserEnrollment> RegisterUserAsync(string user, string homeServer, string by = "topology", TimeSpan? lifetime = null)
+    {
+        if (!Topology.HasAuthServer(homeServer))
+        {
+            throw new InvalidOperationException($"no auth server '{homeServer}' in {Topology.Source}");
+        }
+
+        using var key = LeafKey.Create();
+        return await AskAsync<object>(homeServer, new RegisterUser(user, key.SubjectPublicKeyInfo, by, lifetime)) switch
+        {
+            UserCertificateIssued issued => new UserEnrollment(user, homeServer, issued.CertificateDer, key.ExportPkcs8PrivateKey(), issued.TrustAnchorDer),
+            AdminRefused refused => throw new InvalidOperationException(refused.Reason),
+            var other => throw new InvalidOperationException($"unexpected answer {other}"),
+        };
+    }
+
+    /// <summary>Registers every user the topology lists, at its home server.</summary>
+    public async Task<IReadOnlyList<UserEnrollment>> RegisterTopologyUsersAsync() =>
+        await Task.WhenAll(Topology.Users.Select(u => RegisterUserAsync(u.Name, u.AuthServer)));
+}

@@ -1,0 +1,39 @@
+using System.Text;
+using Akka.Configuration;
+
+namespace ActorVpn.Hosting;
+
+/// <summary>
+/// The environment variables a node (a Kubernetes pod, say) may set, and the HOCON key each one
+/// overrides. This table is the one place they are defined; they form the top configuration layer.
+/// (Akka's HOCON parser does not support <c>${?VAR}</c> substitutions, so they are applied here.)
+/// </summary>
+public static class EnvironmentOverrides
+{
+    public static readonly IReadOnlyDictionary<string, string> Keys = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["AVPN_LOG_LEVEL"] = "akka.loglevel",
+        ["AVPN_HANDOFF_TIMEOUT"] = "actorvpn.auth-server.handoff-timeout",
+        ["AVPN_HOLD_TIMEOUT"] = "actorvpn.auth-server.hold-timeout",
+        ["AVPN_HANDSHAKE_TIMEOUT"] = "actorvpn.data-plane.handshake-timeout",
+    };
+
+    /// <summary>The override layer for the given environment (by default the process's own).</summary>
+    public static Config FromEnvironment(Func<string, string?>? lookup = null)
+    {
+        lookup ??= Environment.GetEnvironmentVariable;
+        var text = new StringBuilder();
+        foreach (var (variable, key) in Keys)
+        {
+            if (lookup(variable) is { Length: > 0 } value)
+            {
+                text.Append(key).Append(" = ").Append(Quote(value)).Append('\n');
+            }
+        }
+
+        return text.Length == 0 ? Config.Empty : ConfigurationFactory.ParseString(text.ToString());
+    }
+
+    private static string Quote(string value) =>
+        "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

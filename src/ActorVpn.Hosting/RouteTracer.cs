@@ -1,0 +1,159 @@
+using System.Text.Json;
+using ActorVpn.AuthServers.HandOff;
+using ActorVpn.AuthServers.Hosting;
+using ActorVpn.Topology;
+using Akka.Actor;
+using Akka.Configuration;
+using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+
+namespace ActorVpn.Hosting;
+
+/// <summary>The outcome of a hand-off for one user and destination, as contract §2 prints it.</summary>
+public sealed record RouteTraceResult(
+    bool Ok,
+    string User,
+    string Destination,
+    IReadOnlyList<string> Route,
+    IReadOnlyList<string> HandOff,
+    IReadOnlyList<string> Holders,
+    HandOffError? Error,
+    IReadOnlyList<HandOffStepReached> Steps)
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    /// <summary>The JSON of contract §2 (<c>route trace --json</c>).</summary>
+    public string ToJson()
+    {
+        var body = new Dictionary<string, object?> { ["ok"] = Ok, ["user"] = User, ["destination"] = Destination };
+        if (Ok)
+        {
+            body["route"] = Route;
+            body["handoff"] = HandOff;
+            body["holders"] = Holders;
+        }
+        else
+        {
+            body["handoff"] = HandOff;
+            body["error"] = new Dictionary<string, object?> { ["code"] = Error!.Code, ["at"] = Error.At, ["message"] = Error.Message, ["step"] = Error.Step };
+        }
+
+        return JsonSerializer.Serialize(body, Json);
+    }
+
+    /// <summary>The human-readable form: the hand-off path, where the route grew, who holds certificate 1.</summary>
+    public string ToText()
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine($"route trace: user '{User}' to '{Destination}': {(Ok ? "authenticated" : "FAILED")}");
+        text.AppendLine($"  hand-off path : {(HandOff.Count > 0 ? string.Join(" -> ", HandOff) : "(none)")}");
+        if (Ok)
+        {
+            text.AppendLine($"  route         : {string.Join(" -> ", Route)}");
+            text.AppendLine($"  holders       : {(Holders.Count > 0 ? string.Join(", ", Holders) : "(none)")}  (hold certificate 1 until the client authenticates at their proxy)");
+        }
+        else
+        {
+            text.AppendLine($"  error         : {Error!.Code} at {Error.At} ({Error.Step})");
+            text.AppendLine($"                  {Error.Message}");
+        }
+
+        text.AppendLine("  steps:");
+        foreach (var step in Steps)
+        {
+            text.AppendLine($"    {step.AuthServer,-8} {step.Step.Cite(),-36} {step.Detail}");
+        }
+
+        return text.ToString();
+    }
+}
+
+/// <summary>
+/// Runs the real hand-off flow (the auth-server actors, their keys, credentials and asks) for one
+/// user of a topology, in a private actor system, and reports its outcome.
+/// </summary>
+public static class RouteTracer
+{
+    public static async Task<RouteTraceResult> TraceAsync(TopologyModel topology, string user, string destination, Config? overrides = null)
+    {
+        var config = HoconLayers.Load([HoconLayers.PersistenceInMemory], overrides: overrides ?? ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+        using var system = ActorSystem.Create("avpn-trace", config);
+        try
+        {
+            var plane = await ControlPlane.StartAsync(system, topology, AuthServerSettings.FromConfig(config));
+            await plane.RegisterTopologyUsersAsync();
+            return await TraceAsync(plane, system, user, destination);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    /// <summary>Traces on a running control plane, presenting the user's certificate at its entry proxy as the proxy would (Fig. 6, step 603).</summary>
+    public static async Task<RouteTraceResult> TraceAsync(ControlPlane plane, ActorSystem system, string user, string destination, UserEnrollment? enrollment = null)
+    {
+        var topology = plane.Topology;
+        var home = enrollment?.HomeServer ?? topology.Users.FirstOrDefault(u => u.Name == user)?.AuthServer;
+        if (home is null)
+        {
+            return Failure(user, destination, [], new HandOffError(ErrorCodes.UnknownUser, "-", PatentStep.Fig7Check702.Cite(),
+                $"user '{user}' is not registered at any auth server of {topology.Source}"), []);
+        }
+
+        var entry = topology.AuthServer(home).Relays.GetValueOrDefault(destination);
+        if (!topology.Destinations.ContainsKey(destination))
+        {
+            return Failure(user, destination, [home], new HandOffError(ErrorCodes.UnknownDestination, home, PatentStep.Fig8LookUp802.Cite(),
+                $"no destination '{destination}' is known"), []);
+        }
+
+        if (entry is null)
+        {
+            return Failure(user, destination, [home], new HandOffError(ErrorCodes.NoRoute, home, PatentStep.Fig8LookUp802.Cite(),
+                $"{home}, the home server of '{user}', manages no relay proxy for '{destination}' (Fig. 3): the client has no entry proxy"), []);
+        }
+
+        enrollment ??= await plane.RegisterUserAsync(user, home, by: "route trace");
+        var steps = new List<HandOffStepReached>();
+        var recorder = system.ActorOf(Props.Create(() => new StepRecorder(steps)));
+        system.EventStream.Subscribe(recorder, typeof(HandOffStepReached));
+        try
+        {
+            var answer = await plane.AskAsync<object>(home, new AuthenticateClient(entry, enrollment.CertificateDer, destination, null));
+            await recorder.Ask<ActorIdentity>(new Identify(null)); // every step published before the answer is now recorded
+            lock (steps)
+            {
+                var recorded = steps.ToList();
+                return answer switch
+                {
+                    ClientAuthenticated ok => new RouteTraceResult(true, user, destination, ok.Route.Select(r => r.Proxy).Prepend(entry).ToList(),
+                        ok.HandOffPath, ok.Holders, null, recorded),
+                    ClientRefused refused => Failure(user, destination, refused.HandOffPath, refused.Error, recorded),
+                    _ => throw new InvalidOperationException($"unexpected answer {answer}"),
+                };
+            }
+        }
+        finally
+        {
+            system.EventStream.Unsubscribe(recorder);
+            system.Stop(recorder);
+        }
+    }
+
+    private static RouteTraceResult Failure(string user, string destination, IReadOnlyList<string> path, HandOffError error, IReadOnlyList<HandOffStepReached> steps) =>
+        new(false, user, destination, [], path, [], error, steps);
+
+    private sealed class StepRecorder : ReceiveActor
+    {
+        public StepRecorder(List<HandOffStepReached> steps)
+        {
+            Receive<HandOffStepReached>(step =>
+            {
+                lock (steps)
+                {
+                    steps.Add(step);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using ActorVpn.AuthServers.HandOff;
+using ActorVpn.AuthServers.Hosting;
+using ActorVpn.Client;
+using ActorVpn.Credentials;
+using ActorVpn.Proxies;
+using ActorVpn.Topology;
+using Akka.Actor;
+using Akka.Configuration;
+
+namespace ActorVpn.Hosting;
+
+/// <summary>
+/// One running ActorVpn process: an actor system with every auth server (the Fig. 4 tree) and every
+/// proxy of a topology. <c>avpn up</c>, <c>avpn demo</c> and the tests all run this.
+/// </summary>
+public sealed class VpnNode : IAsyncDisposable
+{
+    private VpnNode(ActorSystem system, ControlPlane control, IActorRef proxies, IReadOnlyDictionary<string, string> addresses, DataPlaneSettings settings)
+    {
+        System = system;
+        Control = control;
+        Proxies = proxies;
+        ProxyAddresses = addresses;
+        DataPlane = settings;
+    }
+
+    public ActorSystem System { get; }
+
+    public ControlPlane Control { get; }
+
+    public TopologyModel Topology => Control.Topology;
+
+    /// <summary>The parent of every proxy actor (<c>/user/proxies</c>).</summary>
+    public IActorRef Proxies { get; }
+
+    /// <summary>Where each proxy really listens (a topology may ask for port 0).</summary>
+    public IReadOnlyDictionary<string, string> ProxyAddresses { get; }
+
+    public DataPlaneSettings DataPlane { get; }
+
+    public static async Task<VpnNode> StartAsync(TopologyModel topology, Config? overrides = null, IReadOnlyList<string>? concerns = null,
+        IHandOffInterceptor? interceptor = null, TimeProvider? clock = null)
+    {
+        var config = HoconLayers.Load(concerns ?? [HoconLayers.PersistenceInMemory], overrides: overrides);
+        var system = ActorSystem.Create("actorvpn", config);
+        try
+        {
+            var control = await ControlPlane.StartAsync(system, topology, AuthServerSettings.FromConfig(config, clock), interceptor);
+            var settings = DataPlaneSettings.FromConfig(config);
+            var proxies = system.ActorOf(Props.Create(() => new ProxiesGuardian(topology, control, settings)), "proxies");
+            await proxies.Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(10)); // its children exist from here on
+            var addresses = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var proxy in topology.Proxies)
+            {
+                try
+                {
+                    var listening = await system.ActorSelection($"/user/proxies/{proxy.Name}")
+                        .Ask<ProxyProtocol.ProxyListening>(ProxyProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(20));
+                    addresses[proxy.Name] = listening.Address;
+                }
+                catch (AskTimeoutException)
+                {
+                    throw new InvalidOperationException($"proxy {proxy.Name} did not start listening on {proxy.Listen} (address in use? see the log)");
+                }
+            }
+
+            return new VpnNode(system, control, proxies, addresses, settings);
+        }
+        catch
+        {
+            await system.Terminate();
+            throw;
+        }
+    }
+
+    /// <summary>Registers a user at its home server only and returns its client profile.</summary>
+    public async Task<ClientProfile> EnrollUserAsync(string user, string homeServer, string by = "topology", TimeSpan? lifetime = null) =>
+        ProfileFor(await Control.RegisterUserAsync(user, homeServer, by, lifetime));
+
+    /// <summary>A client profile: certificate 1, key, home trust anchor, and the entry proxy per destination (Fig. 5, step 501).</summary>
+    public ClientProfile ProfileFor(UserEnrollment enrollment)
+    {
+        using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
+        using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
+        var entries = Topology.AuthServer(enrollment.HomeServer).Relays
+            .ToDictionary(r => r.Key, r => new EntryProxy(r.Value, ProxyAddresses[r.Value]), StringComparer.Ordinal);
+        return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
+            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
+    }
+
+    /// <summary>Starts <c>avpn connect</c>'s listener in this actor system; returns its local address.</summary>
+    public Task<string> ConnectAsync(ClientProfile profile, string destination, IPEndPoint? listen = null) =>
+        StartClientAsync(System, profile, destination, listen ?? new IPEndPoint(IPAddress.Loopback, 0), DataPlane);
+
+    public static async Task<string> StartClientAsync(ActorSystem system, ClientProfile profile, string destination, IPEndPoint listen, DataPlaneSettings settings)
+    {
+        var listener = system.ActorOf(ClientListenerActor.Props(profile, destination, listen, settings.HandshakeTimeout, settings.ConnectTimeout));
+        var listening = await listener.Ask<ClientProtocol.ClientListening>(ClientProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(10));
+        return listening.Address;
+    }
+
+    public async ValueTask DisposeAsync() => await System.Terminate();
+
+    /// <summary>The parent of every proxy actor.</summary>
+    private sealed class ProxiesGuardian : ReceiveActor
+    {
+        public ProxiesGuardian(TopologyModel topology, ControlPlane control, DataPlaneSettings settings)
+        {
+            foreach (var proxy in topology.Proxies)
+            {
+                Context.ActorOf(ProxyActor.Props(proxy, control.AuthServer(proxy.AuthServer), settings), proxy.Name);
+            }
+
+            ReceiveAny(_ => { });
+        }
+
+        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+    }
+}

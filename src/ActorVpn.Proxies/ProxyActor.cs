@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using ActorVpn.Credentials;
+using ActorVpn.Topology;
+using ActorVpn.Wire;
+using Akka.Actor;
+using Akka.Event;
+using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Proxies.ProxyProtocol;
+
+namespace ActorVpn.Proxies;
+
+/// <summary>
+/// One proxy of Fig. 1: listens on its address, with a TLS identity issued by the auth server it
+/// belongs to (it keeps its own private key and enrols only the public key), and runs one
+/// <see cref="ProxyConnectionActor"/> per accepted connection. A connection that fails is stopped,
+/// never restarted: a socket cannot be resumed.
+/// </summary>
+public sealed class ProxyActor : ReceiveActor, IWithStash
+{
+    private readonly ProxySpec _spec;
+    private readonly ICanTell _authServer;
+    private readonly DataPlaneSettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Dictionary<IActorRef, SessionCounters> _sessions = [];
+    private readonly LeafKey _key = LeafKey.Create();
+
+    private Socket? _listener;
+    private X509Certificate2? _identity;
+    private string _address = string.Empty;
+    private long _accepted;
+    private long _refused;
+    private long _bytesOfEnded;
+    private long _sequence;
+
+    public ProxyActor(ProxySpec spec, ICanTell authServer, DataPlaneSettings settings)
+    {
+        _spec = spec;
+        _authServer = authServer;
+        _settings = settings;
+        Enrolling();
+    }
+
+    public static Props Props(ProxySpec spec, ICanTell authServer, DataPlaneSettings settings) =>
+        Akka.Actor.Props.Create(() => new ProxyActor(spec, authServer, settings));
+
+    public IStash Stash { get; set; } = null!;
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    protected override void PreStart()
+    {
+        // Bind first, so the address the auth server vouches for is the one really listened on
+        // (a topology may ask for port 0 in tests).
+        var endpoint = new IPEndPoint(IPAddress.Parse(_spec.Listen.Host == "localhost" ? "127.0.0.1" : _spec.Listen.Host), _spec.Listen.Port);
+        _listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            _listener.Bind(endpoint);
+            _listener.Listen(1024);
+        }
+        catch (SocketException e)
+        {
+            throw new InvalidOperationException($"proxy {_spec.Name} cannot listen on {_spec.Listen}: {e.Message}", e);
+        }
+
+        var bound = (IPEndPoint)_listener.LocalEndPoint!;
+        _address = new HostPort(bound.Address.ToString(), bound.Port).ToString();
+        _authServer.Ask<object>(new EnrollProxy(_spec.Name, _key.SubjectPublicKeyInfo, _address), TimeSpan.FromSeconds(30))
+            .PipeTo(Self, failure: e => new EnrolmentFailed(e));
+    }
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        _listener?.Dispose();
+        _identity?.Dispose();
+        _key.Dispose();
+        _stopping.Dispose();
+    }
+
+    private void Enrolling()
+    {
+        Receive<ProxyIdentityIssued>(issued =>
+        {
+            using var certificate = CertificateText.FromDer(issued.CertificateDer);
+            _identity = _key.AttachTo(certificate);
+            _log.Info("proxy {0} listening on {1}, identity issued by {2} (pin {3})", _spec.Name, _address, _spec.AuthServer, Pins.SpkiSha256(certificate));
+            StartAccepting();
+            Become(Listening);
+            Stash.UnstashAll();
+        });
+        Receive<AdminRefused>(refused => throw new InvalidOperationException($"proxy {_spec.Name} was refused an identity: {refused.Reason}"));
+        Receive<EnrolmentFailed>(failed => throw new InvalidOperationException($"proxy {_spec.Name} could not enrol at {_spec.AuthServer}: {failed.Cause.Message}", failed.Cause));
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Listening()
+    {
+        Receive<Accepted>(accepted =>
+        {
+            _accepted++;
+            var counters = new SessionCounters($"{_spec.Name}-{++_sequence}");
+            var session = Context.ActorOf(ProxyConnectionActor.Props(_spec, _authServer, _identity!, _settings, accepted.Socket, counters), counters.Id);
+            Context.Watch(session);
+            _sessions[session] = counters;
+        });
+        Receive<Terminated>(terminated =>
+        {
+            if (_sessions.Remove(terminated.ActorRef, out var counters))
+            {
+                _refused += counters.Refused ? 1 : 0;
+                _bytesOfEnded += counters.Relay.BytesAToB + counters.Relay.BytesBToA;
+            }
+        });
+        Receive<AwaitListening>(_ => Sender.Tell(new ProxyListening(_spec.Name, _address)));
+        Receive<GetProxyStatus>(_ => Sender.Tell(Status()));
+        Receive<CloseSession>(close =>
+        {
+            foreach (var (session, counters) in _sessions.Where(s => s.Value.HandOffId == close.HandOffId))
+            {
+                session.Tell(close);
+            }
+        });
+    }
+
+    private void StartAccepting()
+    {
+        var self = Self;
+        _ = AcceptLoop.RunAsync(_listener!, socket => self.Tell(new Accepted(socket)), _stopping.Token);
+    }
+
+    private ProxyStatus Status()
+    {
+        var live = _sessions.Values.Sum(c => Interlocked.Read(ref c.Relay.BytesAToB) + Interlocked.Read(ref c.Relay.BytesBToA));
+        var views = _sessions.Values.Select(c => new ProxySessionView(c.Id, c.User, c.HandOffId, c.OnwardTo is null ? "handshake" : "relaying", c.OnwardTo,
+            Interlocked.Read(ref c.Relay.BytesAToB), Interlocked.Read(ref c.Relay.BytesBToA), c.Since)).ToList();
+        return new ProxyStatus(_spec.Name, _spec.AuthServer, _address, _accepted, _refused, _bytesOfEnded + live, views);
+    }
+
+    private sealed record Accepted(Socket Socket);
+
+    private sealed record EnrolmentFailed(Exception Cause);
+}

@@ -1,0 +1,323 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Topology;
+using ActorVpn.Wire;
+using Akka.Actor;
+using Akka.Event;
+using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Proxies.ProxyProtocol;
+
+namespace ActorVpn.Proxies;
+
+/// <summary>
+/// One client connection at a proxy, running Fig. 6: 601 take the authentication request, 602-604 ask
+/// this proxy's own auth server, 605 answer (with the route at the entry proxy), 607 accept "connect
+/// onwards" only to the next hop of the route issued for this session (or, at the exit proxy, only to
+/// this session's destination), 608 relay both ways, 609 close the other side when one closes.
+///
+/// The actor decides; bytes move in <see cref="RelayPump"/>. Once the next hop is up, a middle proxy
+/// relays the client's inner TLS session as raw ciphertext: it never sees plaintext.
+/// </summary>
+public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
+{
+    private readonly ProxySpec _proxy;
+    private readonly ICanTell _authServer;
+    private readonly X509Certificate2 _identity;
+    private readonly DataPlaneSettings _settings;
+    private readonly Socket _client;
+    private readonly NetworkStream _clientStream;
+    private readonly CancellationTokenSource _cancel = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    private SslStream? _tls;
+    private X509Certificate2? _clientCertificate;
+    private ClientAuthenticated? _session;
+    private string? _destination;
+    private Socket? _onward;
+    private string _stage = "tls";
+
+    public ProxyConnectionActor(ProxySpec proxy, ICanTell authServer, X509Certificate2 identity, DataPlaneSettings settings, Socket client, SessionCounters counters)
+    {
+        _proxy = proxy;
+        _authServer = authServer;
+        _identity = identity;
+        _settings = settings;
+        _client = client;
+        _clientStream = new NetworkStream(client, ownsSocket: false);
+        Counters = counters;
+
+        Receive<TlsAccepted>(OnTlsAccepted);
+        Receive<FrameRead>(OnFrame);
+        Receive<ClientAuthenticated>(OnAuthenticated);
+        Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message));
+        Receive<OnwardConnected>(OnOnwardConnected);
+        Receive<RelayFinished>(OnRelayFinished);
+        Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause));
+        Receive<HandshakeDeadline>(_ => Refuse(ErrorCodes.Timeout, "Fig. 6", _proxy.Name,
+            $"the handshake did not finish within {_settings.HandshakeTimeout.TotalSeconds:0.#} s (stage {_stage})"));
+        Receive<CloseSession>(close =>
+        {
+            _log.Info("{0}: session {1} closed: {2} (【0053】)", _proxy.Name, Counters.Id, close.Reason);
+            Context.Stop(Self);
+        });
+        Receive<GetProxyStatus>(_ => Sender.Tell(View()));
+    }
+
+    public static Props Props(ProxySpec proxy, ICanTell authServer, X509Certificate2 identity, DataPlaneSettings settings, Socket client, SessionCounters counters) =>
+        Akka.Actor.Props.Create(() => new ProxyConnectionActor(proxy, authServer, identity, settings, client, counters));
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public SessionCounters Counters { get; }
+
+    private bool IsExit => _session is { NextHop: null };
+
+    protected override void PreStart()
+    {
+        Timers.StartSingleTimer(nameof(HandshakeDeadline), HandshakeDeadline.Instance, _settings.HandshakeTimeout);
+        // Fig. 6 step 601: the client authenticates in TLS 1.3 with certificate 1; this proxy with the identity its auth server issued.
+        TlsHop.AcceptAsync(_clientStream, _identity, _cancel.Token).PipeTo(Self,
+            success: accepted => new TlsAccepted(accepted.Tls, accepted.ClientCertificate),
+            failure: e => new StepFailed("Fig. 6, step 601 (TLS)", e));
+    }
+
+    protected override void PostStop()
+    {
+        _cancel.Cancel();
+        if (_session is { Route.Count: > 0 } entry)
+        {
+            // The entry proxy's session is over: the home server releases what is still held downstream.
+            _authServer.Tell(new SessionEnded(entry.HandOffId), ActorRefs.NoSender);
+        }
+
+        _tls?.Dispose();
+        _clientStream.Dispose();
+        Close(_client);
+        if (_onward is not null)
+        {
+            Close(_onward);
+        }
+
+        _cancel.Dispose();
+        _clientCertificate?.Dispose();
+        Counters.Ended = true;
+    }
+
+    private void OnTlsAccepted(TlsAccepted accepted)
+    {
+        _tls = accepted.Tls;
+        _clientCertificate = accepted.ClientCertificate;
+        _stage = "auth";
+        ReadFrame("Fig. 6, step 601");
+    }
+
+    private void OnFrame(FrameRead read)
+    {
+        switch (_stage, read.Message)
+        {
+            case ("auth", AuthRequest request):
+                // Fig. 6 steps 602-604: forward certificate 1 to this proxy's own auth server and wait.
+                _destination = request.Destination;
+                _stage = "asking auth server";
+                _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id), _settings.AuthTimeout)
+                    .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
+                return;
+            case ("connect", ConnectOnwards onwards):
+                // Fig. 6 step 607: only the next hop of the route issued for this session; never an open relay.
+                if (_session!.NextHop is not { } next || next.Proxy != onwards.Proxy)
+                {
+                    _log.Warning("{0}: refused to connect onwards to '{1}' for '{2}': not the next hop of this session's route (next: {3})",
+                        _proxy.Name, onwards.Proxy, _session.User, _session.NextHop?.Proxy ?? "the destination");
+                    Refuse(ErrorCodes.NoRoute, "Fig. 6, step 607", _proxy.Name, $"'{onwards.Proxy}' is not the next hop of this session's route");
+                    return;
+                }
+
+                Connect(next.Proxy, next.Address);
+                return;
+            case ("connect", ConnectDestination destination):
+                if (!IsExit || destination.Destination != _destination || _session!.DestinationAddress is null)
+                {
+                    _log.Warning("{0}: refused to connect to destination '{1}' for '{2}': {3}", _proxy.Name, destination.Destination, _session!.User,
+                        IsExit ? "not this session's destination" : "this proxy is not the exit of the route");
+                    Refuse(ErrorCodes.NoRoute, "Fig. 6, step 607", _proxy.Name,
+                        IsExit ? $"'{destination.Destination}' is not this session's destination" : $"{_proxy.Name} is not the exit proxy of this route");
+                    return;
+                }
+
+                Connect(destination.Destination, _session.DestinationAddress);
+                return;
+            default:
+                Refuse("protocol-error", "Fig. 6", _proxy.Name, $"unexpected {read.Message.GetType().Name} while waiting for {(_stage == "auth" ? "an authentication request" : "a connect request")}");
+                return;
+        }
+    }
+
+    private void OnAuthenticated(ClientAuthenticated session)
+    {
+        // Fig. 6 step 605: success, with the route if the auth server sent one (the entry proxy).
+        _session = session;
+        Counters.User = session.User;
+        Counters.HandOffId = session.HandOffId;
+        _stage = "connect";
+        var route = session.Route.Select(r => new RouteHop(r.Proxy, r.Address, r.Pin ?? string.Empty)).ToList();
+        Write(new AuthAccepted(session.HandOffId, route, session.NextHop?.Proxy), "Fig. 6, step 605", then: () => ReadFrame("Fig. 6, step 607"));
+    }
+
+    private void Connect(string name, string address)
+    {
+        // Fig. 6 step 608: connect onwards.
+        _stage = $"connecting to {name}";
+        Counters.OnwardTo = name;
+        ConnectAsync(HostPort.Parse(address), _settings.ConnectTimeout, _cancel.Token).PipeTo(Self,
+            success: socket => new OnwardConnected(name, socket),
+            failure: e => new StepFailed($"Fig. 6, step 608 (connecting to {name} at {address})", e));
+    }
+
+    private void OnOnwardConnected(OnwardConnected connected)
+    {
+        _onward = connected.Socket;
+        _stage = "relaying";
+        Write(new Connected(connected.To), "Fig. 6, step 608", then: () =>
+        {
+            Timers.Cancel(nameof(HandshakeDeadline));
+            // Fig. 6 steps 608/609. A middle proxy relays the client's next TLS session as raw bytes;
+            // the exit proxy decrypts (its TLS session is the client's end-to-end one) and talks plain TCP to the destination (【0018】).
+            var clientEnd = IsExit ? DuplexEnd.ForTls(_tls!, _client) : DuplexEnd.ForSocket(_client, _clientStream);
+            var onwardEnd = DuplexEnd.ForSocket(_onward);
+            RelayPump.RunAsync(clientEnd, onwardEnd, Counters.Relay, _cancel.Token).PipeTo(Self,
+                success: outcome => new RelayFinished(outcome),
+                failure: e => new RelayFinished(new RelayOutcome(0, 0, false, e.Message)));
+        });
+    }
+
+    private void OnRelayFinished(RelayFinished finished)
+    {
+        // Fig. 6 step 609: one side closed, the other is closed too.
+        _log.Debug("{0}: session {1} ended ({2} bytes in, {3} out{4})", _proxy.Name, Counters.Id, finished.Outcome.BytesAToB, finished.Outcome.BytesBToA,
+            finished.Outcome.Error is null ? string.Empty : $", {finished.Outcome.Error}");
+        Context.Stop(Self);
+    }
+
+    private void ReadFrame(string step) =>
+        FrameCodec.ReadAsync(_tls!, _cancel.Token).AsTask().PipeTo(Self,
+            success: message => new FrameRead(message),
+            failure: e => new StepFailed(step, e));
+
+    private void Write(ControlMessage message, string step, Action then)
+    {
+        FrameCodec.WriteAsync(_tls!, message, _cancel.Token).AsTask().PipeTo(Self,
+            success: () => new WriteDone(then),
+            failure: e => new StepFailed(step, e));
+        BecomeStacked(AwaitingWrite);
+
+        void AwaitingWrite()
+        {
+            Receive<WriteDone>(done =>
+            {
+                UnbecomeStacked();
+                done.Then();
+            });
+            Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause));
+            Receive<HandshakeDeadline>(_ => Abort("Fig. 6", new TimeoutException("handshake deadline while writing")));
+            Receive<CloseSession>(_ => Context.Stop(Self));
+            Receive<GetProxyStatus>(_ => Sender.Tell(View()));
+        }
+    }
+
+    private void Refuse(string code, string step, string at, string message)
+    {
+        Counters.Refused = true;
+        _log.Info("{0}: refused session {1}: {2} at {3} ({4}): {5}", _proxy.Name, Counters.Id, code, at, step, message);
+        if (_tls is null || _stage == "relaying")
+        {
+            Context.Stop(Self);
+            return;
+        }
+
+        Write(new Refused(code, step, at, message), step, then: () => Context.Stop(Self));
+    }
+
+    private void Abort(string step, Exception cause)
+    {
+        var reason = cause is FrameException frame ? $"bad frame ({frame.Error}): {frame.Message}" : cause.Message;
+        Counters.Refused |= _stage != "relaying";
+        _log.Info("{0}: session {1} closed at {2} (stage {3}): {4}", _proxy.Name, Counters.Id, step, _stage, reason);
+        if (cause is FrameException && _tls is not null && _stage is not "relaying")
+        {
+            Write(new Refused("protocol-error", step, _proxy.Name, reason), step, then: () => Context.Stop(Self));
+            return;
+        }
+
+        Context.Stop(Self);
+    }
+
+    private ProxySessionView View() => new(Counters.Id, Counters.User, Counters.HandOffId, _stage, Counters.OnwardTo,
+        Interlocked.Read(ref Counters.Relay.BytesAToB), Interlocked.Read(ref Counters.Relay.BytesBToA), Counters.Since);
+
+    internal static async Task<Socket> ConnectAsync(HostPort endpoint, TimeSpan timeout, CancellationToken ct)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endpoint.Host, endpoint.Port, deadline.Token);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static void Close(Socket socket)
+    {
+        try
+        {
+            socket.Close(0);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private sealed record TlsAccepted(SslStream Tls, X509Certificate2 ClientCertificate);
+
+    private sealed record FrameRead(ControlMessage Message);
+
+    private sealed record WriteDone(Action Then);
+
+    private sealed record OnwardConnected(string To, Socket Socket);
+
+    private sealed record RelayFinished(RelayOutcome Outcome);
+
+    private sealed record StepFailed(string Step, Exception Cause);
+
+    private sealed record HandshakeDeadline
+    {
+        public static readonly HandshakeDeadline Instance = new();
+    }
+}
+
+/// <summary>Live figures of one proxy connection, read by its proxy for the operator console.</summary>
+public sealed class SessionCounters(string id)
+{
+    public string Id { get; } = id;
+
+    public DateTimeOffset Since { get; } = DateTimeOffset.UtcNow;
+
+    public RelayCounters Relay { get; } = new();
+
+    public string? User { get; set; }
+
+    public string? HandOffId { get; set; }
+
+    public string? OnwardTo { get; set; }
+
+    public bool Refused { get; set; }
+
+    public bool Ended { get; set; }
+}

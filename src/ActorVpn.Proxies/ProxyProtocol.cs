@@ -1,0 +1,28 @@
+using ActorVpn.Messaging;
+
+namespace ActorVpn.Proxies;
+
+/// <summary>Messages a proxy actor answers.</summary>
+public static class ProxyProtocol
+{
+    /// <summary>Answered with <see cref="ProxyListening"/> once the proxy is enrolled and accepting connections.</summary>
+    public sealed record AwaitListening : IActorVpnMessage
+    {
+        public static readonly AwaitListening Instance = new();
+    }
+
+    public sealed record ProxyListening(string Proxy, string Address) : IActorVpnMessage;
+
+    public sealed record GetProxyStatus : IActorVpnMessage
+    {
+        public static readonly GetProxyStatus Instance = new();
+    }
+
+    /// <summary>One connection through this proxy, as an operator sees it.</summary>
+    public sealed record ProxySessionView(string Id, string? User, string? HandOffId, string Stage, string? OnwardTo, long BytesIn, long BytesOut, DateTimeOffset Since) : IActorVpnMessage;
+
+    public sealed record ProxyStatus(string Proxy, string AuthServer, string Address, long Accepted, long Refused, long BytesRelayed, IReadOnlyList<ProxySessionView> Sessions) : IActorVpnMessage;
+
+    /// <summary>Closes every connection of a hand-off (【0053】), e.g. when its user is revoked or an operator kills it.</summary>
+    public sealed record CloseSession(string HandOffId, string Reason) : IActorVpnMessage;
+}

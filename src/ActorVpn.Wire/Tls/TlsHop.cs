@@ -1,0 +1,117 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace ActorVpn.Wire;
+
+/// <summary>
+/// TLS 1.3 only, mutual authentication, for every hop. Both sides leave the transport open when the
+/// <see cref="SslStream"/> is disposed: a client may stop using a hop's TLS layer and speak a new TLS
+/// session raw over the same transport (through the proxy's raw relay), so data is encrypted once,
+/// client ↔ exit proxy. On failure the <see cref="SslStream"/> is disposed; the transport is the caller's.
+/// </summary>
+public static class TlsHop
+{
+    /// <summary>
+    /// Proxy side: presents <paramref name="serverCertificate"/> (with its private key) and requires a client
+    /// certificate, which is returned. Validating it is the auth server's job: only its presence is checked here.
+    /// </summary>
+    /// <exception cref="AuthenticationException">The handshake failed or the client presented no certificate.</exception>
+    public static async Task<(SslStream Tls, X509Certificate2 ClientCertificate)> AcceptAsync(
+        Stream transport, X509Certificate2 serverCertificate, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(serverCertificate);
+
+        var tls = new SslStream(transport, leaveInnerStreamOpen: true);
+        try
+        {
+            var options = new SslServerAuthenticationOptions
+            {
+                ServerCertificate = serverCertificate,
+                ClientCertificateRequired = true,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null,
+            };
+            await tls.AuthenticateAsServerAsync(options, ct).ConfigureAwait(false);
+            var client = AsCertificate2(tls.RemoteCertificate)
+                ?? throw new AuthenticationException("the client presented no certificate");
+            return (tls, client);
+        }
+        catch
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Client side: presents <paramref name="clientCertificate"/>; the server is accepted only if
+    /// <paramref name="verifyServer"/> returns true for its certificate (pinning or anchor checks are the caller's).
+    /// </summary>
+    /// <exception cref="AuthenticationException">The handshake failed or <paramref name="verifyServer"/> refused the server.</exception>
+    public static async Task<SslStream> ConnectAsync(
+        Stream transport, string targetHost, X509Certificate2 clientCertificate, Func<X509Certificate2, bool> verifyServer, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentException.ThrowIfNullOrEmpty(targetHost);
+        ArgumentNullException.ThrowIfNull(clientCertificate);
+        ArgumentNullException.ThrowIfNull(verifyServer);
+
+        var tls = new SslStream(transport, leaveInnerStreamOpen: true);
+        try
+        {
+            var options = new SslClientAuthenticationOptions
+            {
+                TargetHost = targetHost,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                ClientCertificates = [clientCertificate],
+                LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => Verify(certificate, verifyServer),
+            };
+            await tls.AuthenticateAsClientAsync(options, ct).ConfigureAwait(false);
+            return tls;
+        }
+        catch
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The pin of a certificate as carried in <see cref="RouteHop.Pin"/>: base64 SHA-256 of its SubjectPublicKeyInfo.</summary>
+    public static string SpkiPin(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return Convert.ToBase64String(SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo()));
+    }
+
+    private static bool Verify(X509Certificate? certificate, Func<X509Certificate2, bool> verifyServer)
+    {
+        var server = AsCertificate2(certificate);
+        if (server is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            return verifyServer(server);
+        }
+        catch (Exception)
+        {
+            // A verifier that throws refuses the server.
+            return false;
+        }
+    }
+
+    private static X509Certificate2? AsCertificate2(X509Certificate? certificate) => certificate switch
+    {
+        null => null,
+        X509Certificate2 c => c,
+        _ => X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()),
+    };
+}
