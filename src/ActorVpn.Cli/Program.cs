@@ -7,4 +7,6 @@ var root = new RootCommand("ActorVpn: a VPN whose client reaches a server throug
     "authentication server; the client's certificate is handed from auth server to auth server (JP H11-328117 A).");
 root.Subcommands.Add(RouteCommands.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(RunCommands.Up());
+root.Subcommands.Add(RunCommands.Connect());
 return await CliRunner.RunAsync(root, args);
