@@ -541,7 +541,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
                 return;
             case HandOffFailed failed:
                 _pending.Remove(pending.HandOffId);
-                Fail(pending, failed.Error, failed.Path);
+                // A callee that refuses the OpenHandOff only knows [caller, callee]: keep the whole path (contract `handoff`).
+                Fail(pending, failed.Error, failed.Path.Take(pending.Path.Count).SequenceEqual(pending.Path) ? failed.Path : pending.Path.Append(pending.Next).ToList());
                 return;
             default:
                 _pending.Remove(pending.HandOffId);

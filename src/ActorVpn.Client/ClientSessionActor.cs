@@ -39,6 +39,7 @@ public sealed class ClientSessionActor : ReceiveActor
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
     private EstablishedChain? _chain;
     private string? _failure;
+    private bool _endedCleanly;
 
     public ClientSessionActor(ClientProfile profile, string destination, Socket local, TimeSpan handshakeTimeout, TimeSpan connectTimeout)
     {
@@ -63,6 +64,7 @@ public sealed class ClientSessionActor : ReceiveActor
         Receive<RelayOutcome>(outcome =>
         {
             _failure = outcome.Error;
+            _endedCleanly = outcome.Clean;
             Context.Stop(Self);
         });
     }
@@ -93,7 +95,16 @@ public sealed class ClientSessionActor : ReceiveActor
         _chain?.Dispose();
         try
         {
-            _local.Close(0);
+            // After a clean relay the local application still gets every byte queued for it (graceful close);
+            // after a failure it sees its connection reset (【0053】).
+            if (_endedCleanly)
+            {
+                _local.Dispose();
+            }
+            else
+            {
+                _local.Close(0);
+            }
         }
         catch (ObjectDisposedException)
         {

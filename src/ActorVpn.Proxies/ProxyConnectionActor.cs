@@ -37,6 +37,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private string? _destination;
     private Socket? _onward;
     private string _stage = "tls";
+    private bool _endedCleanly;
 
     public ProxyConnectionActor(ProxySpec proxy, ICanTell authServer, X509Certificate2 identity, DataPlaneSettings settings, Socket client, SessionCounters counters)
     {
@@ -94,10 +95,10 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
 
         _tls?.Dispose();
         _clientStream.Dispose();
-        Close(_client);
+        Close(_client, _endedCleanly);
         if (_onward is not null)
         {
-            Close(_onward);
+            Close(_onward, _endedCleanly);
         }
 
         _cancel.Dispose();
@@ -197,6 +198,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         // Fig. 6 step 609: one side closed, the other is closed too.
         _log.Debug("{0}: session {1} ended ({2} bytes in, {3} out{4})", _proxy.Name, Counters.Id, finished.Outcome.BytesAToB, finished.Outcome.BytesBToA,
             finished.Outcome.Error is null ? string.Empty : $", {finished.Outcome.Error}");
+        _endedCleanly = finished.Outcome.Clean;
         Context.Stop(Self);
     }
 
@@ -273,10 +275,20 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         }
     }
 
-    private static void Close(Socket socket)
+    /// <summary>
+    /// After a clean relay (both directions reached EOF and were half-closed onwards) the socket is closed
+    /// gracefully, so bytes still in its send buffer reach the peer; otherwise it is reset (RST).
+    /// </summary>
+    private static void Close(Socket socket, bool graceful)
     {
         try
         {
+            if (graceful)
+            {
+                socket.Dispose();
+                return;
+            }
+
             socket.Close(0);
         }
         catch (ObjectDisposedException)

@@ -50,6 +50,11 @@ public static partial class TopologyLoader
 
     private static HoconValue Parse(string text, string source)
     {
+        if (UnbalancedBracket(text) is { } bracketProblem)
+        {
+            throw new TopologyException(source, "(syntax)", $"not valid HOCON: {bracketProblem}");
+        }
+
         Config config;
         try
         {
@@ -140,6 +145,71 @@ public static partial class TopologyLoader
         }
 
         return new string(chars);
+    }
+
+    /// <summary>
+    /// Akka's HOCON parser never returns on a list left open inside an object (<c>trusts = [as1 }</c>),
+    /// and silently ignores a stray closing brace; so brackets are checked first, outside strings and
+    /// comments (unquoted HOCON text cannot contain brackets).
+    /// </summary>
+    public static string? UnbalancedBracket(string text)
+    {
+        var open = new Stack<(char Bracket, int Position)>();
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == '"')
+            {
+                if (i + 2 < text.Length && text[i + 1] == '"' && text[i + 2] == '"')
+                {
+                    int end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
+                    i = end < 0 ? text.Length : end + 2;
+                }
+                else
+                {
+                    for (i++; i < text.Length && text[i] != '"' && text[i] != '\n'; i++)
+                    {
+                        if (text[i] == '\\')
+                        {
+                            i++;
+                        }
+                    }
+                }
+            }
+            else if (c == '#' || (c == '/' && i + 1 < text.Length && text[i + 1] == '/'))
+            {
+                while (i < text.Length && text[i] != '\n')
+                {
+                    i++;
+                }
+            }
+            else if (c is '{' or '[')
+            {
+                open.Push((c, i));
+            }
+            else if (c is '}' or ']')
+            {
+                var (line, column) = LineAndColumn(text, i);
+                if (!open.TryPop(out var opened))
+                {
+                    return $"'{c}' at line {line}, column {column} closes nothing";
+                }
+
+                if (opened.Bracket != (c == '}' ? '{' : '['))
+                {
+                    var (openLine, openColumn) = LineAndColumn(text, opened.Position);
+                    return $"'{c}' at line {line}, column {column} does not close the '{opened.Bracket}' opened at line {openLine}, column {openColumn}";
+                }
+            }
+        }
+
+        if (open.TryPeek(out var unclosed))
+        {
+            var (line, column) = LineAndColumn(text, unclosed.Position);
+            return $"'{unclosed.Bracket}' opened at line {line}, column {column} is never closed";
+        }
+
+        return null;
     }
 
     private static (int Line, int Column) LineAndColumn(string text, int position)
@@ -250,7 +320,8 @@ public static partial class TopologyLoader
                 var trusts = new List<string>();
                 if (fields.TryGetValue("trusts", out var trustValue))
                 {
-                    if (!trustValue.IsArray())
+                    // Akka's HOCON does not count an empty list `[]` as an array.
+                    if (!trustValue.IsArray() && trustValue.Values is not [HoconArray { Count: 0 }])
                     {
                         Problem($"{path}.trusts", "must be a list of auth server names, e.g. [as1, as2]");
                     }

@@ -59,16 +59,26 @@ internal sealed class ChainFixture : IAsyncDisposable
         text.Append("  }\n  proxies {\n");
         for (var k = 1; k <= proxies; k++)
         {
-            text.Append($"    proxy{k} {{ auth-server = as{k}, listen = \"127.0.0.1:0\" }}\n");
+            text.Append($"    proxy{k} {{ auth-server = as{k}, listen = \"127.0.0.1:{7100 + k}\" }}\n");
         }
 
         return text.Append("  }\n}\n").ToString();
     }
 
-    /// <summary>The patent's example system (hocon/topology.example.hocon) with every port set to 0.</summary>
-    public static string ExampleTopologyText() =>
-        System.Text.RegularExpressions.Regex.Replace(ExampleTopology.Text, "\"127\\.0\\.0\\.1:\\d+\"", "\"127.0.0.1:0\"")
-            .Replace("server = \"127.0.0.1:0\"", "server = \"DESTINATION\"", StringComparison.Ordinal);
+    /// <summary>The patent's example system (hocon/topology.example.hocon); its destination is the test's echo server.</summary>
+    public static string ExampleTopologyText()
+    {
+        var text = ExampleTopology.Text.Replace("server = \"127.0.0.1:9000\"", "server = \"DESTINATION\"", StringComparison.Ordinal);
+        return text.Contains("DESTINATION", StringComparison.Ordinal) ? text : throw new InvalidOperationException("the example topology's destination moved");
+    }
+
+    /// <summary>
+    /// The same topology with every proxy listening on port 0 (the OS picks; <see cref="VpnNode.ProxyAddresses"/> reports it).
+    /// The topology loader rejects port 0 in a file, so tests write placeholder ports and rewrite them here.
+    /// </summary>
+    public static TopologyModel WithEphemeralListenPorts(TopologyModel topology) =>
+        new(topology.Source, topology.Destinations, topology.AuthServers,
+            topology.Proxies.Select(p => p with { Listen = new HostPort("127.0.0.1", 0) }).ToList(), topology.Users);
 
     public static Task<ChainFixture> StartAsync(int proxies, string? overrides = null, TimeProvider? clock = null) =>
         StartFromTextAsync(ChainTopologyText(proxies), overrides, clock);
@@ -78,7 +88,7 @@ internal sealed class ChainFixture : IAsyncDisposable
         var echo = new EchoServer(new HostPort("127.0.0.1", 0));
         try
         {
-            var topology = TopologyLoader.LoadText(topologyText.Replace("DESTINATION", echo.Address.ToString(), StringComparison.Ordinal), "test topology");
+            var topology = WithEphemeralListenPorts(TopologyLoader.LoadText(topologyText.Replace("DESTINATION", echo.Address.ToString(), StringComparison.Ordinal), "test topology"));
             var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + (overrides ?? string.Empty));
             var node = await VpnNode.StartAsync(topology, config, clock: clock);
             try

@@ -146,8 +146,9 @@ public sealed class ValidationTests
     [Fact]
     public void Misspelt_proxy_key_and_section_are_named()
     {
-        var text = Build(proxies: Proxies.Replace("proxy1 { auth-server = as1, listen", "proxy1 { auth-server = as1, lisen", StringComparison.Ordinal)
-            + "\nactorvpn.topology.userz { }");
+        var text = Build(
+            proxies: Proxies.Replace("proxy1 { auth-server = as1, listen", "proxy1 { auth-server = as1, lisen", StringComparison.Ordinal),
+            users: Users + "\n  userz { }");
         var problems = Problems(text);
         Assert.Contains(problems, p => p.Path == $"{Root}.proxies.proxy1.lisen" && p.Problem.Contains("unknown setting", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Path == $"{Root}.proxies.proxy1.listen" && p.Problem.Contains("missing", StringComparison.Ordinal));
@@ -157,23 +158,58 @@ public sealed class ValidationTests
     [Fact]
     public void Hocon_syntax_error_gives_line_and_column_without_a_stack_trace()
     {
-        var text = "actorvpn.topology {\n  destinations {\n    server = \"127.0.0.1:9000\n  }\n}\n";
+        var text = Build(authServers: AuthServers.Replace("as4 { routes { server = as3 }, trusts = [as2] }", "as4 { trusts = [as2],, routes { server = as3 } }", StringComparison.Ordinal));
         var problem = Single(text);
         Assert.Equal("(syntax)", problem.Path);
         Assert.Contains("not valid HOCON", problem.Problem, StringComparison.Ordinal);
-        Assert.Matches(@"line \d+, column \d+", problem.Problem);
+        var line = text.Split('\n').ToList().FindIndex(l => l.Contains(",,", StringComparison.Ordinal)) + 1;
+        Assert.Contains($"line {line}, column ", problem.Problem, StringComparison.Ordinal);
         Assert.DoesNotContain("\n", problem.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(" at Akka.", problem.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Hocon_syntax_error_points_at_the_offending_line()
+    public async Task List_left_open_is_a_syntax_error_not_a_hang()
     {
-        var text = "actorvpn.topology {\n  destinations {\n    server = \"127.0.0.1:9000\"\n  }\n  auth-servers {{ as1 }\n}\n";
+        // Akka's HOCON parser alone never returns on this input.
+        var text = Build(authServers: AuthServers.Replace("trusts = [as1] }", "trusts = [as1 }", StringComparison.Ordinal));
+        var line = text.Split('\n').ToList().FindIndex(l => l.Contains("[as1 }", StringComparison.Ordinal)) + 1;
+        var problem = await Task.Run(() => Single(text)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("(syntax)", problem.Path);
+        Assert.Contains($"'}}' at line {line}", problem.Problem, StringComparison.Ordinal);
+        Assert.Contains($"'[' opened at line {line}", problem.Problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("actorvpn.topology {\n  destinations { server = \"127.0.0.1:9000\" }\n", "'{' opened at line 1, column 19 is never closed")]
+    [InlineData("actorvpn.topology { }\n}\n", "'}' at line 2, column 1 closes nothing")]
+    public void Unbalanced_braces_are_syntax_errors(string text, string expected)
+    {
         var problem = Single(text);
         Assert.Equal("(syntax)", problem.Path);
-        var line = int.Parse(System.Text.RegularExpressions.Regex.Match(problem.Problem, @"line (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(line, 5, 6);
+        Assert.Contains(expected, problem.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Brackets_inside_strings_and_comments_do_not_count()
+    {
+        var text = Build(destinations: "destinations { server = \"127.0.0.1:9000\" } # a comment with [ and {\n  // and } here");
+        Assert.NotNull(TopologyLoader.LoadText(text, Source));
+        Assert.Null(TopologyLoader.UnbalancedBracket("a = \"[{\", b = \"\"\"]}\"\"\"\n# ]\n"));
+    }
+
+    [Fact]
+    public void Empty_trusts_list_means_trusting_nobody()
+    {
+        var text = Build(authServers: AuthServers.Replace("as1 { routes", "as1 { trusts = [], routes", StringComparison.Ordinal));
+        Assert.Empty(TopologyLoader.LoadText(text, Source).AuthServer("as1").Trusts);
+    }
+
+    [Fact]
+    public void Trusts_that_is_not_a_list_is_rejected()
+    {
+        var text = Build(authServers: AuthServers.Replace("trusts = [as1]", "trusts = as1", StringComparison.Ordinal));
+        AssertProblem(Single(text), $"{Root}.auth-servers.as2.trusts", "must be a list");
     }
 
     [Fact]

@@ -5,6 +5,7 @@ namespace ActorVpn.Wire;
 /// <summary>Accepts connections on a bound listener until cancelled, handing each to <c>onAccepted</c> (an actor's Tell).</summary>
 public static class AcceptLoop
 {
+    /// <remarks>The returned task always completes successfully once the loop stops (never cancelled), so owners can await it on disposal.</remarks>
     public static Task RunAsync(Socket listener, Action<Socket> onAccepted, CancellationToken ct) => Task.Run(async () =>
     {
         while (!ct.IsCancellationRequested)
@@ -24,5 +25,5 @@ public static class AcceptLoop
                 // A connection reset before it was accepted: keep accepting.
             }
         }
-    }, ct);
+    });
 }

@@ -1,0 +1,81 @@
+using ActorVpn.AuthServers.Hosting;
+using ActorVpn.Hosting;
+using Akka.Configuration;
+using Xunit;
+
+namespace ActorVpn.ControlPlane.Tests;
+
+/// <summary>Configuration layers (style.md): file defaults, then environment, then explicit overrides.</summary>
+public sealed class HoconLayersTests
+{
+    private static Func<string, string?> Environment(params (string Name, string Value)[] variables) =>
+        name => variables.FirstOrDefault(v => v.Name == name).Value;
+
+    [Fact]
+    public void File_defaults_apply_when_nothing_overrides_them()
+    {
+        var config = HoconLayers.Load([HoconLayers.PersistenceInMemory], environment: Environment());
+        var settings = AuthServerSettings.FromConfig(config);
+        Assert.Equal(TimeSpan.FromSeconds(30), settings.HoldTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), settings.HandOffTimeout);
+        Assert.Equal("akka.persistence.journal.inmem", config.GetString("akka.persistence.journal.plugin"));
+    }
+
+    [Fact]
+    public void Environment_override_wins_over_the_file_default()
+    {
+        var config = HoconLayers.Load([HoconLayers.PersistenceInMemory],
+            environment: Environment(("AVPN_HOLD_TIMEOUT", "7s"), ("AVPN_HANDOFF_TIMEOUT", "1500ms"), ("AVPN_LOG_LEVEL", "ERROR")));
+        var settings = AuthServerSettings.FromConfig(config);
+        Assert.Equal(TimeSpan.FromSeconds(7), settings.HoldTimeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), settings.HandOffTimeout);
+        Assert.Equal("ERROR", config.GetString("akka.loglevel"));
+        Assert.Equal(TimeSpan.FromSeconds(10), settings.ChallengeTimeout); // untouched keys keep their defaults
+    }
+
+    [Fact]
+    public void Explicit_overrides_win_over_the_environment()
+    {
+        var config = HoconLayers.Load([HoconLayers.PersistenceInMemory],
+            overrides: ConfigurationFactory.ParseString("actorvpn.auth-server.hold-timeout = 300ms"),
+            environment: Environment(("AVPN_HOLD_TIMEOUT", "7s")));
+        Assert.Equal(TimeSpan.FromMilliseconds(300), AuthServerSettings.FromConfig(config).HoldTimeout);
+    }
+
+    [Fact]
+    public void Operator_file_sits_between_the_defaults_and_the_environment()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"avpn-operator-{Guid.NewGuid():N}.hocon");
+        File.WriteAllText(file, "actorvpn.auth-server { hold-timeout = 12s, handoff-timeout = 3s }");
+        try
+        {
+            var config = HoconLayers.Load([HoconLayers.PersistenceInMemory], operatorFile: file, environment: Environment(("AVPN_HANDOFF_TIMEOUT", "2s")));
+            var settings = AuthServerSettings.FromConfig(config);
+            Assert.Equal(TimeSpan.FromSeconds(12), settings.HoldTimeout);
+            Assert.Equal(TimeSpan.FromSeconds(2), settings.HandOffTimeout);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Non_positive_timeout_fails_fast_naming_the_key()
+    {
+        var config = HoconLayers.Load([HoconLayers.PersistenceInMemory], environment: Environment(("AVPN_HOLD_TIMEOUT", "0s")));
+        var error = Assert.Throws<ConfigurationException>(() => AuthServerSettings.FromConfig(config));
+        Assert.Contains("actorvpn.auth-server.hold-timeout", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_environment_variable_maps_to_a_key_the_layers_define()
+    {
+        var config = HoconLayers.Load([HoconLayers.PersistenceInMemory], environment: Environment());
+        Assert.All(EnvironmentOverrides.Keys, kv =>
+        {
+            Assert.StartsWith("AVPN_", kv.Key, StringComparison.Ordinal);
+            Assert.True(config.HasPath(kv.Value), $"{kv.Key} overrides {kv.Value}, which no layer defines");
+        });
+    }
+}
