@@ -40,6 +40,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, PendingHandOff> _pending = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OpenChallenge> _challenges = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IssuedRoute> _issued = new(StringComparer.Ordinal);
+    private Caller? _answering;
 
     public AuthServerActor(AuthServerSpec spec, TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor)
     {
@@ -54,11 +55,13 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
         // Fig. 6 step 603 -> Fig. 7 -> Fig. 8
-        Command<AuthenticateClient>(HandleClient);
+        Command<AuthenticateClient>(request => Answering(new Caller(Sender, FromClient: true, [Me]), () => HandleClient(request)));
         // Fig. 9, steps 905/906 then 908 seen from the callee
         Command<OpenHandOff>(HandleOpen);
-        Command<HandOffCertificate>(HandleCertificate);
-        Command<CallAnswered>(HandleCallAnswered);
+        Command<HandOffCertificate>(request => Answering(new Caller(Sender, FromClient: false, request.Path.Append(Me).ToList()), () => HandleCertificate(request)));
+        Command<CallAnswered>(answered => Answering(
+            _pending.TryGetValue(answered.HandOffId, out var pending) ? new Caller(pending.ReplyTo, pending.FromClient, pending.Path) : null,
+            () => HandleCallAnswered(answered)));
         Command<CallFailed>(HandleCallFailed);
         Command<SessionEnded>(HandleSessionEnded);
         Command<ReleaseHandOff>(release => Release(release.HandOffId, "released by the caller (【0053】)"));
@@ -115,7 +118,15 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     protected override void PreRestart(Exception reason, object message)
     {
-        foreach (var pending in _pending.Values.ToList())
+        if (_answering is { } caller)
+        {
+            // The request being handled when the crash happened has no pending entry yet (or no longer).
+            var error = new HandOffError(ErrorCodes.Unreachable, Me, "Fig. 7",
+                $"{Me} crashed while handling the request and is restarting ({reason.Message})");
+            caller.ReplyTo.Tell(caller.FromClient ? new ClientRefused(error, caller.Path) : new HandOffFailed(error, caller.Path));
+        }
+
+        foreach (var pending in _pending.Values.Where(p => !p.ReplyTo.Equals(_answering?.ReplyTo)).ToList())
         {
             Fail(pending, new HandOffError(ErrorCodes.Unreachable, Me, pending.Step.Cite(),
                 $"{Me} crashed while handling the hand-off and is restarting ({reason.Message})"), pending.Path);
@@ -837,11 +848,22 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    /// <summary>Runs a handler while remembering whom it must answer, so a crash inside it still answers (see <see cref="PreRestart"/>).</summary>
+    private void Answering(Caller? caller, Action handle)
+    {
+        _answering = caller;
+        handle();
+        _answering = null;
+    }
+
     private static string NewHandOffId() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', '-').Replace('/', '_');
 
     // ---------------------------------------------------------------- private protocol and records
 
     private sealed record CallAnswered(string HandOffId, string Next, object Answer);
+
+    /// <summary>Whom the request being handled right now must be answered.</summary>
+    private sealed record Caller(IActorRef ReplyTo, bool FromClient, IReadOnlyList<string> Path);
 
     private sealed record CallFailed(string HandOffId, string Next, Exception Cause);
 
