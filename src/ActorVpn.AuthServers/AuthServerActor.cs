@@ -40,6 +40,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, PendingHandOff> _pending = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OpenChallenge> _challenges = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IssuedRoute> _issued = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IssuedRoute> _forwarded = new(StringComparer.Ordinal);
     private Caller? _answering;
 
     public AuthServerActor(AuthServerSpec spec, TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor)
@@ -118,18 +119,30 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     protected override void PreRestart(Exception reason, object message)
     {
+        // Akka restarts the members of a group with their upper server (message is null then): the
+        // failure is reported at the upper server, where it happened.
+        var restartedByUpper = message is null && _spec.Parent is not null;
+        var at = restartedByUpper ? _spec.Parent! : Me;
+        var why = restartedByUpper
+            ? $"{_spec.Parent} crashed and restarted its group, {Me} with it ({reason.Message})"
+            : $"{Me} crashed while handling the hand-off and is restarting ({reason.Message})";
         if (_answering is { } caller)
         {
             // The request being handled when the crash happened has no pending entry yet (or no longer).
-            var error = new HandOffError(ErrorCodes.Unreachable, Me, "Fig. 7",
-                $"{Me} crashed while handling the request and is restarting ({reason.Message})");
+            var error = new HandOffError(ErrorCodes.Unreachable, at, "Fig. 7", why);
             caller.ReplyTo.Tell(caller.FromClient ? new ClientRefused(error, caller.Path) : new HandOffFailed(error, caller.Path));
+        }
+
+        if (message is CallAnswered { Answer: HandOffRouted routed } answered)
+        {
+            ReleaseHolders(answered.HandOffId, routed.Holders); // 【0053】: the route will never reach the client
         }
 
         foreach (var pending in _pending.Values.Where(p => !p.ReplyTo.Equals(_answering?.ReplyTo)).ToList())
         {
-            Fail(pending, new HandOffError(ErrorCodes.Unreachable, Me, pending.Step.Cite(),
-                $"{Me} crashed while handling the hand-off and is restarting ({reason.Message})"), pending.Path);
+            var path = restartedByUpper && pending.Next == _spec.Parent ? pending.Path.Append(pending.Next).ToList() : pending.Path;
+            Fail(pending, new HandOffError(ErrorCodes.Unreachable, at, pending.Step.Cite(), why), path);
+            Tell(pending.Next, new ReleaseHandOff(pending.HandOffId));
         }
 
         _authority?.Dispose();
@@ -317,7 +330,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleOpen(OpenHandOff open)
     {
-        if (!Step(PatentStep.Fig7Receive701, open.HandOffId, $"hand-off request from {open.Caller}")
+        if (!Step(PatentStep.Fig7Receive701, open.HandOffId, $"hand-off request from {open.Caller}", open.Caller)
             || !Step(PatentStep.Fig7Check702, open.HandOffId, $"inter-server credential of {open.Caller}"))
         {
             return;
@@ -392,7 +405,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         // Fig. 9 step 901: receive certificate 1 and hold it while the hand-off goes on.
-        if (!Step(PatentStep.Fig9Receive901, request.HandOffId, $"certificate of '{request.User}' for '{request.Destination}' from {request.Caller}"))
+        if (!Step(PatentStep.Fig9Receive901, request.HandOffId, $"certificate of '{request.User}' for '{request.Destination}' from {request.Caller}", request.Caller))
         {
             return;
         }
@@ -517,7 +530,13 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         if (!_pending.TryGetValue(answered.HandOffId, out var pending) || pending.Next != answered.Next)
         {
-            return; // released, failed or restarted meanwhile
+            // Released, failed or restarted meanwhile: a route that arrives now will never reach the client.
+            if (answered.Answer is HandOffRouted late)
+            {
+                ReleaseHolders(answered.HandOffId, late.Holders);
+            }
+
+            return;
         }
 
         switch (answered.Answer)
@@ -586,7 +605,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     /// <summary>The callee gets a little less time than this server has, so the deepest waiting server times out first.</summary>
     private static TimeSpan DownstreamBudget(TimeSpan remaining)
     {
-        var margin = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(20).Ticks, remaining.Ticks / 20));
+        var margin = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, remaining.Ticks / 20));
         return remaining - margin > TimeSpan.Zero ? remaining - margin : TimeSpan.Zero;
     }
 
@@ -612,6 +631,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         {
             // 【0036】: no relay proxy here for this destination, so certificate 1 is not needed: discard at once.
             Step(PatentStep.DiscardNoRelay0036, pending.HandOffId, "no relay proxy here: certificate 1 discarded");
+            _forwarded[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout);
             if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"route [{string.Join(", ", routed.Route.Select(r => r.Proxy))}] (nothing added)"))
             {
                 pending.ReplyTo.Tell(routed);
@@ -654,26 +674,44 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         if (_issued.Remove(ended.HandOffId, out var issued))
         {
-            foreach (var holder in issued.Holders)
-            {
-                AuthServerRegistry.For(Context.System).Find(holder)?.Tell(new ReleaseHandOff(ended.HandOffId));
-            }
+            ReleaseHolders(ended.HandOffId, issued.Holders);
         }
     }
 
     private void Release(string handOffId, string reason)
     {
-        if (_pending.Remove(handOffId, out var pending) && pending.Next.Length > 0)
+        if (_pending.Remove(handOffId, out var pending))
         {
-            AuthServerRegistry.For(Context.System).Find(pending.Next)?.Tell(new ReleaseHandOff(handOffId));
+            Tell(pending.Next, new ReleaseHandOff(handOffId));
         }
 
-        if (_held.TryGetValue(handOffId, out var held) && held.CalledNext is { } next)
+        if (_held.TryGetValue(handOffId, out var held))
         {
-            AuthServerRegistry.For(Context.System).Find(next)?.Tell(new ReleaseHandOff(handOffId));
+            ReleaseHolders(handOffId, held.Holders.Where(h => h != Me));
+        }
+
+        if (_forwarded.Remove(handOffId, out var forwarded))
+        {
+            ReleaseHolders(handOffId, forwarded.Holders);
         }
 
         Drop(handOffId, reason);
+    }
+
+    private void ReleaseHolders(string handOffId, IEnumerable<string> holders)
+    {
+        foreach (var holder in holders)
+        {
+            Tell(holder, new ReleaseHandOff(handOffId));
+        }
+    }
+
+    private void Tell(string authServer, object message)
+    {
+        if (authServer.Length > 0)
+        {
+            AuthServerRegistry.For(Context.System).Find(authServer)?.Tell(message);
+        }
     }
 
     private void Drop(string handOffId, string reason)
@@ -700,6 +738,11 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         foreach (var (id, _) in _issued.Where(i => i.Value.ExpiresAt <= now).ToList())
         {
             _issued.Remove(id);
+        }
+
+        foreach (var (id, _) in _forwarded.Where(i => i.Value.ExpiresAt <= now).ToList())
+        {
+            _forwarded.Remove(id);
         }
 
         // A request whose caller has long given up (e.g. a black-holed step) is forgotten.
@@ -832,9 +875,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>Marks a patent step: published on the event stream, and a place where a harness may inject a fault.</summary>
     /// <returns>false if the request must be dropped here (an injected black hole).</returns>
-    private bool Step(PatentStep step, string handOffId, string detail)
+    private bool Step(PatentStep step, string handOffId, string detail, string? peer = null)
     {
-        var reached = new HandOffStepReached(Me, step, handOffId, detail);
+        var reached = new HandOffStepReached(Me, step, handOffId, detail, peer);
         Context.System.EventStream.Publish(reached);
         switch (_interceptor?.OnStep(reached) ?? StepAction.Continue)
         {

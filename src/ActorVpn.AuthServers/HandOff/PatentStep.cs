@@ -94,7 +94,8 @@ public static class PatentStepNames
 }
 
 /// <summary>Published on the actor system's event stream each time an auth server reaches a step.</summary>
-public sealed record HandOffStepReached(string AuthServer, PatentStep Step, string HandOffId, string Detail)
+/// <param name="Peer">The other auth server involved, where there is one (the caller at Fig. 7 step 701 and Fig. 9 step 901).</param>
+public sealed record HandOffStepReached(string AuthServer, PatentStep Step, string HandOffId, string Detail, string? Peer = null)
 {
     public override string ToString() => $"{AuthServer} {Step.Cite()} [{HandOffId}] {Detail}";
 }
