@@ -19,9 +19,19 @@ public sealed class AuthServerRegistry : IExtension
     public void Unregister(string name, IActorRef server) =>
         _servers.TryRemove(new KeyValuePair<string, IActorRef>(name, server));
 
-    public IActorRef? Find(string name) => _servers.TryGetValue(name, out var server) ? server : null;
+    private readonly ConcurrentDictionary<string, IActorRef> _routes = new(StringComparer.Ordinal);
 
-    public IReadOnlyCollection<string> Names => _servers.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
+    public IActorRef? Find(string name) =>
+        _servers.TryGetValue(name, out var server) ? server : _routes.TryGetValue(name, out var route) ? route : null;
+
+    /// <summary>
+    /// A cluster node's way to a server that may run on another node (e.g. a cluster singleton
+    /// proxy). A server running in this actor system is still found first; the route is used when it
+    /// is not (another node hosts it, or it is failing over), and stays after the server stops.
+    /// </summary>
+    public void RegisterRoute(string name, IActorRef route) => _routes[name] = route;
+
+    public IReadOnlyCollection<string> Names => _servers.Keys.Union(_routes.Keys).OrderBy(n => n, StringComparer.Ordinal).ToList();
 }
 
 public sealed class AuthServerRegistryProvider : ExtensionIdProvider<AuthServerRegistry>

@@ -9,4 +9,5 @@ root.Subcommands.Add(RouteCommands.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(RunCommands.Up());
 root.Subcommands.Add(RunCommands.Connect());
+root.Subcommands.Add(NodeCommand.Create());
 return await CliRunner.RunAsync(root, args);

@@ -19,12 +19,14 @@ public sealed class ControlPlane
 {
     private readonly ActorSystem _system;
     private readonly TimeSpan _askTimeout;
+    private readonly Func<string, ICanTell>? _resolve;
 
-    private ControlPlane(ActorSystem system, TopologyModel topology, TimeSpan askTimeout)
+    private ControlPlane(ActorSystem system, TopologyModel topology, TimeSpan askTimeout, Func<string, ICanTell>? resolve = null)
     {
         _system = system;
         Topology = topology;
         _askTimeout = askTimeout;
+        _resolve = resolve;
     }
 
     public TopologyModel Topology { get; }
@@ -42,10 +44,24 @@ public sealed class ControlPlane
         return plane;
     }
 
+    /// <summary>
+    /// A control plane over auth servers that run elsewhere (a cluster: each group is a singleton on
+    /// some node); <paramref name="resolve"/> names the ref to reach each server by. Distributes the
+    /// inter-server credentials like <see cref="StartAsync"/> (idempotent: credentials already held are kept).
+    /// </summary>
+    public static async Task<ControlPlane> AttachAsync(ActorSystem system, TopologyModel topology, Func<string, ICanTell> resolve, TimeSpan? askTimeout = null)
+    {
+        var plane = new ControlPlane(system, topology, askTimeout ?? TimeSpan.FromSeconds(30), resolve);
+        var identities = await plane.IdentitiesAsync();
+        await plane.DistributeCredentialsAsync(identities);
+        return plane;
+    }
+
     /// <summary>An auth server by name (through its actor path, which follows Fig. 4).</summary>
     public ActorSelection AuthServer(string name) => _system.ActorSelection(AuthServersGuardian.PathOf(Topology, name));
 
-    public Task<T> AskAsync<T>(string authServer, object message) => AuthServer(authServer).Ask<T>(message, _askTimeout);
+    public Task<T> AskAsync<T>(string authServer, object message) =>
+        _resolve is null ? AuthServer(authServer).Ask<T>(message, _askTimeout) : _resolve(authServer).Ask<T>(message, _askTimeout);
 
     /// <summary>
     /// Asks every auth server who it is, top of the tree first: a member exists once its upper

@@ -16,6 +16,27 @@ public static class EnvironmentOverrides
         ["AVPN_HANDOFF_TIMEOUT"] = "actorvpn.auth-server.handoff-timeout",
         ["AVPN_HOLD_TIMEOUT"] = "actorvpn.auth-server.hold-timeout",
         ["AVPN_HANDSHAKE_TIMEOUT"] = "actorvpn.data-plane.handshake-timeout",
+
+        // issue 6: a cluster node (`avpn node`, hocon/cluster.hocon and hocon/remote.hocon)
+        ["AVPN_HOSTNAME"] = "akka.remote.dot-netty.tcp.hostname",
+        ["AVPN_PUBLIC_HOSTNAME"] = "akka.remote.dot-netty.tcp.public-hostname",
+        ["AVPN_PORT"] = "akka.remote.dot-netty.tcp.port",
+        ["AVPN_REMOTE_TLS"] = "akka.remote.dot-netty.tcp.enable-ssl",
+        ["AVPN_TOPOLOGY"] = "actorvpn.node.topology",
+        ["AVPN_DRAIN_PERIOD"] = "actorvpn.node.drain-period",
+        ["AVPN_HEALTH_PORT"] = "actorvpn.node.health.port",
+        ["AVPN_SEED_STATEFULSET"] = "actorvpn.node.seed.statefulset",
+        ["AVPN_SEED_SERVICE"] = "actorvpn.node.seed.service",
+        ["AVPN_REPLICAS"] = "actorvpn.node.seed.replicas",
+    };
+
+    /// <summary>Variables holding a comma-separated list, set as a HOCON list (issue 6).</summary>
+    public static readonly IReadOnlyDictionary<string, string> ListKeys = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["AVPN_SEED_NODES"] = "akka.cluster.seed-nodes",
+        ["AVPN_ROLES"] = "akka.cluster.roles",
+        ["AVPN_GROUPS"] = "actorvpn.node.groups",
+        ["AVPN_PROXIES"] = "actorvpn.node.proxies",
     };
 
     /// <summary>The override layer for the given environment (by default the process's own).</summary>
@@ -28,6 +49,15 @@ public static class EnvironmentOverrides
             if (lookup(variable) is { Length: > 0 } value)
             {
                 text.Append(key).Append(" = ").Append(Quote(value)).Append('\n');
+            }
+        }
+
+        foreach (var (variable, key) in ListKeys)
+        {
+            if (lookup(variable) is { Length: > 0 } value)
+            {
+                var items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Quote);
+                text.Append(key).Append(" = [").Append(string.Join(", ", items)).Append("]\n");
             }
         }
 

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using ActorVpn.Cluster;
+
+namespace ActorVpn.Cli.Commands;
+
+/// <summary><c>avpn node --config F</c> (contract §2, issue 6): one node of a multi-node cluster, until SIGTERM.</summary>
+public static class NodeCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "HOCON file layered over the embedded hocon/ files (actorvpn.node { groups, proxies, topology }, akka.cluster.seed-nodes, ...)" };
+        var node = new Command("node", "Run one cluster node: the auth-server groups and proxies its configuration names; prints 'ready' once it is an Up member; SIGTERM leaves gracefully")
+        {
+            config,
+        };
+        node.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var loaded = ClusterNode.LoadConfig(parse.GetValue(config));
+                await using var running = await ClusterNode.StartAsync(loaded);
+                var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                running.Cluster.RegisterOnMemberUp(() => up.TrySetResult());
+                var roles = string.Join(", ", running.Cluster.SelfRoles);
+                Console.Out.WriteLine($"node {running.Cluster.SelfAddress} roles [{roles}] groups [{string.Join(", ", running.Options.Groups)}] proxies [{string.Join(", ", running.Options.Proxies)}]");
+                if (running.HealthUrl is { } health)
+                {
+                    Console.Out.WriteLine($"health on {health}{HealthPaths.Live} and {HealthPaths.Ready}");
+                }
+
+                var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+                {
+                    context.Cancel = true; // leave through coordinated shutdown, not a hard exit
+                    stopped.TrySetResult();
+                });
+                using var registration = ct.Register(() => stopped.TrySetResult());
+                if (await Task.WhenAny(up.Task, stopped.Task, running.System.WhenTerminated) == up.Task)
+                {
+                    foreach (var proxy in running.Options.Proxies)
+                    {
+                        Console.Out.WriteLine($"proxy {proxy} listening on {await running.ProxyAddressAsync(proxy, TimeSpan.FromMinutes(2))}");
+                    }
+
+                    Console.Out.WriteLine("ready");
+                }
+
+                await Task.WhenAny(stopped.Task, running.System.WhenTerminated);
+                Console.Out.WriteLine("leaving the cluster");
+                await running.LeaveAsync();
+                return 0;
+            }
+            catch (Exception e)
+            {
+                return CliRunner.Report(e);
+            }
+        });
+        return node;
+    }
+}

@@ -1,0 +1,222 @@
+using System.Text;
+using ActorVpn.AuthServers.HandOff;
+using ActorVpn.AuthServers.Hosting;
+using ActorVpn.Hosting;
+using ActorVpn.Proxies;
+using ActorVpn.Topology;
+using Akka;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ActorVpn.Cluster;
+
+/// <summary>
+/// One node of a multi-node ActorVpn (<c>avpn node --config F</c>): an Akka.Cluster member with roles,
+/// hosting the auth-server groups (as failover-able singletons, see <see cref="GroupPlacement"/>) and
+/// the proxies its configuration names, with health endpoints and a graceful leave on shutdown.
+/// </summary>
+public sealed class ClusterNode : IAsyncDisposable
+{
+    public const string SystemName = "actorvpn";
+
+    /// <summary>The HOCON layers of a cluster node, lowest precedence first (under an operator file and the environment).</summary>
+    public static readonly IReadOnlyList<string> Layers = [HoconLayers.PersistenceInMemory, "cluster", "remote"];
+
+    private readonly WebApplication? _health;
+
+    private ClusterNode(ActorSystem system, TopologyModel topology, NodeOptions options, IReadOnlyDictionary<string, IActorRef> routes, IActorRef proxies, WebApplication? health)
+    {
+        System = system;
+        Topology = topology;
+        Options = options;
+        Routes = routes;
+        Proxies = proxies;
+        _health = health;
+    }
+
+    public ActorSystem System { get; }
+
+    public TopologyModel Topology { get; }
+
+    public NodeOptions Options { get; }
+
+    /// <summary>The way to every auth server of the topology from this node, by name.</summary>
+    public IReadOnlyDictionary<string, IActorRef> Routes { get; }
+
+    /// <summary>The parent of this node's proxies (<c>/user/proxies</c>).</summary>
+    public IActorRef Proxies { get; }
+
+    public Akka.Cluster.Cluster Cluster => Akka.Cluster.Cluster.Get(System);
+
+    /// <summary>The base URL of the health endpoints, or null when they are off.</summary>
+    public string? HealthUrl => _health?.Urls.FirstOrDefault();
+
+    /// <summary>Loads a node's configuration: the embedded layers, the operator's file, the environment, then <paramref name="overrides"/>.</summary>
+    public static Config LoadConfig(string? operatorFile = null, Config? overrides = null, Func<string, string?>? environment = null) =>
+        HoconLayers.Load(Layers, operatorFile, overrides, environment);
+
+    /// <summary>
+    /// Adds what is derived, not configured: the node's roles from its groups and proxies, the seed
+    /// nodes from the StatefulSet (when none are set) and the public hostname from POD_NAME.
+    /// </summary>
+    public static Config Derive(Config config, NodeOptions options, Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        var text = new StringBuilder();
+        var roles = options.Roles(config.GetStringList("akka.cluster.roles"));
+        text.Append("akka.cluster.roles = [").Append(string.Join(", ", roles.Select(r => $"\"{r}\""))).Append("]\n");
+        if (config.GetStringList("akka.cluster.seed-nodes").Count == 0)
+        {
+            var seeds = options.DerivedSeeds(SystemName, config.GetInt("akka.remote.dot-netty.tcp.port"));
+            text.Append("akka.cluster.seed-nodes = [").Append(string.Join(", ", seeds.Select(s => $"\"{s}\""))).Append("]\n");
+        }
+
+        if (string.IsNullOrEmpty(config.GetString("akka.remote.dot-netty.tcp.public-hostname")) && options.PublicHostname(environment("POD_NAME")) is { } hostname)
+        {
+            text.Append("akka.remote.dot-netty.tcp.public-hostname = \"").Append(hostname).Append("\"\n");
+        }
+
+        return ConfigurationFactory.ParseString(text.ToString()).WithFallback(config);
+    }
+
+    public static async Task<ClusterNode> StartAsync(Config config, TopologyModel? topology = null, IHandOffInterceptor? interceptor = null,
+        Func<string, string?>? environment = null)
+    {
+        var options = NodeOptions.FromConfig(config);
+        topology ??= ExampleTopology.LoadOrDefault(options.TopologyFile.Length > 0 ? options.TopologyFile : null);
+        options.Validate(topology);
+        config = Derive(config, options, environment);
+
+        var system = ActorSystem.Create(SystemName, config);
+        try
+        {
+            var routes = GroupPlacement.Start(system, topology, AuthServerSettings.FromConfig(config), options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
+            var settings = DataPlaneSettings.FromConfig(config);
+            var specs = options.Proxies.Select(topology.Proxy).ToList();
+            var proxies = system.ActorOf(Props.Create(() => new NodeProxies(specs, routes, settings)), "proxies");
+            AddDrainTask(system, specs, options.DrainPeriod);
+            var health = options.HealthPort > 0 ? await StartHealthAsync(system, options) : null;
+            return new ClusterNode(system, topology, options, routes, proxies, health);
+        }
+        catch
+        {
+            await system.Terminate();
+            throw;
+        }
+    }
+
+    /// <summary>Where one of this node's proxies listens, once it has its identity (its auth server may be starting on another node).</summary>
+    public async Task<string> ProxyAddressAsync(string proxy, TimeSpan timeout) =>
+        (await System.ActorSelection($"/user/proxies/{proxy}").Ask<ProxyProtocol.ProxyListening>(ProxyProtocol.AwaitListening.Instance, timeout)).Address;
+
+    /// <summary>Leaves the cluster gracefully (coordinated shutdown: drain, leave, hand the singletons over), then stops.</summary>
+    public async Task LeaveAsync()
+    {
+        await Akka.Actor.CoordinatedShutdown.Get(System).Run(Akka.Actor.CoordinatedShutdown.ClrExitReason.Instance);
+        await System.WhenTerminated;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_health is not null)
+        {
+            await _health.StopAsync();
+            await _health.DisposeAsync();
+        }
+
+        await System.Terminate();
+    }
+
+    /// <summary>
+    /// SIGTERM: before the node leaves, proxy sessions may finish for up to the drain period
+    /// (issue 6 §3); whatever is still open then is closed when the proxies stop (【0053】).
+    /// </summary>
+    private static void AddDrainTask(ActorSystem system, IReadOnlyList<ProxySpec> proxies, TimeSpan drainPeriod)
+    {
+        if (proxies.Count == 0)
+        {
+            return;
+        }
+
+        Akka.Actor.CoordinatedShutdown.Get(system).AddTask(Akka.Actor.CoordinatedShutdown.PhaseServiceRequestsDone, "drain-proxy-sessions", async () =>
+        {
+            var until = DateTime.UtcNow + drainPeriod;
+            while (DateTime.UtcNow < until)
+            {
+                var open = 0;
+                foreach (var proxy in proxies)
+                {
+                    try
+                    {
+                        var status = await system.ActorSelection($"/user/proxies/{proxy.Name}")
+                            .Ask<ProxyProtocol.ProxyStatus>(ProxyProtocol.GetProxyStatus.Instance, TimeSpan.FromSeconds(1));
+                        open += status.Sessions.Count;
+                    }
+                    catch (AskTimeoutException)
+                    {
+                        // not listening (yet): nothing to drain
+                    }
+                }
+
+                if (open == 0)
+                {
+                    break;
+                }
+
+                system.Log.Info("draining: {0} proxy session(s) still open", open);
+                await Task.Delay(TimeSpan.FromMilliseconds(500)); // shutdown polling, not a test wait
+            }
+
+            return Done.Instance;
+        });
+    }
+
+    /// <summary>
+    /// /healthz/live: the ActorSystem runs. /healthz/ready: this node is an Up member of the cluster.
+    /// (The store check of issue 6 §5 belongs with the durable store of issue 5; with the in-memory
+    /// journal there is nothing to ask.)
+    /// </summary>
+    private static async Task<WebApplication> StartHealthAsync(ActorSystem system, NodeOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://{options.HealthHostname}:{options.HealthPort}");
+        var app = builder.Build();
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        app.MapGet(HealthPaths.Live, () => system.WhenTerminated.IsCompleted ? Results.StatusCode(503) : Results.Text("live"));
+        app.MapGet(HealthPaths.Ready, () => !system.WhenTerminated.IsCompleted && cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up
+            ? Results.Text("ready")
+            : Results.StatusCode(503));
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>The parent of this node's proxies; a proxy whose auth server is not reachable yet is restarted and enrols again.</summary>
+    private sealed class NodeProxies : ReceiveActor
+    {
+        public NodeProxies(IReadOnlyList<ProxySpec> proxies, IReadOnlyDictionary<string, IActorRef> routes, DataPlaneSettings settings)
+        {
+            foreach (var proxy in proxies)
+            {
+                Context.ActorOf(ProxyActor.Props(proxy, routes[proxy.AuthServer], settings), proxy.Name);
+            }
+
+            ReceiveAny(_ => { });
+        }
+
+        // In a cluster the proxy's auth server may be failing over when it enrols: try again.
+        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, TimeSpan.FromSeconds(1), _ => Directive.Restart);
+    }
+}
+
+/// <summary>The health endpoints' paths (k8s/ probes use the same).</summary>
+public static class HealthPaths
+{
+    public const string Live = "/healthz/live";
+    public const string Ready = "/healthz/ready";
+}

@@ -1,0 +1,90 @@
+using ActorVpn.Topology;
+using Akka.Configuration;
+
+namespace ActorVpn.Cluster;
+
+/// <summary>What one cluster node hosts and how it finds its peers (<c>actorvpn.node</c>, hocon/cluster.hocon).</summary>
+public sealed record NodeOptions(
+    string TopologyFile,
+    IReadOnlyList<string> Groups,
+    IReadOnlyList<string> Proxies,
+    TimeSpan DrainPeriod,
+    string HealthHostname,
+    int HealthPort,
+    string SeedStatefulSet,
+    string SeedService,
+    int SeedReplicas)
+{
+    public const string Section = "actorvpn.node";
+
+    public static NodeOptions FromConfig(Config config)
+    {
+        var node = config.GetConfig(Section) ?? throw new ConfigurationException($"{Section} is missing (hocon/cluster.hocon not loaded?)");
+        return new NodeOptions(
+            node.GetString("topology", string.Empty),
+            node.GetStringList("groups").ToList(),
+            node.GetStringList("proxies").ToList(),
+            node.GetTimeSpan("drain-period", TimeSpan.FromSeconds(10)),
+            node.GetString("health.hostname", "0.0.0.0"),
+            node.GetInt("health.port", 0),
+            node.GetString("seed.statefulset", string.Empty),
+            node.GetString("seed.service", string.Empty),
+            node.GetInt("seed.replicas", 0));
+    }
+
+    /// <summary>Fails fast, naming the key, if the node asks for a group or proxy the topology lacks.</summary>
+    public void Validate(TopologyModel topology)
+    {
+        var roots = topology.Roots.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var group in Groups.Where(g => !roots.Contains(g)))
+        {
+            throw new ConfigurationException($"{Section}.groups: '{group}' is not a top-level auth-server group of {topology.Source} (groups: {string.Join(", ", roots.Order())})");
+        }
+
+        foreach (var proxy in Proxies.Where(p => !topology.HasProxy(p)))
+        {
+            throw new ConfigurationException($"{Section}.proxies: no proxy '{proxy}' in {topology.Source}");
+        }
+    }
+
+    /// <summary>The roles this node has: <c>auth</c> and <c>group-&lt;root&gt;</c> per hosted group, <c>proxy</c> if it hosts proxies.</summary>
+    public IReadOnlyList<string> Roles(IEnumerable<string> configured)
+    {
+        var roles = new List<string>(configured);
+        if (Groups.Count > 0)
+        {
+            roles.Add(ClusterRoles.Auth);
+            roles.AddRange(Groups.Select(GroupPlacement.RoleOf));
+        }
+
+        if (Proxies.Count > 0)
+        {
+            roles.Add(ClusterRoles.Proxy);
+        }
+
+        return roles.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// The seed nodes of a StatefulSet behind a headless service: pod i is
+    /// <c>&lt;statefulset&gt;-i.&lt;service&gt;</c>. The one place seeds are derived from the replica
+    /// count (k8s/ sets AVPN_SEED_STATEFULSET, AVPN_SEED_SERVICE, AVPN_REPLICAS from the same values).
+    /// </summary>
+    public IReadOnlyList<string> DerivedSeeds(string systemName, int remotePort) =>
+        SeedService.Length == 0 || SeedReplicas <= 0
+            ? []
+            : Enumerable.Range(0, SeedReplicas)
+                .Select(i => $"akka.tcp://{systemName}@{(SeedStatefulSet.Length > 0 ? SeedStatefulSet : SeedService)}-{i}.{SeedService}:{remotePort}")
+                .ToList();
+
+    /// <summary>This pod's name as its peers resolve it: <c>&lt;POD_NAME&gt;.&lt;service&gt;</c>.</summary>
+    public string? PublicHostname(string? podName) =>
+        SeedService.Length == 0 || string.IsNullOrEmpty(podName) ? null : $"{podName}.{SeedService}";
+}
+
+/// <summary>The cluster roles k8s/ and the code agree on.</summary>
+public static class ClusterRoles
+{
+    public const string Auth = "auth";
+    public const string Proxy = "proxy";
+}
