@@ -19,6 +19,7 @@ Procs.Init(Path.Combine(tmp, "pids"));
 var plan = quick ? Plan.Quick : Plan.Default;
 var results = new Results();
 var total = Stopwatch.StartNew();
+(List<double> Times, double PerSecond) sshParLast = ([], 0);
 Log($"mode {(quick ? "--quick" : "default")}, {plan.Rounds} rounds, temp dir {tmp}");
 try
 {
@@ -38,13 +39,26 @@ try
         await WarmAsync(patent, ssh, destination.Port);
         for (var round = 1; round <= plan.Rounds; round++)
         {
+            if (round > 2 && total.Elapsed > plan.Bound * 0.55)
+            {
+                results.Note($"Rounds {round}-{plan.Rounds} skipped: the run had used {total.Elapsed.TotalSeconds:0} s of its {plan.Bound.TotalSeconds:0} s bound.");
+                break;
+            }
+
             Log($"round {round}/{plan.Rounds}");
-            await SetUpRoundAsync(patent, ssh, destination.Port);
+            await SetUpRoundAsync(patent, ssh, destination.Port, round <= plan.SshParallelRounds);
             await ThroughputRoundAsync(patent, ssh, socat, destination.Port);
             await RatesRoundAsync(patent);
         }
 
-        await IdleSessionsAsync(patent);
+        if (total.Elapsed < plan.Bound - plan.IdleBudget - plan.ScaleBudget)
+        {
+            await IdleSessionsAsync(patent);
+        }
+        else
+        {
+            results.Note($"Idle sessions not measured: the run had used {total.Elapsed.TotalSeconds:0} s of its {plan.Bound.TotalSeconds:0} s bound.");
+        }
     }
 
     await ScaleAsync(ssh, destination.Port);
@@ -75,6 +89,7 @@ async Task ProbeAsync(AvpnChain patent)
     for (var round = 0; round < 3; round++)
     {
         var hand = new List<double>();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         for (var i = 0; i < 50; i++)
         {
             var c = Stopwatch.StartNew();
@@ -82,13 +97,15 @@ async Task ProbeAsync(AvpnChain patent)
             hand.Add(c.Elapsed.TotalMilliseconds);
         }
 
+        var cpu1 = Process.GetCurrentProcess().TotalProcessorTime;
         var setUp = new List<double>();
         for (var i = 0; i < 50; i++)
         {
             setUp.Add(await Load.SetUpMsAsync(patent.LocalPort));
         }
 
-        Log($"probe: hand-off p50 {Load.Median(hand):0.00} ms, set-up p50 {Load.Median(setUp):0.00} ms");
+        var cpu2 = Process.GetCurrentProcess().TotalProcessorTime;
+        Log($"probe: hand-off p50 {Load.Median(hand):0.00} ms ({(cpu1 - cpu0).TotalMilliseconds / 50:0.00} CPU-ms), set-up p50 {Load.Median(setUp):0.00} ms ({(cpu2 - cpu1).TotalMilliseconds / 50:0.00} CPU-ms)");
     }
 
     foreach (var par in new[] { 1, 4, 32 })
@@ -109,16 +126,16 @@ async Task ProbeAsync(AvpnChain patent)
 
 async Task WarmAsync(AvpnChain patent, SshPeers ssh, int port)
 {
-    for (var i = 0; i < 20; i++)
+    for (var i = 0; i < 10; i++)
     {
         await Load.SetUpMsAsync(patent.LocalPort);
     }
 
-    await Load.ThroughputAsync(patent.LocalPort, 64L << 20, 1);
+    await Load.ThroughputAsync(patent.LocalPort, 32L << 20, 1);
     await ssh.StdioSetUpMsAsync(3, port);
 }
 
-async Task SetUpRoundAsync(AvpnChain patent, SshPeers ssh, int port)
+async Task SetUpRoundAsync(AvpnChain patent, SshPeers ssh, int port, bool sshParallel)
 {
     var seq = new List<double>();
     for (var i = 0; i < plan.SetUpSessions; i++)
@@ -133,7 +150,8 @@ async Task SetUpRoundAsync(AvpnChain patent, SshPeers ssh, int port)
         sshSeq.Add(await ssh.StdioSetUpMsAsync(3, port));
     }
 
-    var sshPar = await ParallelSetUpsAsync(() => ssh.StdioSetUpMsAsync(3, port), 20, 20);
+    var sshPar = sshParallel ? await ParallelSetUpsAsync(() => ssh.StdioSetUpMsAsync(3, port), 20, 20) : sshParLast;
+    sshParLast = sshPar;
     results.Add("avpn.setup.seq.p50", Load.Median(seq));
     results.Add("avpn.setup.seq.p99", Load.Percentile(seq, 99));
     results.Add("avpn.setup.par.p50", Load.Median(par.Times));
@@ -273,14 +291,14 @@ async Task ScaleAsync(SshPeers ssh, int port)
     var budget = Stopwatch.StartNew();
     foreach (var hops in new[] { 1, 3, 8, 16 })
     {
-        if (budget.Elapsed > plan.ScaleBudget)
+        if (budget.Elapsed > plan.ScaleBudget || total.Elapsed > plan.Bound * 0.9)
         {
-            results.Note($"Scale: {hops} hops not measured, the {plan.ScaleBudget.TotalSeconds:0} s budget was spent.");
+            results.Note($"Scale: {hops} hops not measured, the {plan.ScaleBudget.TotalSeconds:0} s budget was spent (or the run's bound was near).");
             continue;
         }
 
         await using var chain = await AvpnChain.StartAsync(ChainTopologyText(hops, port));
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 3; i++)
         {
             await Load.SetUpMsAsync(chain.LocalPort); // warm
         }

@@ -186,5 +186,9 @@ internal static class Load
         return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
     }
 
-    public static double Median(IReadOnlyList<double> values) => Percentile(values, 50);
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 }
