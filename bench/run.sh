@@ -34,7 +34,8 @@ trap cleanup EXIT INT TERM
 # 10,000 sessions hold ~10 sockets each in one process.
 ulimit -n 262144 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-timeout 300 dotnet build bench/ActorVpn.Bench -c Release -nologo -v quiet
+# BENCH_NO_BUILD=1 reuses the last Release build (e.g. right after ./scripts/test.sh).
+[ "${BENCH_NO_BUILD:-}" = "1" ] || timeout 600 dotnet build bench/ActorVpn.Bench -c Release -nologo -v quiet
 timeout "$limit" dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "${mode[@]}" --tmp "$tmp" --docs docs &
 bench_pid=$!
 wait "$bench_pid"
