@@ -13,6 +13,12 @@ namespace ActorVpn.Wire;
 /// </summary>
 public static class TlsHop
 {
+    // A certificate context builds the certificate's chain once; handing SslStream a bare certificate rebuilds it on every handshake.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<X509Certificate2, SslStreamCertificateContext> Contexts = new();
+
+    private static SslStreamCertificateContext ContextFor(X509Certificate2 certificate) =>
+        Contexts.GetValue(certificate, c => SslStreamCertificateContext.Create(c, additionalCertificates: null, offline: true));
+
     /// <summary>
     /// Proxy side: presents <paramref name="serverCertificate"/> (with its private key) and requires a client
     /// certificate, which is returned. Validating it is the auth server's job: only its presence is checked here.
@@ -29,7 +35,7 @@ public static class TlsHop
         {
             var options = new SslServerAuthenticationOptions
             {
-                ServerCertificate = serverCertificate,
+                ServerCertificateContext = ContextFor(serverCertificate),
                 ClientCertificateRequired = true,
                 EnabledSslProtocols = SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
@@ -68,8 +74,7 @@ public static class TlsHop
                 TargetHost = targetHost,
                 EnabledSslProtocols = SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                ClientCertificates = [clientCertificate],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate,
+                ClientCertificateContext = ContextFor(clientCertificate),
                 RemoteCertificateValidationCallback = (_, certificate, _, _) => Verify(certificate, verifyServer),
             };
             await tls.AuthenticateAsClientAsync(options, ct).ConfigureAwait(false);

@@ -1,0 +1,342 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using ActorVpn.Bench;
+using ActorVpn.Client;
+using ActorVpn.Hosting;
+using ActorVpn.Topology;
+using Akka.Configuration;
+using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+
+// The benchmark harness of issue 8. Run it with bench/run.sh (installs the peers, stops what it started).
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+var quick = args.Contains("--quick");
+var tmp = ArgValue("--tmp") ?? Directory.CreateTempSubdirectory("avpn-bench").FullName;
+var docs = ArgValue("--docs") ?? "docs";
+Procs.Init(Path.Combine(tmp, "pids"));
+var plan = quick ? Plan.Quick : Plan.Default;
+var results = new Results();
+var total = Stopwatch.StartNew();
+(List<double> Times, double PerSecond) sshParLast = ([], 0);
+Log($"mode {(quick ? "--quick" : "default")}, {plan.Rounds} rounds, temp dir {tmp}");
+try
+{
+    using var destination = new DualServer();
+    var ssh = new SshPeers(tmp, 16);
+    var socat = new SocatChain(destination.Port);
+    Log($"peers up: {ssh.Instances} sshd, 3 socat relays ({total.Elapsed.TotalSeconds:0} s)");
+
+    await using (var patent = await AvpnChain.StartAsync(PatentTopology(destination.Port)))
+    {
+        if (args.Contains("--probe"))
+        {
+            await ProbeAsync(patent);
+            return 0;
+        }
+
+        await WarmAsync(patent, ssh, destination.Port);
+        for (var round = 1; round <= plan.Rounds; round++)
+        {
+            if (round > 2 && total.Elapsed > plan.Bound * 0.55)
+            {
+                results.Note($"Rounds {round}-{plan.Rounds} skipped: the run had used {total.Elapsed.TotalSeconds:0} s of its {plan.Bound.TotalSeconds:0} s bound.");
+                break;
+            }
+
+            Log($"round {round}/{plan.Rounds}");
+            await SetUpRoundAsync(patent, ssh, destination.Port, round <= plan.SshParallelRounds);
+            await ThroughputRoundAsync(patent, ssh, socat, destination.Port);
+            await RatesRoundAsync(patent);
+        }
+
+        if (total.Elapsed < plan.Bound - plan.IdleBudget - plan.ScaleBudget)
+        {
+            await IdleSessionsAsync(patent);
+        }
+        else
+        {
+            results.Note($"Idle sessions not measured: the run had used {total.Elapsed.TotalSeconds:0} s of its {plan.Bound.TotalSeconds:0} s bound.");
+        }
+    }
+
+    await ScaleAsync(ssh, destination.Port);
+}
+finally
+{
+    Procs.StopAll();
+}
+
+Directory.CreateDirectory(docs);
+var markdown = Report.Write(results, plan, quick, docs, total.Elapsed);
+Console.WriteLine(markdown);
+Log($"done in {total.Elapsed.TotalSeconds:0} s: {Path.Combine(docs, "benchmarks.md")}");
+return 0;
+
+string? ArgValue(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+void Log(string line) => Console.Error.WriteLine($"[bench {total.Elapsed.TotalSeconds,5:0}s] {line}");
+
+string PatentTopology(int port) => ExampleTopology.Text.Replace("127.0.0.1:9000", $"127.0.0.1:{port}", StringComparison.Ordinal);
+
+async Task ProbeAsync(AvpnChain patent)
+{
+    for (var round = 0; round < 3; round++)
+    {
+        var hand = new List<double>();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        for (var i = 0; i < 50; i++)
+        {
+            var c = Stopwatch.StartNew();
+            await patent.Node.Control.AskAsync<object>("as1", new AuthenticateClient("proxy1", patent.Enrollment.CertificateDer, "server", null));
+            hand.Add(c.Elapsed.TotalMilliseconds);
+        }
+
+        var cpu1 = Process.GetCurrentProcess().TotalProcessorTime;
+        var setUp = new List<double>();
+        for (var i = 0; i < 50; i++)
+        {
+            setUp.Add(await Load.SetUpMsAsync(patent.LocalPort));
+        }
+
+        var cpu2 = Process.GetCurrentProcess().TotalProcessorTime;
+        Log($"probe: hand-off p50 {Load.Median(hand):0.00} ms ({(cpu1 - cpu0).TotalMilliseconds / 50:0.00} CPU-ms), set-up p50 {Load.Median(setUp):0.00} ms ({(cpu2 - cpu1).TotalMilliseconds / 50:0.00} CPU-ms)");
+    }
+
+    foreach (var par in new[] { 1, 4, 32 })
+    {
+        var n = 0;
+        var w = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, par).Select(_ => Task.Run(async () =>
+        {
+            while (w.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                await patent.Node.Control.AskAsync<object>("as1", new AuthenticateClient("proxy1", patent.Enrollment.CertificateDer, "server", null));
+                Interlocked.Increment(ref n);
+            }
+        })));
+        Log($"probe: {par} in parallel: {n / w.Elapsed.TotalSeconds:0} hand-offs/s");
+    }
+}
+
+async Task WarmAsync(AvpnChain patent, SshPeers ssh, int port)
+{
+    for (var i = 0; i < 10; i++)
+    {
+        await Load.SetUpMsAsync(patent.LocalPort);
+    }
+
+    await Load.ThroughputAsync(patent.LocalPort, 32L << 20, 1);
+    await ssh.StdioSetUpMsAsync(3, port);
+}
+
+async Task SetUpRoundAsync(AvpnChain patent, SshPeers ssh, int port, bool sshParallel)
+{
+    var seq = new List<double>();
+    for (var i = 0; i < plan.SetUpSessions; i++)
+    {
+        seq.Add(await Load.SetUpMsAsync(patent.LocalPort));
+    }
+
+    var par = await ParallelSetUpsAsync(() => Load.SetUpMsAsync(patent.LocalPort), plan.ParallelSessions, 20);
+    var sshSeq = new List<double>();
+    for (var i = 0; i < plan.SshSetUps; i++)
+    {
+        sshSeq.Add(await ssh.StdioSetUpMsAsync(3, port));
+    }
+
+    var sshPar = sshParallel ? await ParallelSetUpsAsync(() => ssh.StdioSetUpMsAsync(3, port), 20, 20) : sshParLast;
+    sshParLast = sshPar;
+    results.Add("avpn.setup.seq.p50", Load.Median(seq));
+    results.Add("avpn.setup.seq.p99", Load.Percentile(seq, 99));
+    results.Add("avpn.setup.par.p50", Load.Median(par.Times));
+    results.Add("avpn.setup.par.p99", Load.Percentile(par.Times, 99));
+    results.Add("ssh.setup.seq.p50", Load.Median(sshSeq));
+    results.Add("ssh.setup.seq.p99", Load.Percentile(sshSeq, 99));
+    results.Add("ssh.setup.par.p50", Load.Median(sshPar.Times));
+    results.Add("ssh.setup.par.p99", Load.Percentile(sshPar.Times, 99));
+    results.Add("avpn.sessions", par.PerSecond); // full new sessions per second, 20 in flight
+    results.Add("ssh.sessions", sshPar.PerSecond);
+    Log($"  set-up p50 seq avpn {Load.Median(seq):0.0} ms / ssh -J {Load.Median(sshSeq):0} ms; 20 parallel avpn {Load.Median(par.Times):0.0} ms / ssh {Load.Median(sshPar.Times):0} ms");
+    Log($"  full sessions/s (20 in parallel) avpn {par.PerSecond:0} / ssh -J {sshPar.PerSecond:0.0}");
+}
+
+async Task<(List<double> Times, double PerSecond)> ParallelSetUpsAsync(Func<Task<double>> one, int count, int parallel)
+{
+    var times = new List<double>();
+    var next = 0;
+    var clock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Task.Run(async () =>
+    {
+        while (Interlocked.Increment(ref next) <= count)
+        {
+            var t = await one();
+            lock (times)
+            {
+                times.Add(t);
+            }
+        }
+    })));
+    return (times, count / clock.Elapsed.TotalSeconds);
+}
+
+async Task ThroughputRoundAsync(AvpnChain patent, SshPeers ssh, SocatChain socat, int port)
+{
+    var (gcmPort, gcm) = await ssh.ForwardAsync(3, port, "gcm");
+    var (defPort, def) = await ssh.ForwardAsync(3, port, "default");
+    try
+    {
+        var contenders = new (string Key, int Port, long Bytes)[]
+        {
+            ("direct", port, plan.StreamBytes),
+            ("socat", socat.EntryPort, plan.StreamBytes),
+            ("avpn", patent.LocalPort, plan.StreamBytes),
+            ("ssh-gcm", gcmPort, plan.SshStreamBytes),
+            ("ssh-default", defPort, plan.SshStreamBytes),
+        };
+        foreach (var streams in new[] { 1, 8 })
+        {
+            foreach (var (key, p, bytes) in contenders)
+            {
+                var (mibps, cpu) = await Load.ThroughputAsync(p, bytes, streams);
+                results.Add($"{key}.tput{streams}.mibps", mibps);
+                results.Add($"{key}.tput{streams}.cpu", cpu);
+                Log($"  {streams} stream(s) {key,-11} {mibps,7:0} MiB/s {cpu,5:0.00} CPU-s/GiB");
+            }
+        }
+    }
+    finally
+    {
+        Procs.Stop(gcm);
+        Procs.Stop(def);
+    }
+}
+
+async Task RatesRoundAsync(AvpnChain patent)
+{
+    // Hand-offs per second: the control plane only, as RouteTracer asks it (AuthenticateClient at the home server).
+    var handOffs = 0;
+    var window = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+    {
+        while (window.Elapsed < plan.RateWindow)
+        {
+            var answer = await patent.Node.Control.AskAsync<object>("as1", new AuthenticateClient("proxy1", patent.Enrollment.CertificateDer, "server", null));
+            if (answer is not ClientAuthenticated)
+            {
+                throw new InvalidOperationException($"hand-off failed: {answer}");
+            }
+
+            Interlocked.Increment(ref handOffs);
+        }
+    })));
+    results.Add("avpn.handoffs", handOffs / window.Elapsed.TotalSeconds);
+    Log($"  hand-offs/s {handOffs / window.Elapsed.TotalSeconds:0} (32 in flight)");
+}
+
+async Task IdleSessionsAsync(AvpnChain patent)
+{
+    var sockets = new List<Socket>(plan.IdleSessions);
+    var before = Memory.Sample();
+    try
+    {
+        var next = 0;
+        var budget = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) <= plan.IdleSessions && budget.Elapsed < plan.IdleBudget)
+            {
+                var s = await Load.OpenEchoAsync(patent.LocalPort);
+                lock (sockets)
+                {
+                    sockets.Add(s);
+                }
+            }
+        })));
+        await Task.Delay(1000);
+        var after = Memory.Sample();
+        var opened = sockets.Count;
+        if (opened < plan.IdleSessions)
+        {
+            results.Note($"Idle sessions: the {plan.IdleBudget.TotalSeconds:0} s budget ended after {opened} of {plan.IdleSessions} sessions were open; the figure is per session of those.");
+        }
+
+        var perSessionPerProxy = 3.0 * opened;
+        results.Add("avpn.idle.sessions", opened);
+        results.Add("avpn.idle.heap.kib", (after.Heap - before.Heap) / 1024.0 / perSessionPerProxy);
+        results.Add("avpn.idle.ws.kib", (after.WorkingSet - before.WorkingSet) / 1024.0 / perSessionPerProxy);
+        Log($"  {opened} idle sessions: GC heap {(after.Heap - before.Heap) / 1024.0 / perSessionPerProxy:0.0} KiB, working set {(after.WorkingSet - before.WorkingSet) / 1024.0 / perSessionPerProxy:0.0} KiB per session per proxy");
+    }
+    catch (Exception e)
+    {
+        Log($"  idle sessions stopped at {sockets.Count}: {e.GetType().Name}: {e.Message}");
+        results.Note($"10,000 idle sessions: stopped at {sockets.Count} sessions ({e.GetType().Name}: {e.Message})");
+    }
+    finally
+    {
+        foreach (var s in sockets)
+        {
+            s.Dispose();
+        }
+    }
+}
+
+async Task ScaleAsync(SshPeers ssh, int port)
+{
+    var budget = Stopwatch.StartNew();
+    foreach (var hops in new[] { 1, 3, 8, 16 })
+    {
+        if (budget.Elapsed > plan.ScaleBudget || total.Elapsed > plan.Bound * 0.9)
+        {
+            results.Note($"Scale: {hops} hops not measured, the {plan.ScaleBudget.TotalSeconds:0} s budget was spent (or the run's bound was near).");
+            continue;
+        }
+
+        await using var chain = await AvpnChain.StartAsync(ChainTopologyText(hops, port));
+        for (var i = 0; i < 3; i++)
+        {
+            await Load.SetUpMsAsync(chain.LocalPort); // warm
+        }
+
+        var times = new List<double>();
+        for (var i = 0; i < plan.ScaleSessions; i++)
+        {
+            times.Add(await Load.SetUpMsAsync(chain.LocalPort));
+        }
+
+        var sshTimes = new List<double>();
+        for (var i = 0; i < plan.ScaleSsh; i++)
+        {
+            sshTimes.Add(await ssh.StdioSetUpMsAsync(hops, port));
+        }
+
+        results.Add($"avpn.scale{hops}", Load.Median(times));
+        results.Add($"ssh.scale{hops}", Load.Median(sshTimes));
+        Log($"  {hops,2} hops: set-up p50 avpn {Load.Median(times):0.0} ms / ssh -J {Load.Median(sshTimes):0} ms");
+    }
+}
+
+static string ChainTopologyText(int proxies, int port)
+{
+    var text = new StringBuilder($"actorvpn.topology {{\n  destinations {{ server = \"127.0.0.1:{port}\" }}\n  auth-servers {{\n");
+    for (var k = 1; k <= proxies; k++)
+    {
+        var next = k == proxies ? "end" : $"as{k + 1}";
+        var trusts = k == 1 ? string.Empty : $", trusts = [as{k - 1}]";
+        text.Append(CultureInfo.InvariantCulture, $"    as{k} {{ routes {{ server = {next} }}, relays {{ server = proxy{k} }}{trusts} }}\n");
+    }
+
+    text.Append("  }\n  proxies {\n");
+    for (var k = 1; k <= proxies; k++)
+    {
+        text.Append(CultureInfo.InvariantCulture, $"    proxy{k} {{ auth-server = as{k}, listen = \"127.0.0.1:{7100 + k}\" }}\n");
+    }
+
+    text.Append("  }\n}\n");
+    return text.ToString();
+}
