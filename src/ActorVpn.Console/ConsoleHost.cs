@@ -38,8 +38,12 @@ public sealed class ConsoleHost : IDisposable
     {
         var config = node.System.Settings.Config;
         endpoint ??= config.GetString("actorvpn.console.endpoint", "127.0.0.1:9110");
-        var parsed = HostPort.TryParse(endpoint, out var problem) ?? throw new ConfigurationException($"actorvpn.console.endpoint: {problem}");
-        var address = new IPEndPoint(IPAddress.Parse(parsed.Host == "localhost" ? "127.0.0.1" : parsed.Host), parsed.Port);
+        // An IP address with port 0 (tests) lets the OS pick; otherwise HOST:PORT as everywhere else.
+        if (!IPEndPoint.TryParse(endpoint, out var address))
+        {
+            var parsed = HostPort.TryParse(endpoint, out var problem) ?? throw new ConfigurationException($"console endpoint: {problem}");
+            address = new IPEndPoint(parsed.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(parsed.Host), parsed.Port);
+        }
         var handshake = config.GetTimeSpan("actorvpn.console.handshake-timeout", TimeSpan.FromSeconds(10));
         var commandTimeout = config.GetTimeSpan("actorvpn.console.command-timeout", TimeSpan.FromSeconds(30));
 
