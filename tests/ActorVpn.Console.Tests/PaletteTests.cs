@@ -3,8 +3,8 @@ using Xunit;
 
 namespace ActorVpn.OperatorConsole.Tests;
 
-/// <summary>Every palette command against a running system, as text and as <c>--json</c>.</summary>
-public sealed class PaletteTests
+/// <summary>Every palette command against a running system (one for the class: these commands only read), as text and as <c>--json</c>.</summary>
+public sealed class PaletteTests(SharedSystem shared) : IClassFixture<SharedSystem>
 {
     public static TheoryData<string> Commands() =>
     [
@@ -16,7 +16,7 @@ public sealed class PaletteTests
     [MemberData(nameof(Commands))]
     public async Task Each_command_answers_in_text_and_in_json(string command)
     {
-        await using var system = await ConsoleFixture.StartAsync();
+        var system = shared.System;
         await using var client = await system.ConnectAsync();
         var words = command.Split(' ');
 
@@ -32,7 +32,7 @@ public sealed class PaletteTests
     [Fact]
     public async Task Actor_hierarchy_shows_the_auth_server_groups_as_parent_and_child_actors()
     {
-        await using var system = await ConsoleFixture.StartAsync();
+        var system = shared.System;
         var reply = await system.RunAsync("actor", "hierarchy", "--json");
         var paths = JsonDocument.Parse(reply.Output).RootElement.EnumerateArray().Select(e => e.GetProperty("path").GetString()).ToList();
         Assert.Contains("/user/auth-servers/as4/as2", paths);
@@ -47,7 +47,7 @@ public sealed class PaletteTests
     [Fact]
     public async Task Route_trace_prints_what_avpn_route_trace_prints()
     {
-        await using var system = await ConsoleFixture.StartAsync();
+        var system = shared.System;
         var json = JsonDocument.Parse((await system.RunAsync("route", "trace", "alice", "server", "--json")).Output).RootElement;
         Assert.True(json.GetProperty("ok").GetBoolean());
         Assert.Equal(["proxy1", "proxy2", "proxy3"], json.GetProperty("route").EnumerateArray().Select(e => e.GetString()));
@@ -62,7 +62,7 @@ public sealed class PaletteTests
     [Fact]
     public async Task Auth_show_lists_the_tables_users_and_held_certificates()
     {
-        await using var system = await ConsoleFixture.StartAsync();
+        var system = shared.System;
         var text = (await system.RunAsync("auth", "show", "as1")).Output;
         Assert.Contains("upper server : (none", text, StringComparison.Ordinal);
         Assert.Contains("server -> as2", text, StringComparison.Ordinal);
@@ -78,7 +78,7 @@ public sealed class PaletteTests
     [Fact]
     public async Task Log_peek_shows_recent_lines_of_the_node_at_or_above_the_level()
     {
-        await using var system = await ConsoleFixture.StartAsync();
+        var system = shared.System;
         var lines = JsonDocument.Parse((await system.RunAsync("log", "peek", "--level", "info", "--lines", "500", "--json")).Output).RootElement.EnumerateArray().ToList();
         Assert.Contains(lines, l => l.GetProperty("message").GetString()!.Contains("user alice registered at as1", StringComparison.Ordinal));
         Assert.All(lines, l => Assert.NotEqual("debug", l.GetProperty("level").GetString()));
@@ -88,7 +88,7 @@ public sealed class PaletteTests
     [Fact]
     public async Task Cluster_show_names_the_one_member_and_its_status()
     {
-        await using var system = await ConsoleFixture.StartAsync();
+        var system = shared.System;
         var json = JsonDocument.Parse((await system.RunAsync("cluster", "show", "--json")).Output).RootElement;
         var member = Assert.Single(json.GetProperty("members").EnumerateArray());
         Assert.Equal("akka://actorvpn", member.GetProperty("address").GetString());
@@ -104,7 +104,7 @@ public sealed class PaletteTests
     [InlineData("user add bob", "--auth-server is required")]
     public async Task Bad_input_gets_a_usage_line_and_no_stack_trace(string command, string problem)
     {
-        await using var system = await ConsoleFixture.StartAsync();
+        var system = shared.System;
         var reply = await system.RunAsync(command.Split(' '));
         Assert.Equal(ConsoleReply.Usage, reply.Exit);
         Assert.Contains(problem, reply.Error, StringComparison.Ordinal);
@@ -115,9 +115,27 @@ public sealed class PaletteTests
     [Fact]
     public async Task Unknown_names_are_a_one_line_failure()
     {
-        await using var system = await ConsoleFixture.StartAsync();
+        var system = shared.System;
         var reply = await system.RunAsync("proxy", "show", "proxy9");
         Assert.Equal(ConsoleReply.Failed, reply.Exit);
         Assert.StartsWith("no proxy 'proxy9'", reply.Error, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>One running system shared by the read-only palette tests.</summary>
+public sealed class SharedSystem : IAsyncLifetime
+{
+    private ConsoleFixture? _system;
+
+    internal ConsoleFixture System => _system ?? throw new InvalidOperationException("not started");
+
+    public async Task InitializeAsync() => _system = await ConsoleFixture.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_system is not null)
+        {
+            await _system.DisposeAsync();
+        }
     }
 }
