@@ -10,4 +10,6 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(RunCommands.Up());
 root.Subcommands.Add(RunCommands.Connect());
 root.Subcommands.Add(NodeCommand.Create());
+root.Subcommands.Add(ConsoleCommand.Create());
+root.Subcommands.Add(ConsoleCommand.User());
 return await CliRunner.RunAsync(root, args);

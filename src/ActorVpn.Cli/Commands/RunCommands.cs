@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using ActorVpn.Client;
 using ActorVpn.Hosting;
+using ActorVpn.OperatorConsole;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;
 using Akka.Actor;
@@ -17,9 +18,10 @@ public static class RunCommands
     {
         var topology = new Option<string?>("--topology") { Description = "Topology file (HOCON); default: the patent's example" };
         var data = new Option<string>("--data") { Description = "Directory for state and client profiles", DefaultValueFactory = _ => "./data" };
+        var consoleAt = new Option<string?>("--console") { Description = "HOST:PORT of the operator console (default actorvpn.console.endpoint, 127.0.0.1:9110)" };
         var up = new Command("up", "Run every auth server and proxy of the topology in this process until stopped; writes each user's client profile to DATA/profiles/NAME.avpn and prints 'ready'")
         {
-            topology, data,
+            topology, data, consoleAt,
         };
         up.SetAction(async (parse, ct) =>
         {
@@ -28,7 +30,7 @@ public static class RunCommands
                 var model = ExampleTopology.LoadOrDefault(parse.GetValue(topology));
                 var directory = Path.GetFullPath(parse.GetValue(data)!);
                 Directory.CreateDirectory(Path.Combine(directory, "profiles"));
-                await using var node = await VpnNode.StartAsync(model);
+                await using var node = await VpnNode.StartAsync(model, concerns: [HoconLayers.PersistenceInMemory, ConsoleHost.Layer]);
                 foreach (var user in model.Users)
                 {
                     var profile = await node.EnrollUserAsync(user.Name, user.AuthServer);
@@ -41,6 +43,8 @@ public static class RunCommands
                 }
 
                 Console.Out.WriteLine($"profiles in {Path.Combine(directory, "profiles")}");
+                using var console = await ConsoleHost.StartAsync(node, parse.GetValue(consoleAt), Path.Combine(directory, "admin.avpn"));
+                Console.Out.WriteLine($"console on {console.Address}; operator credential in {Path.Combine(directory, "admin.avpn")}");
                 Console.Out.WriteLine("ready");
                 await UntilStoppedAsync(ct);
                 return 0;

@@ -1,0 +1,87 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using ActorVpn.Credentials;
+using ActorVpn.Topology;
+
+namespace ActorVpn.OperatorConsole.Client;
+
+/// <summary>
+/// The operator's side of a console connection: TLS 1.3 to the endpoint named in the operator
+/// credential, presenting the operator certificate and accepting only the node's pinned console
+/// identity; then one request/reply frame pair per command.
+/// </summary>
+public sealed class ConsoleClient : IAsyncDisposable
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly Socket _socket;
+    private readonly SslStream _tls;
+    private readonly TimeSpan _timeout;
+
+    private ConsoleClient(Socket socket, SslStream tls, TimeSpan timeout)
+    {
+        _socket = socket;
+        _tls = tls;
+        _timeout = timeout;
+    }
+
+    /// <exception cref="IOException">The node is not reachable or refused the credential.</exception>
+    public static async Task<ConsoleClient> ConnectAsync(OperatorCredential credential, TimeSpan? timeout = null)
+    {
+        var limit = timeout ?? DefaultTimeout;
+        var endpoint = HostPort.TryParse(credential.Endpoint, out var problem) ?? throw new IOException($"console endpoint: {problem}");
+        using var deadline = new CancellationTokenSource(limit);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        SslStream? tls = null;
+        try
+        {
+            await socket.ConnectAsync(endpoint.Host, endpoint.Port, deadline.Token);
+            using var certificate = credential.CertificateWithKey();
+            tls = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = ConsoleAuthority.ServerName,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                ClientCertificates = [certificate],
+                LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate,
+                RemoteCertificateValidationCallback = (_, server, _, _) => server is X509Certificate2 presented && Pins.Matches(presented, credential.ServerPin),
+            }, deadline.Token);
+            return new ConsoleClient(socket, tls, limit);
+        }
+        catch (Exception e) when (e is SocketException or AuthenticationException or OperationCanceledException or IOException)
+        {
+            if (tls is not null)
+            {
+                await tls.DisposeAsync();
+            }
+
+            socket.Dispose();
+            throw new IOException($"cannot open the console at {credential.Endpoint}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Runs one command on the node.</summary>
+    /// <exception cref="IOException">The connection failed or the node refused the credential.</exception>
+    public async Task<ConsoleReply> RunAsync(IReadOnlyList<string> words)
+    {
+        using var deadline = new CancellationTokenSource(_timeout);
+        try
+        {
+            await ConsoleFrames.WriteRequestAsync(_tls, new ConsoleRequest(words), deadline.Token);
+            return await ConsoleFrames.ReadReplyAsync(_tls, deadline.Token);
+        }
+        catch (Exception e) when (e is InvalidDataException or SocketException or AuthenticationException or OperationCanceledException or ObjectDisposedException)
+        {
+            throw new IOException($"console connection: {e.Message}", e);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _tls.DisposeAsync();
+        _socket.Dispose();
+    }
+}

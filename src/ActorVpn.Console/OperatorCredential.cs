@@ -1,0 +1,58 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using ActorVpn.Credentials;
+
+namespace ActorVpn.OperatorConsole;
+
+/// <summary>
+/// <c>DATA/admin.avpn</c> (contract §2 <c>--admin P</c>): where the console listens, the console
+/// authority's certificate (its trust anchor), the pin of the node's console identity, and the
+/// operator's certificate and private key for mutual TLS.
+/// </summary>
+public sealed record OperatorCredential(string Endpoint, string ConsoleAnchorPem, string ServerPin, string CertificatePem, string PrivateKeyPem)
+{
+    public const int FormatVersion = 1;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public X509Certificate2 CertificateWithKey()
+    {
+        using var certificate = CertificateText.FromPem(CertificatePem);
+        using var key = LeafKey.ImportPkcs8(CertificateText.PrivateKeyFromPem(PrivateKeyPem));
+        return key.AttachTo(certificate);
+    }
+
+    public void Save(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.WriteAllText(path, JsonSerializer.Serialize(new Stored(FormatVersion, this), Json));
+        if (!OperatingSystem.IsWindows())
+        {
+            // It holds a private key: readable by its owner only.
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    /// <exception cref="CredentialException">The file is missing or not an operator credential.</exception>
+    public static OperatorCredential Load(string path)
+    {
+        try
+        {
+            var stored = JsonSerializer.Deserialize<Stored>(File.ReadAllText(path), Json) ?? throw new CredentialException("empty file");
+            if (stored.Version != FormatVersion || stored.Credential is null)
+            {
+                throw new CredentialException("not an operator credential (written by `avpn up` as DATA/admin.avpn)");
+            }
+
+            using var check = stored.Credential.CertificateWithKey();
+            return stored.Credential;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or CredentialException or CryptographicException)
+        {
+            throw new CredentialException($"{path}: not a usable operator credential: {e.Message}", e);
+        }
+    }
+
+    private sealed record Stored(int Version, OperatorCredential? Credential);
+}
