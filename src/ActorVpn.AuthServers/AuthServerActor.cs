@@ -142,7 +142,6 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             }
         }
 
-        AuthServerRegistry.For(Context.System).Register(Me, Self);
         var sweepEvery = TimeSpan.FromTicks(Math.Clamp(_settings.HoldTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
         Timers.StartPeriodicTimer(nameof(Sweep), Sweep.Instance, sweepEvery);
         base.PreStart();
@@ -225,6 +224,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             Persist(created, ApplyEvent);
         }
 
+        // Reachable only once its durable state is confirmed (issue #5: fail closed while the store is down).
+        AuthServerRegistry.For(Context.System).Register(Me, Self);
         _log.Info("auth server {0} ready: {1} users, {2} credentials issued, {3} held", Me, _state.Users.Count, _state.CredentialsIssued.Count, _state.CredentialsHeld.Count);
     }
 
