@@ -103,7 +103,7 @@ public abstract class PersistenceSuite(StoreKind kind, ITestOutputHelper output)
     [SkippableFact]
     public async Task Many_users_recover_from_a_snapshot_and_the_events_after_it()
     {
-        const int Users = 2000;
+        const int Users = 1000;
         await using var store = await kind.CreateAsync();
         const string Every = "actorvpn.auth-server.snapshot-every = 250";
         await using (var node = await TestNode.StartAsync(store, Every))
