@@ -32,6 +32,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private readonly RelayTables _tables;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
+    private readonly StoreRestarts _restarts = new();
+
     private AuthServerState _state;
     private SigningAuthority? _authority;
 
@@ -52,8 +54,15 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         _tables = new RelayTables(spec, topology);
         _state = AuthServerState.Empty(spec.Name);
 
+        Recover<SnapshotOffer>(offer => offer.Snapshot is AuthServerSnapshot snapshot, offer => ApplySnapshot((AuthServerSnapshot)offer.Snapshot));
         Recover<IAuthServerEvent>(evt => ApplyEvent(evt));
         Recover<RecoveryCompleted>(_ => OnRecovered());
+        Command<SaveSnapshotSuccess>(saved => DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(failed => _log.Warning("{0}: snapshot failed, recovery replays more events: {1}", Me, failed.Cause.Message));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+        Command<StoreRestarts.RestartAfterStoreFailure>(restart => _restarts.Schedule(Context, Timers, restart.Name));
+        Command<StoreRestarts.RecreateMember>(recreate => _restarts.Recreate(Context, Timers, recreate.Name, () => MemberProps(recreate.Name)));
 
         // Fig. 6 step 603 -> Fig. 7 -> Fig. 8
         Command<AuthenticateClient>(request => Answering(new Caller(Sender, FromClient: true, [Me]), () => HandleClient(request)));
@@ -73,12 +82,43 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         Command<IssuePeerCredential>(HandleIssuePeerCredential);
         Command<AcceptPeerCredential>(HandleAcceptPeerCredential);
         Command<EnrollProxy>(HandleEnrollProxy);
+        Command<FindUser>(find => Sender.Tell(_state.Users.TryGetValue(find.User, out var user)
+            ? new UserView(user.Name, user.RegisteredAt, user.RevokedAt, user.ActiveSerials.Count)
+            : new AdminRefused($"user '{find.User}' is not registered at {Me}")));
         Command<GetIdentity>(_ => Sender.Tell(Identity()));
         Command<GetStatus>(_ => Sender.Tell(Status()));
     }
 
     public static Props Props(AuthServerSpec spec, TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor = null) =>
         Akka.Actor.Props.Create(() => new AuthServerActor(spec, topology, settings, interceptor));
+
+    private Props MemberProps(string member) => Props(_topology.AuthServer(member), _topology, _settings, _interceptor);
+
+    /// <summary>
+    /// The store refused or lost a write: the state is unconfirmed, so this server stops at once
+    /// (callers get <c>unreachable</c>: fail closed) and its upper server re-creates it with
+    /// back-off; it then recovers from whatever the store confirmed (issue #5, failure behaviour).
+    /// </summary>
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "{0}: the store did not confirm {1} (#{2}): stopping; no session is authorised on unconfirmed state", Me, @event.GetType().Name, sequenceNr);
+        Context.Parent.Tell(new StoreRestarts.RestartAfterStoreFailure(Me));
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "{0}: the store rejected {1} (#{2}): stopping", Me, @event.GetType().Name, sequenceNr);
+        Context.Parent.Tell(new StoreRestarts.RestartAfterStoreFailure(Me));
+        Context.Stop(Self);
+    }
+
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "{0}: cannot recover from the store (unreachable?): stopping, retried with back-off", Me);
+        Context.Parent.Tell(new StoreRestarts.RestartAfterStoreFailure(Me));
+        base.OnRecoveryFailure(reason, message);
+    }
 
     public static string PersistenceIdFor(string authServer) => $"auth-server-{authServer}";
 
@@ -106,7 +146,6 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             }
         }
 
-        AuthServerRegistry.For(Context.System).Register(Me, Self);
         var sweepEvery = TimeSpan.FromTicks(Math.Clamp(_settings.HoldTimeout.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
         Timers.StartPeriodicTimer(nameof(Sweep), Sweep.Instance, sweepEvery);
         base.PreStart();
@@ -162,9 +201,39 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         _state = _state.Apply(evt);
         if (evt is AuthorityCreated created)
         {
-            _authority?.Dispose();
-            _authority = SigningAuthority.Import(Me, created.PrivateKey, created.CertificateDer);
+            ImportAuthority(created);
         }
+
+        // A snapshot every N events bounds recovery (issue #5: 100,000 users recover in seconds).
+        if (!IsRecovering && LastSequenceNr % _settings.SnapshotEvery == 0)
+        {
+            SaveSnapshot(AuthServerSnapshot.Of(_state));
+        }
+    }
+
+    private void ApplySnapshot(AuthServerSnapshot snapshot)
+    {
+        _state = snapshot.ToState();
+        if (_state.Authority is { } created)
+        {
+            ImportAuthority(created);
+        }
+    }
+
+    /// <summary>The signing key is journalled encrypted when the node has a key secret (issue #5: protected at rest).</summary>
+    private void ImportAuthority(AuthorityCreated created)
+    {
+        _authority?.Dispose();
+        _authority = null;
+        if (!created.KeyIsProtected)
+        {
+            _authority = SigningAuthority.Import(Me, created.PrivateKey, created.CertificateDer);
+            return;
+        }
+
+        var protection = _settings.KeyProtection
+            ?? throw new CredentialException($"the signing key of {Me} is protected at rest, but no key secret is configured (DIR/key-secret or AVPN_KEY_SECRET)");
+        _authority = SigningAuthority.ImportEncrypted(Me, protection.Secret, created.PrivateKey, created.CertificateDer);
     }
 
     private void OnRecovered()
@@ -173,9 +242,14 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         {
             // First start ever: create this server's own signing key (real credentials, issue #2.4).
             using var authority = SigningAuthority.Create(Me, Now);
-            Persist(new AuthorityCreated(authority.ExportPkcs8PrivateKey(), authority.Certificate.RawData, KeyIsProtected: false), ApplyEvent);
+            var created = _settings.KeyProtection is { } protection
+                ? new AuthorityCreated(authority.ExportEncryptedPkcs8PrivateKey(protection.Secret), authority.Certificate.RawData, KeyIsProtected: true)
+                : new AuthorityCreated(authority.ExportPkcs8PrivateKey(), authority.Certificate.RawData, KeyIsProtected: false);
+            Persist(created, ApplyEvent);
         }
 
+        // Reachable only once its durable state is confirmed (issue #5: fail closed while the store is down).
+        AuthServerRegistry.For(Context.System).Register(Me, Self);
         _log.Info("auth server {0} ready: {1} users, {2} credentials issued, {3} held", Me, _state.Users.Count, _state.CredentialsIssued.Count, _state.CredentialsHeld.Count);
     }
 

@@ -34,6 +34,9 @@ public static class AuthServerAdmin
     /// <summary>A refused administrative command, with a reason a person can act on.</summary>
     public sealed record AdminRefused(string Reason) : IActorVpnMessage;
 
+    /// <summary>Is this user registered here? Answered with a <see cref="UserView"/> or <see cref="AdminRefused"/>.</summary>
+    public sealed record FindUser(string User) : IActorVpnMessage;
+
     public sealed record GetIdentity : IActorVpnMessage
     {
         public static readonly GetIdentity Instance = new();

@@ -10,7 +10,7 @@ namespace ActorVpn.AuthServers;
 /// upper server supervises its members. Its path is <c>/user/auth-servers</c>; a member's path
 /// follows its lineage, e.g. <c>/user/auth-servers/as4/as2</c>.
 /// </summary>
-public sealed class AuthServersGuardian : ReceiveActor
+public sealed class AuthServersGuardian : ReceiveActor, IWithTimers
 {
     public const string Name = "auth-servers";
 
@@ -18,6 +18,7 @@ public sealed class AuthServersGuardian : ReceiveActor
     private readonly AuthServerSettings _settings;
     private readonly IHandOffInterceptor? _interceptor;
     private readonly IReadOnlySet<string>? _only;
+    private readonly StoreRestarts _restarts = new();
 
     public AuthServersGuardian(TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor, IReadOnlySet<string>? only)
     {
@@ -25,8 +26,13 @@ public sealed class AuthServersGuardian : ReceiveActor
         _settings = settings;
         _interceptor = interceptor;
         _only = only;
+        Receive<StoreRestarts.RestartAfterStoreFailure>(restart => _restarts.Schedule(Context, Timers, restart.Name));
+        Receive<StoreRestarts.RecreateMember>(recreate => _restarts.Recreate(Context, Timers, recreate.Name,
+            () => AuthServerActor.Props(_topology.AuthServer(recreate.Name), _topology, _settings, _interceptor)));
         ReceiveAny(_ => { });
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="only">Start only these top-level groups (a cluster node hosts some of them); null for all.</param>
     public static Props Props(TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor = null, IReadOnlySet<string>? only = null) =>

@@ -20,6 +20,7 @@ public sealed class ControlPlane
     private readonly ActorSystem _system;
     private readonly TimeSpan _askTimeout;
     private readonly Func<string, ICanTell>? _resolve;
+    private bool _started;
 
     private ControlPlane(ActorSystem system, TopologyModel topology, TimeSpan askTimeout, Func<string, ICanTell>? resolve = null)
     {
@@ -41,6 +42,7 @@ public sealed class ControlPlane
         await plane.Guardian.Ask<ActorIdentity>(new Identify(null), plane._askTimeout);
         var identities = await plane.IdentitiesAsync();
         await plane.DistributeCredentialsAsync(identities);
+        plane._started = true;
         return plane;
     }
 
@@ -60,8 +62,16 @@ public sealed class ControlPlane
     /// <summary>An auth server by name (through its actor path, which follows Fig. 4).</summary>
     public ActorSelection AuthServer(string name) => _system.ActorSelection(AuthServersGuardian.PathOf(Topology, name));
 
+    /// <summary>
+    /// Asks an auth server. Once the system has started, one that is not running (e.g. stopped by a
+    /// store failure, issue #5) fails at once with <c>unreachable</c> instead of timing out.
+    /// </summary>
     public Task<T> AskAsync<T>(string authServer, object message) =>
-        _resolve is null ? AuthServer(authServer).Ask<T>(message, _askTimeout) : _resolve(authServer).Ask<T>(message, _askTimeout);
+        _resolve is not null ? _resolve(authServer).Ask<T>(message, _askTimeout)
+        : !_started ? AuthServer(authServer).Ask<T>(message, _askTimeout)
+        : AuthServerRegistry.For(_system).Find(authServer) is { } server
+            ? server.Ask<T>(message, _askTimeout)
+            : Task.FromException<T>(new InvalidOperationException($"unreachable: auth server {authServer} is not running (store unavailable? see the log)"));
 
     /// <summary>
     /// Asks every auth server who it is, top of the tree first: a member exists once its upper
@@ -135,6 +145,24 @@ public sealed class ControlPlane
             AdminRefused refused => throw new InvalidOperationException(refused.Reason),
             var other => throw new InvalidOperationException($"unexpected answer {other}"),
         };
+    }
+
+    /// <summary>The user as registered at its home server, or null if it is not registered there.</summary>
+    public async Task<UserView?> FindUserAsync(string user, string homeServer) =>
+        await AskAsync<object>(homeServer, new FindUser(user)) as UserView;
+
+    /// <summary>Revokes every certificate of <paramref name="user"/> at its home server: one persisted event.</summary>
+    public async Task RevokeUserAsync(string user, string homeServer, string by = "operator")
+    {
+        switch (await AskAsync<object>(homeServer, new RevokeUser(user, by)))
+        {
+            case UserRevokedAck:
+                return;
+            case AdminRefused refused:
+                throw new InvalidOperationException(refused.Reason);
+            case var other:
+                throw new InvalidOperationException($"unexpected answer {other}");
+        }
     }
 
     /// <summary>Registers every user the topology lists, at its home server.</summary>

@@ -16,6 +16,8 @@ public static class EnvironmentOverrides
         ["AVPN_HANDOFF_TIMEOUT"] = "actorvpn.auth-server.handoff-timeout",
         ["AVPN_HOLD_TIMEOUT"] = "actorvpn.auth-server.hold-timeout",
         ["AVPN_HANDSHAKE_TIMEOUT"] = "actorvpn.data-plane.handshake-timeout",
+        ["AVPN_POSTGRES"] = "actorvpn.persistence.connection-string",
+        ["AVPN_KEY_SECRET"] = "actorvpn.persistence.key-secret",
 
         // issue 6: a cluster node (`avpn node`, hocon/cluster.hocon and hocon/remote.hocon)
         ["AVPN_HOSTNAME"] = "akka.remote.dot-netty.tcp.hostname",

@@ -40,13 +40,15 @@ public sealed class VpnNode : IAsyncDisposable
     public DataPlaneSettings DataPlane { get; }
 
     public static async Task<VpnNode> StartAsync(TopologyModel topology, Config? overrides = null, IReadOnlyList<string>? concerns = null,
-        IHandOffInterceptor? interceptor = null, TimeProvider? clock = null)
+        IHandOffInterceptor? interceptor = null, TimeProvider? clock = null, string? dataDirectory = null)
     {
-        var config = HoconLayers.Load(concerns ?? [HoconLayers.PersistenceInMemory], overrides: overrides);
+        // The durable store (SQLite under dataDirectory, or PostgreSQL) and the key secret: DurableStore.
+        var config = DurableStore.Complete(HoconLayers.Load(concerns ?? [HoconLayers.PersistenceInMemory], overrides: overrides), dataDirectory);
+        var authServers = AuthServerSettings.FromConfig(config, clock) with { KeyProtection = DurableStore.KeyProtectionFor(config, dataDirectory) };
         var system = ActorSystem.Create("actorvpn", config);
         try
         {
-            var control = await ControlPlane.StartAsync(system, topology, AuthServerSettings.FromConfig(config, clock), interceptor);
+            var control = await ControlPlane.StartAsync(system, topology, authServers, interceptor);
             var settings = DataPlaneSettings.FromConfig(config);
             var proxies = system.ActorOf(Props.Create(() => new ProxiesGuardian(topology, control, settings)), "proxies");
             await proxies.Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(10)); // its children exist from here on

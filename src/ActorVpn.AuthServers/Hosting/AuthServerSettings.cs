@@ -11,6 +11,12 @@ public sealed record AuthServerSettings(
     TimeSpan PeerCredentialLifetime,
     TimeProvider Clock)
 {
+    /// <summary>Protects the signing key at rest; null: the key is journalled unprotected (in-memory store).</summary>
+    public KeyProtection? KeyProtection { get; init; }
+
+    /// <summary>A snapshot of the state every this many events (<c>snapshot-every</c>).</summary>
+    public int SnapshotEvery { get; init; } = 1000;
+
     public static readonly AuthServerSettings Default = new(
         HandOffTimeout: TimeSpan.FromSeconds(5),
         HoldTimeout: TimeSpan.FromSeconds(30),
@@ -33,7 +39,12 @@ public sealed record AuthServerSettings(
             Positive(section, "challenge-timeout", Default.ChallengeTimeout),
             Positive(section, "user-certificate-lifetime", Default.UserCertificateLifetime),
             Positive(section, "peer-credential-lifetime", Default.PeerCredentialLifetime),
-            clock ?? TimeProvider.System);
+            clock ?? TimeProvider.System)
+        {
+            SnapshotEvery = section.GetInt("snapshot-every", 1000) is > 0 and var every
+                ? every
+                : throw new ConfigurationException($"actorvpn.auth-server.snapshot-every must be a positive number, not '{section.GetString("snapshot-every")}'"),
+        };
     }
 
     private static TimeSpan Positive(Config section, string key, TimeSpan fallback)

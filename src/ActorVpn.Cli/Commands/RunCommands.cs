@@ -19,9 +19,11 @@ public static class RunCommands
         var topology = new Option<string?>("--topology") { Description = "Topology file (HOCON); default: the patent's example" };
         var data = new Option<string>("--data") { Description = "Directory for state and client profiles", DefaultValueFactory = _ => "./data" };
         var consoleAt = new Option<string?>("--console") { Description = "HOST:PORT of the operator console (default actorvpn.console.endpoint, 127.0.0.1:9110)" };
-        var up = new Command("up", "Run every auth server and proxy of the topology in this process until stopped; writes each user's client profile to DATA/profiles/NAME.avpn and prints 'ready'")
+        var store = new Option<string>("--store") { Description = "Where state is kept: sqlite (DATA/actorvpn.db), postgres (AVPN_POSTGRES) or memory", DefaultValueFactory = _ => DurableStore.Sqlite };
+        store.AcceptOnlyFromAmong(DurableStore.Sqlite, DurableStore.Postgres, DurableStore.Memory);
+        var up = new Command("up", "Run every auth server and proxy of the topology in this process until stopped; state survives restarts in the store; writes each new user's client profile to DATA/profiles/NAME.avpn and prints 'ready'")
         {
-            topology, data, consoleAt,
+            topology, data, store, consoleAt,
         };
         up.SetAction(async (parse, ct) =>
         {
@@ -30,9 +32,16 @@ public static class RunCommands
                 var model = ExampleTopology.LoadOrDefault(parse.GetValue(topology));
                 var directory = Path.GetFullPath(parse.GetValue(data)!);
                 Directory.CreateDirectory(Path.Combine(directory, "profiles"));
-                await using var node = await VpnNode.StartAsync(model, concerns: [HoconLayers.PersistenceInMemory, ConsoleHost.Layer]);
+                await using var node = await VpnNode.StartAsync(model, concerns: [DurableStore.LayerFor(parse.GetValue(store)!), ConsoleHost.Layer], dataDirectory: directory);
                 foreach (var user in model.Users)
                 {
+                    // Idempotent across restarts: a user the store already knows keeps its certificate
+                    // (and its profile stays valid); a revoked one stays revoked.
+                    if (await node.Control.FindUserAsync(user.Name, user.AuthServer) is not null)
+                    {
+                        continue;
+                    }
+
                     var profile = await node.EnrollUserAsync(user.Name, user.AuthServer);
                     profile.Save(Path.Combine(directory, "profiles", $"{user.Name}.avpn"));
                 }
