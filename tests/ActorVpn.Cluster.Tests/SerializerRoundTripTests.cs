@@ -147,14 +147,14 @@ public sealed class SerializerRoundTripTests : IDisposable
         {
             var dictionary = (IDictionary)Activator.CreateInstance(typeof(Dictionary<,>).MakeGenericType(kv))!;
             dictionary.Add(Sample(kv[0], depth + 1)!, Sample(kv[1], depth + 1));
-            return dictionary;
+            return AsCollection(dictionary, type);
         }
 
         if (type.IsGenericType && type.GetGenericArguments() is { Length: 1 } element && typeof(IEnumerable).IsAssignableFrom(type))
         {
             var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
             list.Add(Sample(element[0], depth + 1));
-            return list;
+            return AsCollection(list, type);
         }
 
         if (type.IsAbstract)
@@ -176,4 +176,10 @@ public sealed class SerializerRoundTripTests : IDisposable
 
         return constructor.Invoke(constructor.GetParameters().Select(p => Sample(p.ParameterType, depth + 1)).ToArray());
     }
+
+    /// <summary>The sample collection as the declared type (e.g. an immutable set), converted through JSON when it is not assignable.</summary>
+    private static object AsCollection(object sample, Type declared) =>
+        declared.IsInstanceOfType(sample)
+            ? sample
+            : System.Text.Json.JsonSerializer.Deserialize(System.Text.Json.JsonSerializer.Serialize(sample), declared)!;
 }
