@@ -1,9 +1,9 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Text;
 using ActorVpn.Client;
 using ActorVpn.Hosting;
 using ActorVpn.Proxies;
+using ActorVpn.Testing;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using Akka.Actor;
@@ -45,25 +45,9 @@ internal sealed class ChainFixture : IAsyncDisposable
 
     public IReadOnlyList<string> ProxyNames => Node.Topology.Proxies.Select(p => p.Name).ToList();
 
-    /// <summary>A straight chain: as1 (home, relay proxy1) routes to as2 ... as{n} routes to end; each as{k+1} trusts as{k}.</summary>
-    public static string ChainTopologyText(int proxies)
-    {
-        var text = new StringBuilder("actorvpn.topology {\n  destinations { server = \"DESTINATION\" }\n  auth-servers {\n");
-        for (var k = 1; k <= proxies; k++)
-        {
-            var next = k == proxies ? "end" : $"as{k + 1}";
-            var trusts = k == 1 ? string.Empty : $", trusts = [as{k - 1}]";
-            text.Append($"    as{k} {{ routes {{ server = {next} }}, relays {{ server = proxy{k} }}{trusts} }}\n");
-        }
-
-        text.Append("  }\n  proxies {\n");
-        for (var k = 1; k <= proxies; k++)
-        {
-            text.Append($"    proxy{k} {{ auth-server = as{k}, listen = \"127.0.0.1:{7100 + k}\" }}\n");
-        }
-
-        return text.Append("  }\n}\n").ToString();
-    }
+    /// <summary>The harness's straight chain (<see cref="VpnScenario.ChainTopology"/>) with its destination left for the test's echo server.</summary>
+    public static string ChainTopologyText(int proxies) =>
+        VpnScenario.ChainTopology(proxies).Replace("server = \"127.0.0.1:9\"", "server = \"DESTINATION\"", StringComparison.Ordinal);
 
     /// <summary>The patent's example system (hocon/topology.example.hocon); its destination is the test's echo server.</summary>
     public static string ExampleTopologyText()
@@ -212,14 +196,4 @@ internal static class Traffic
             Assert.Fail($"the connection was not closed within {ChainFixture.Deadline.TotalSeconds:0} s");
         }
     }
-}
-
-/// <summary>A clock the test moves by hand.</summary>
-internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
-{
-    private long _ticks = start.UtcTicks;
-
-    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
 }

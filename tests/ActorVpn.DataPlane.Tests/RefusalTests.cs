@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
 using ActorVpn.Credentials;
+using ActorVpn.Testing;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using Xunit;
