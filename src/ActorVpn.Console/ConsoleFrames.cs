@@ -10,9 +10,16 @@ public sealed record ConsoleRequest(IReadOnlyList<string> Args);
 /// <summary>
 /// The node's answer: the exit code, the text to print (JSON with <c>--json</c>), and for
 /// <c>user add</c> the new client profile, which the operator's side writes to <c>--out</c>.
+/// A streaming command (<c>cluster tail</c>) sends replies with <see cref="More"/> set, one per
+/// event, and ends with one without it; a request the client sends meanwhile stops the stream.
 /// </summary>
-public sealed record ConsoleReply(int Exit, string Output, string? Error = null, string? ProfileJson = null)
+public sealed record ConsoleReply(int Exit, string Output, string? Error = null, string? ProfileJson = null, bool More = false)
 {
+    /// <summary>The words a client sends to stop a streaming command (any request does).</summary>
+    public static readonly IReadOnlyList<string> StopWords = ["stop"];
+
+    public static ConsoleReply Part(string output) => new(Ok, output, More: true);
+
     public const int Ok = 0;
     public const int Failed = 1;
     public const int Usage = 2;

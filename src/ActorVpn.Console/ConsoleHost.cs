@@ -1,4 +1,6 @@
 using System.Net;
+using ActorVpn.Cluster;
+using ActorVpn.Credentials;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole.Commands;
 using ActorVpn.OperatorConsole.Host;
@@ -9,22 +11,32 @@ using Akka.Configuration;
 namespace ActorVpn.OperatorConsole;
 
 /// <summary>
-/// Starts a node's operator console (issue 4): a fresh console authority, the console actor on its
-/// endpoint, and the operator credential (<c>DATA/admin.avpn</c>) that opens it.
+/// Starts a node's operator console (issue 4): the console authority, the console actor on its
+/// endpoint, and the operator credential (<c>DATA/admin.avpn</c>) that opens it. With a data
+/// directory the authority is kept there (<c>DATA/console-authority.json</c>) and an
+/// <c>admin.avpn</c> it issued earlier keeps working across restarts (its endpoint is updated if
+/// the console moved); without one, both live in memory only.
 /// </summary>
 public sealed class ConsoleHost : IDisposable
 {
     /// <summary>The HOCON layer (hocon/console.hocon): endpoint, limits, and the ring-buffer logger for <c>log peek</c>.</summary>
     public const string Layer = "console";
 
+    /// <summary>The console authority's file, next to <c>admin.avpn</c>.</summary>
+    public const string AuthorityFile = "console-authority.json";
+
     private readonly ConsoleAuthority _authority;
 
-    private ConsoleHost(ConsoleAuthority authority, string address, OperatorCredential credential)
+    private ConsoleHost(ConsoleAuthority authority, string address, OperatorCredential credential, bool keptCredential)
     {
         _authority = authority;
         Address = address;
         Credential = credential;
+        KeptCredential = keptCredential;
     }
+
+    /// <summary>True when an <c>admin.avpn</c> of an earlier start was kept (and still opens the console).</summary>
+    public bool KeptCredential { get; }
 
     /// <summary>Where the console really listens (the endpoint may ask for port 0).</summary>
     public string Address { get; }
@@ -34,7 +46,14 @@ public sealed class ConsoleHost : IDisposable
 
     /// <param name="endpoint">HOST:PORT; default <c>actorvpn.console.endpoint</c> of the node's configuration.</param>
     /// <param name="adminPath">Where to write the operator credential (e.g. <c>DATA/admin.avpn</c>); null to keep it in memory only.</param>
-    public static async Task<ConsoleHost> StartAsync(VpnNode node, string? endpoint = null, string? adminPath = null)
+    public static Task<ConsoleHost> StartAsync(VpnNode node, string? endpoint = null, string? adminPath = null) =>
+        StartAsync(ConsoleNode.Of(node), endpoint, adminPath);
+
+    /// <summary>The console of one <c>avpn node</c> of a cluster.</summary>
+    public static Task<ConsoleHost> StartAsync(ClusterNode node, string? endpoint = null, string? adminPath = null) =>
+        StartAsync(ConsoleNode.Of(node), endpoint, adminPath);
+
+    public static async Task<ConsoleHost> StartAsync(ConsoleNode node, string? endpoint = null, string? adminPath = null)
     {
         var config = node.System.Settings.Config;
         endpoint ??= config.GetString("actorvpn.console.endpoint", "127.0.0.1:9110");
@@ -47,7 +66,9 @@ public sealed class ConsoleHost : IDisposable
         var handshake = config.GetTimeSpan("actorvpn.console.handshake-timeout", TimeSpan.FromSeconds(10));
         var commandTimeout = config.GetTimeSpan("actorvpn.console.command-timeout", TimeSpan.FromSeconds(30));
 
-        var authority = ConsoleAuthority.Create(DateTimeOffset.UtcNow);
+        var authority = adminPath is null
+            ? ConsoleAuthority.Create(DateTimeOffset.UtcNow)
+            : ConsoleAuthority.LoadOrCreate(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(adminPath))!, AuthorityFile), DateTimeOffset.UtcNow);
         try
         {
             var host = node.System.ActorOf(ConsoleHostActor.Props(address, authority, new ConsoleCommands(node, commandTimeout), handshake), ConsoleHostActor.Name);
@@ -61,18 +82,43 @@ public sealed class ConsoleHost : IDisposable
                 throw new InvalidOperationException($"the console did not start listening on {endpoint} (address in use? see the log)");
             }
 
-            var credential = authority.IssueOperator("operator", listening.Address, DateTimeOffset.UtcNow);
-            if (adminPath is not null)
+            var previous = adminPath is not null ? Existing(adminPath, authority) : null;
+            var credential = previous ?? authority.IssueOperator("operator", listening.Address, DateTimeOffset.UtcNow);
+            if (credential.Endpoint != listening.Address)
+            {
+                credential = credential with { Endpoint = listening.Address }; // the console moved: same certificate, new endpoint
+            }
+
+            if (adminPath is not null && credential != previous)
             {
                 credential.Save(adminPath);
             }
 
-            return new ConsoleHost(authority, listening.Address, credential);
+            return new ConsoleHost(authority, listening.Address, credential, previous is not null);
         }
         catch
         {
             authority.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The operator credential at <paramref name="path"/> if this console's authority issued it and it is valid now.</summary>
+    private static OperatorCredential? Existing(string path, ConsoleAuthority authority)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var existing = OperatorCredential.Load(path);
+            return authority.Issued(existing, DateTimeOffset.UtcNow) ? existing : null;
+        }
+        catch (CredentialException)
+        {
+            return null; // unreadable or of another authority: a new one replaces it
         }
     }
 

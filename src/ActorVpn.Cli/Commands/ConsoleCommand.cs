@@ -25,9 +25,14 @@ public static class ConsoleCommand
         {
             try
             {
+                var command = parse.GetValue(words) ?? [];
+                if (ConsoleShell.OneShotProblem(command) is { } unbounded)
+                {
+                    throw new CliException(unbounded, CliRunner.Usage);
+                }
+
                 var credential = OperatorCredential.Load(parse.GetValue(admin)!);
                 await using var client = await ConsoleClient.ConnectAsync(credential);
-                var command = parse.GetValue(words) ?? [];
                 return command.Length == 0
                     ? await ConsoleShell.InteractiveAsync(client, credential.Endpoint)
                     : await ConsoleShell.RunOneAsync(client, command, Console.Out, Console.Error);

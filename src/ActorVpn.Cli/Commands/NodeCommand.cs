@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using ActorVpn.Cluster;
+using ActorVpn.Hosting;
+using ActorVpn.OperatorConsole;
 
 namespace ActorVpn.Cli.Commands;
 
@@ -10,16 +12,22 @@ public static class NodeCommand
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "HOCON file layered over the embedded hocon/ files (actorvpn.node { groups, proxies, topology }, akka.cluster.seed-nodes, ...)" };
-        var node = new Command("node", "Run one cluster node: the auth-server groups and proxies its configuration names; prints 'ready' once it is an Up member; SIGTERM leaves gracefully")
+        var data = new Option<string?>("--data") { Description = "Directory for the operator credential (admin.avpn) and the console authority (default actorvpn.console.data-directory, ./data)" };
+        var consoleAt = new Option<string?>("--console") { Description = "HOST:PORT of the operator console (default actorvpn.console.endpoint, 127.0.0.1:9110); 'off' serves none" };
+        var node = new Command("node", "Run one cluster node: the auth-server groups and proxies its configuration names, and the operator console; prints 'ready' once it is an Up member; SIGTERM leaves gracefully")
         {
-            config,
+            config, data, consoleAt,
         };
         node.SetAction(async (parse, ct) =>
         {
             try
             {
-                var loaded = ClusterNode.LoadConfig(parse.GetValue(config));
+                // The node's layers plus the console's (endpoint, limits, the ring buffer `log peek` reads).
+                var loaded = HoconLayers.Load([.. ClusterNode.Layers, ConsoleHost.Layer], parse.GetValue(config));
                 await using var running = await ClusterNode.StartAsync(loaded);
+                var endpoint = parse.GetValue(consoleAt) ?? loaded.GetString("actorvpn.console.endpoint", "127.0.0.1:9110");
+                using var console = endpoint is "off" ? null
+                    : await ConsoleHost.StartAsync(running, endpoint, Path.Combine(Path.GetFullPath(parse.GetValue(data) ?? loaded.GetString("actorvpn.console.data-directory", "./data")), "admin.avpn"));
                 var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 running.Cluster.RegisterOnMemberUp(() => up.TrySetResult());
                 var roles = string.Join(", ", running.Cluster.SelfRoles);
@@ -27,6 +35,11 @@ public static class NodeCommand
                 if (running.HealthUrl is { } health)
                 {
                     Console.Out.WriteLine($"health on {health}{HealthPaths.Live} and {HealthPaths.Ready}");
+                }
+
+                if (console is not null)
+                {
+                    Console.Out.WriteLine($"console on {console.Address}; operator credential in {ConsoleFiles(parse.GetValue(data) ?? loaded.GetString("actorvpn.console.data-directory", "./data"), console)}");
                 }
 
                 var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -58,4 +71,8 @@ public static class NodeCommand
         });
         return node;
     }
+
+    /// <summary>Where the operator credential is, and whether an earlier one was kept.</summary>
+    internal static string ConsoleFiles(string dataDirectory, ConsoleHost console) =>
+        Path.Combine(Path.GetFullPath(dataDirectory), "admin.avpn") + (console.KeptCredential ? " (kept from an earlier start)" : " (new)");
 }

@@ -53,7 +53,7 @@ public static class RunCommands
 
                 Console.Out.WriteLine($"profiles in {Path.Combine(directory, "profiles")}");
                 using var console = await ConsoleHost.StartAsync(node, parse.GetValue(consoleAt), Path.Combine(directory, "admin.avpn"));
-                Console.Out.WriteLine($"console on {console.Address}; operator credential in {Path.Combine(directory, "admin.avpn")}");
+                Console.Out.WriteLine($"console on {console.Address}; operator credential in {NodeCommand.ConsoleFiles(directory, console)}");
                 Console.Out.WriteLine("ready");
                 await UntilStoppedAsync(ct);
                 return 0;

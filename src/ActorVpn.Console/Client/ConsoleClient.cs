@@ -63,17 +63,61 @@ public sealed class ConsoleClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs one command on the node.</summary>
+    /// <summary>Runs one command on the node; a streaming command's parts are joined into the one reply.</summary>
     /// <exception cref="IOException">The connection failed or the node refused the credential.</exception>
     public async Task<ConsoleReply> RunAsync(IReadOnlyList<string> words)
     {
+        var parts = new System.Text.StringBuilder();
         using var deadline = new CancellationTokenSource(_timeout);
+        var last = await ExchangeAsync(words, reply =>
+        {
+            parts.Append(reply.Output);
+            return Task.CompletedTask;
+        }, deadline.Token, CancellationToken.None);
+        return parts.Length == 0 ? last : last with { Output = parts.Append(last.Output).ToString() };
+    }
+
+    /// <summary>
+    /// Runs a command that may stream (<c>cluster tail</c>): every part goes to <paramref name="onPart"/>
+    /// as it arrives; <paramref name="stop"/> asks the node to end the stream, whose final reply is returned.
+    /// </summary>
+    /// <exception cref="IOException">The connection failed or the node refused the credential.</exception>
+    public async Task<ConsoleReply> StreamAsync(IReadOnlyList<string> words, Func<ConsoleReply, Task> onPart, CancellationToken stop)
+    {
+        using var deadline = new CancellationTokenSource();
+        return await ExchangeAsync(words, onPart, deadline.Token, stop, deadline);
+    }
+
+    private async Task<ConsoleReply> ExchangeAsync(IReadOnlyList<string> words, Func<ConsoleReply, Task> onPart, CancellationToken ct,
+        CancellationToken stop, CancellationTokenSource? afterStop = null)
+    {
+        Task stopping = Task.CompletedTask;
         try
         {
-            await ConsoleFrames.WriteRequestAsync(_tls, new ConsoleRequest(words), deadline.Token);
-            return await ConsoleFrames.ReadReplyAsync(_tls, deadline.Token);
+            using (var write = new CancellationTokenSource(_timeout))
+            {
+                await ConsoleFrames.WriteRequestAsync(_tls, new ConsoleRequest(words), write.Token);
+            }
+
+            using var registration = stop.Register(() =>
+            {
+                // Any request ends a stream; the node answers with the stream's final reply (awaited below, with a deadline).
+                afterStop?.CancelAfter(_timeout);
+                stopping = ConsoleFrames.WriteRequestAsync(_tls, new ConsoleRequest(ConsoleReply.StopWords), CancellationToken.None).AsTask();
+            });
+            while (true)
+            {
+                var reply = await ConsoleFrames.ReadReplyAsync(_tls, ct);
+                if (!reply.More)
+                {
+                    await stopping;
+                    return reply;
+                }
+
+                await onPart(reply);
+            }
         }
-        catch (Exception e) when (e is InvalidDataException or SocketException or AuthenticationException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is InvalidDataException or SocketException or AuthenticationException or OperationCanceledException or ObjectDisposedException or IOException)
         {
             throw new IOException($"console connection: {e.Message}", e);
         }

@@ -14,10 +14,10 @@ public static class ConsoleShell
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Runs one command and prints its reply; writes a <c>user add</c> profile to <c>--out</c> (default NAME.avpn).</summary>
-    public static async Task<int> RunOneAsync(ConsoleClient client, IReadOnlyList<string> words, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs one command and prints its reply (a stream's parts as they come); writes a <c>user add</c> profile to <c>--out</c> (default NAME.avpn).</summary>
+    public static async Task<int> RunOneAsync(ConsoleClient client, IReadOnlyList<string> words, TextWriter stdout, TextWriter stderr, CancellationToken stop = default)
     {
-        var reply = await client.RunAsync(words);
+        var reply = await client.StreamAsync(words, async part => await stdout.WriteAsync(part.Output), stop);
         stdout.Write(reply.Output);
         if (reply.Error is not null)
         {
@@ -36,13 +36,35 @@ public static class ConsoleShell
         return reply.Exit;
     }
 
-    public static async Task<int> InteractiveAsync(ConsoleClient client, string endpoint)
+    /// <summary>
+    /// One-shot mode cannot be interrupted from a prompt: a stream must be bounded. Returns the
+    /// problem (for a usage error) or null.
+    /// </summary>
+    public static string? OneShotProblem(IReadOnlyList<string> words) =>
+        words.Count >= 2 && words[0] == "cluster" && words[1] == "tail" && !words.Contains("--count") && !words.Contains("--for")
+            ? "in one-shot mode `cluster tail` needs a bound: --count N and/or --for DURATION (or run it at the interactive prompt and stop it with Ctrl-C)\nusage: " + Palette.UsageOf("cluster tail")
+            : null;
+
+    public static Task<int> InteractiveAsync(ConsoleClient client, string endpoint) => InteractiveAsync(client, endpoint, ShellIo.System());
+
+    /// <summary>The prompt loop: read a line (edited, or plain when input is redirected), run it, until <c>exit</c> or end of input.</summary>
+    public static async Task<int> InteractiveAsync(ConsoleClient client, string endpoint, ShellIo io)
     {
-        Console.Out.WriteLine($"avpn console connected to {endpoint}; 'help' lists the commands, Tab completes, 'exit' leaves");
+        io.Out.WriteLine($"avpn console connected to {endpoint}; 'help' lists the commands, Tab completes, Up/Down recall, Ctrl-C stops a stream, 'exit' leaves");
         var history = new List<string>();
         while (true)
         {
-            var line = Console.IsInputRedirected ? ReadPlain() : await ReadEditedAsync(client, history);
+            string? line;
+            if (io.ReadKey is { } readKey)
+            {
+                line = await ReadEditedAsync(readKey, io.Out, history, async () => Split((await client.RunAsync(["names"])).Output.Replace('\n', ' ')));
+            }
+            else
+            {
+                io.Out.Write(Prompt);
+                line = io.ReadLine();
+            }
+
             if (line is null || line.Trim() is "exit" or "quit")
             {
                 return 0;
@@ -54,7 +76,11 @@ public static class ConsoleShell
             }
 
             history.Add(line);
-            await RunOneAsync(client, Split(line), Console.Out, Console.Error);
+            using var interrupted = new CancellationTokenSource();
+            using (io.OnInterrupt(() => interrupted.Cancel()))
+            {
+                await RunOneAsync(client, Split(line), io.Out, io.Error, interrupted.Token);
+            }
         }
     }
 
@@ -107,59 +133,58 @@ public static class ConsoleShell
         return candidates.Where(c => c.StartsWith(partial, StringComparison.Ordinal)).Distinct().Order(StringComparer.Ordinal).ToList();
     }
 
-    private static string? ReadPlain()
-    {
-        Console.Out.Write("avpn> ");
-        return Console.In.ReadLine();
-    }
+    public const string Prompt = "avpn> ";
 
-    private static async Task<string?> ReadEditedAsync(ConsoleClient client, List<string> history)
+    /// <summary>
+    /// The line editor: printable keys, Backspace, Up/Down through <paramref name="history"/>, Tab
+    /// (completes one candidate, lists several), Enter; Ctrl-D on an empty line ends the input (null).
+    /// </summary>
+    public static async Task<string?> ReadEditedAsync(Func<ConsoleKeyInfo> readKey, TextWriter output, IReadOnlyList<string> history, Func<Task<IReadOnlyList<string>>> liveNames)
     {
-        Console.Out.Write("avpn> ");
+        output.Write(Prompt);
         var buffer = new System.Text.StringBuilder();
         var at = history.Count;
         while (true)
         {
-            var key = Console.ReadKey(intercept: true);
+            var key = readKey();
             switch (key.Key)
             {
                 case ConsoleKey.Enter:
-                    Console.Out.WriteLine();
+                    output.WriteLine();
                     return buffer.ToString();
                 case ConsoleKey.Backspace when buffer.Length > 0:
                     buffer.Length--;
-                    Console.Out.Write("\b \b");
+                    output.Write("\b \b");
                     break;
                 case ConsoleKey.UpArrow when at > 0:
                 case ConsoleKey.DownArrow when at < history.Count:
                     at += key.Key == ConsoleKey.UpArrow ? -1 : 1;
-                    Replace(buffer, at < history.Count ? history[at] : string.Empty);
+                    Replace(output, buffer, at < history.Count ? history[at] : string.Empty);
                     break;
                 case ConsoleKey.Tab:
-                    var names = Split((await client.RunAsync(["names"])).Output.Replace('\n', ' '));
-                    var options = Complete(buffer.ToString(), names);
+                    var options = Complete(buffer.ToString(), await liveNames());
                     if (options.Count == 1)
                     {
                         var text = buffer.ToString();
                         var cut = text.Length == 0 || char.IsWhiteSpace(text[^1]) ? text.Length : text.LastIndexOf(' ') + 1;
-                        Replace(buffer, text[..cut] + options[0] + " ");
+                        Replace(output, buffer, text[..cut] + options[0] + " ");
                     }
                     else if (options.Count > 1)
                     {
-                        Console.Out.WriteLine();
-                        Console.Out.WriteLine(string.Join("  ", options));
-                        Console.Out.Write("avpn> " + buffer);
+                        output.WriteLine();
+                        output.WriteLine(string.Join("  ", options));
+                        output.Write(Prompt + buffer);
                     }
 
                     break;
                 case ConsoleKey.D when key.Modifiers.HasFlag(ConsoleModifiers.Control) && buffer.Length == 0:
-                    Console.Out.WriteLine();
+                    output.WriteLine();
                     return null;
                 default:
                     if (!char.IsControl(key.KeyChar))
                     {
                         buffer.Append(key.KeyChar);
-                        Console.Out.Write(key.KeyChar);
+                        output.Write(key.KeyChar);
                     }
 
                     break;
@@ -167,9 +192,38 @@ public static class ConsoleShell
         }
     }
 
-    private static void Replace(System.Text.StringBuilder buffer, string text)
+    private static void Replace(TextWriter output, System.Text.StringBuilder buffer, string text)
     {
-        Console.Out.Write("\r" + new string(' ', buffer.Length + 6) + "\ravpn> " + text);
+        output.Write("\r" + new string(' ', buffer.Length + Prompt.Length) + "\r" + Prompt + text);
         buffer.Clear().Append(text);
+    }
+}
+
+/// <summary>
+/// Where the interactive shell reads and writes: the terminal (<see cref="System()"/>), or a script
+/// in tests. <see cref="ReadKey"/> null means plain lines (redirected input); <see cref="OnInterrupt"/>
+/// registers what Ctrl-C does while a command runs (stop a stream) and returns its unregistration.
+/// </summary>
+public sealed record ShellIo(Func<ConsoleKeyInfo>? ReadKey, Func<string?> ReadLine, TextWriter Out, TextWriter Error, Func<Action, IDisposable> OnInterrupt)
+{
+    public static ShellIo System() => new(
+        Console.IsInputRedirected ? null : () => Console.ReadKey(intercept: true),
+        Console.In.ReadLine,
+        Console.Out,
+        Console.Error,
+        interrupt =>
+        {
+            ConsoleCancelEventHandler handler = (_, e) =>
+            {
+                e.Cancel = true; // Ctrl-C stops the running command's stream, not the shell
+                interrupt();
+            };
+            Console.CancelKeyPress += handler;
+            return new Unregister(() => Console.CancelKeyPress -= handler);
+        });
+
+    private sealed class Unregister(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 }

@@ -6,7 +6,7 @@ public sealed record CommandLine(IReadOnlyList<string> Positionals, IReadOnlyDic
     /// <summary>Options that take a value; anything else starting with <c>--</c> (except <c>--json</c>) is unknown.</summary>
     public static readonly IReadOnlySet<string> ValueOptions = new HashSet<string>(StringComparer.Ordinal)
     {
-        "--depth", "--level", "--lines", "--auth-server", "--out",
+        "--depth", "--level", "--lines", "--auth-server", "--out", "--count", "--for",
     };
 
     /// <returns>The parsed line, or a problem a person can act on.</returns>

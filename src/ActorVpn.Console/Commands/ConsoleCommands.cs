@@ -17,9 +17,30 @@ namespace ActorVpn.OperatorConsole.Commands;
 /// timeouts, never a blocking wait), so a console connection actor can pipe the outcome to itself
 /// and the node keeps running whatever a command does.
 /// </summary>
-public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
+public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly ClusterCommands _cluster = new(node, timeout);
+
+    public ConsoleCommands(VpnNode node, TimeSpan timeout)
+        : this(ConsoleNode.Of(node), timeout)
+    {
+    }
+
+    /// <summary>The node these commands run on.</summary>
+    public ConsoleNode Node => node;
+
+    /// <summary>
+    /// A command that streams (<c>cluster tail</c>): the props of the actor that sends its replies
+    /// (<see cref="ConsoleReply.More"/> until the last) to <paramref name="connection"/>; a usage
+    /// error; or (null, null) when <paramref name="words"/> is an ordinary command for <see cref="RunAsync"/>.
+    /// </summary>
+    public (Props? Stream, ConsoleReply? Refused) StreamOf(IReadOnlyList<string> words, IActorRef connection)
+    {
+        var (line, _) = CommandLine.Parse(words);
+        return line is { Positionals: ["cluster", "tail", ..] } ? _cluster.Tail(line, connection) : (null, null);
+    }
 
     public async Task<ConsoleReply> RunAsync(IReadOnlyList<string> words)
     {
@@ -36,7 +57,10 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
             return verb switch
             {
                 "" or "help" => ConsoleReply.Text(Palette.Help()),
-                "cluster show" => ClusterShow(line),
+                "cluster show" => await _cluster.ShowAsync(line),
+                "cluster leave" => _cluster.Leave(line),
+                "cluster down" => _cluster.Down(line),
+                "cluster tail" => ConsoleReply.UsageError("'cluster tail' streams: run it on a console connection", Palette.UsageOf("cluster tail")),
                 "actor hierarchy" => ActorHierarchy(line),
                 "log peek" => LogPeek(line),
                 "auth list" => await AuthListAsync(line),
@@ -64,37 +88,13 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
         }
     }
 
-    private static ConsoleReply Reply(CommandLine line, object json, string text) =>
+    internal static ConsoleReply Reply(CommandLine line, object json, string text) =>
         ConsoleReply.Text(line.Json ? JsonSerializer.Serialize(json, Json) + "\n" : text);
 
-    private static ConsoleReply? Arity(CommandLine line, int count, string words) =>
+    internal static ConsoleReply? Arity(CommandLine line, int count, string words) =>
         line.Positionals.Count == count ? null : ConsoleReply.UsageError($"'{words}' takes {(count == 2 ? "no" : count - 2)} argument{(count == 3 ? string.Empty : "s")}", Palette.UsageOf(words));
 
     // ---------------------------------------------------------------- cluster, actors, log
-
-    /// <summary>A single node today: the one member, from the local actor system (no cluster provider is loaded).</summary>
-    private ConsoleReply ClusterShow(CommandLine line)
-    {
-        if (Arity(line, 2, "cluster show") is { } usage)
-        {
-            return usage;
-        }
-
-        var system = (ExtendedActorSystem)node.System;
-        var provider = system.Provider.GetType().Name;
-        var roles = system.Settings.Config.GetStringList("akka.cluster.roles", []).ToList();
-        var member = new
-        {
-            address = system.Provider.DefaultAddress.ToString(),
-            status = "up",
-            roles,
-            reachable = true,
-            leader = true,
-        };
-        var text = $"cluster of 1 member ({provider}; a single-node system, the node is its own leader)\n" +
-            $"  {member.address}  up  roles: [{string.Join(", ", roles)}]  reachable  leader\n";
-        return Reply(line, new { provider, leader = member.address, members = new[] { member } }, text);
-    }
 
     /// <summary>The live actor tree, read from the actor cells of this system (no message is sent, nothing waits).</summary>
     private ConsoleReply ActorHierarchy(CommandLine line)
@@ -179,7 +179,9 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
 
     // ---------------------------------------------------------------- auth servers, proxies
 
-    private Task<AuthServerStatus> AuthStatusAsync(string server) => node.Control.AuthServer(server).Ask<AuthServerStatus>(GetStatus.Instance, timeout);
+    private Task<ControlPlane> ControlAsync() => node.ControlAsync(timeout);
+
+    private async Task<AuthServerStatus> AuthStatusAsync(string server) => await (await ControlAsync()).AskAsync<AuthServerStatus>(server, GetStatus.Instance);
 
     private async Task<IReadOnlyList<AuthServerStatus>> AllAuthStatusAsync() =>
         await Task.WhenAll(node.Topology.AuthServers.Select(a => AuthStatusAsync(a.Name)));
@@ -264,10 +266,10 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
     private static string Join(IEnumerable<string> items) => items.ToList() is { Count: > 0 } list ? string.Join(", ", list) : "(none)";
 
     private Task<ProxyStatus> ProxyStatusAsync(string proxy) =>
-        node.System.ActorSelection(node.Proxies.Path / proxy).Ask<ProxyStatus>(GetProxyStatus.Instance, timeout);
+        node.System.ActorSelection(node.ProxiesPath / proxy).Ask<ProxyStatus>(GetProxyStatus.Instance, timeout);
 
     private async Task<IReadOnlyList<ProxyStatus>> AllProxyStatusAsync() =>
-        await Task.WhenAll(node.Topology.Proxies.Select(p => ProxyStatusAsync(p.Name)));
+        await Task.WhenAll(node.Proxies.Select(ProxyStatusAsync));
 
     private async Task<ConsoleReply> ProxyListAsync(CommandLine line)
     {
@@ -293,6 +295,11 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
         if (!node.Topology.HasProxy(name))
         {
             return ConsoleReply.Failure($"no proxy '{name}' (known: {string.Join(", ", node.Topology.Proxies.Select(p => p.Name))})");
+        }
+
+        if (!node.Proxies.Contains(name, StringComparer.Ordinal))
+        {
+            return ConsoleReply.Failure($"proxy '{name}' runs on another node of the cluster (this node runs: {Join(node.Proxies)}); ask that node's console");
         }
 
         var s = await ProxyStatusAsync(name);
@@ -369,7 +376,7 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
 
         foreach (var proxy in session.Route)
         {
-            node.System.ActorSelection(node.Proxies.Path / proxy).Tell(new CloseSession(session.Id, "killed by the operator"));
+            node.System.ActorSelection(node.ProxiesPath / proxy).Tell(new CloseSession(session.Id, "killed by the operator"));
         }
 
         return Reply(line, new { killed = session.Id, user = session.User, route = session.Route }, $"session {session.Id} of {session.User} closed at {string.Join(", ", session.Route)}\n");
@@ -397,9 +404,9 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
         {
             // A user added through the console is not in the topology file: trace with a fresh certificate from its home server.
             var enrollment = home is not null && node.Topology.Users.All(u => u.Name != user)
-                ? await node.Control.RegisterUserAsync(user, home.Server, by: "route trace")
+                ? await (await ControlAsync()).RegisterUserAsync(user, home.Server, by: "route trace")
                 : null;
-            result = await RouteTracer.TraceAsync(node.Control, node.System, user, destination, enrollment);
+            result = await RouteTracer.TraceAsync(await ControlAsync(), node.System, user, destination, enrollment);
         }
 
         return new ConsoleReply(result.Ok ? ConsoleReply.Ok : ConsoleReply.Failed, line.Json ? result.ToJson() + "\n" : result.ToText(),
@@ -445,7 +452,12 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
             return ConsoleReply.Failure($"'{user}' is already registered at {existing.Server}");
         }
 
-        var profile = await node.EnrollUserAsync(user, server, by: "console");
+        if (node.ProfileProblem(server) is { } elsewhere)
+        {
+            return ConsoleReply.Failure(elsewhere);
+        }
+
+        var profile = await node.ProfileForAsync(await (await ControlAsync()).RegisterUserAsync(user, server, by: "console"));
         var reply = Reply(line, new { user, authServer = server, entries = profile.Entries }, $"user {user} registered at {server}; entry proxies: {Join(profile.Entries.Select(e => $"{e.Key} via {e.Value.Proxy}"))}\n");
         return reply with { ProfileJson = JsonSerializer.Serialize(profile, Json) };
     }
@@ -465,7 +477,7 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
             return ConsoleReply.Failure($"no user '{user}' is registered at any auth server");
         }
 
-        switch (await node.Control.AskAsync<object>(home.Server, new RevokeUser(user, "console")))
+        switch (await (await ControlAsync()).AskAsync<object>(home.Server, new RevokeUser(user, "console")))
         {
             case AdminRefused refused:
                 return ConsoleReply.Failure(refused.Reason);
@@ -480,7 +492,7 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
         {
             foreach (var proxy in session.Route)
             {
-                node.System.ActorSelection(node.Proxies.Path / proxy).Tell(new CloseSession(session.Id, $"user {user} revoked"));
+                node.System.ActorSelection(node.ProxiesPath / proxy).Tell(new CloseSession(session.Id, $"user {user} revoked"));
             }
         }
 
@@ -508,7 +520,7 @@ public sealed class ConsoleCommands(VpnNode node, TimeSpan timeout)
     {
         var users = (await AllAuthStatusAsync()).SelectMany(s => s.Users.Select(u => u.Name));
         var sessions = (await SessionsAsync()).Select(s => s.Id);
-        var members = new[] { ((ExtendedActorSystem)node.System).Provider.DefaultAddress.ToString() };
+        var members = ClusterCommands.MemberAddresses(node.System);
         var names = node.Topology.AuthServers.Select(a => a.Name).Concat(node.Topology.Proxies.Select(p => p.Name))
             .Concat(node.Topology.Destinations.Keys).Concat(users).Concat(sessions).Concat(members).Distinct().Order(StringComparer.Ordinal);
         return ConsoleReply.Text(string.Join('\n', names) + "\n");

@@ -8,7 +8,10 @@ public static class Palette
     public static readonly IReadOnlyList<Entry> Commands =
     [
         new("help", "help", "this list"),
-        new("cluster show", "cluster show [--json]", "the members of the cluster (this node), their roles and status"),
+        new("cluster show", "cluster show [--json]", "members, roles, status, reachability, leader, and the node hosting each auth-server group"),
+        new("cluster leave", "cluster leave ADDR [--json]", "ask a member (akka.tcp://...@HOST:PORT or HOST:PORT) to leave gracefully"),
+        new("cluster down", "cluster down ADDR [--json]", "mark a member down (its groups fail over)"),
+        new("cluster tail", "cluster tail [--count N] [--for DURATION] [--json]", "stream membership events and group hand-overs (Ctrl-C stops)"),
         new("actor hierarchy", "actor hierarchy [PATH] [--depth N] [--json]", "the live actor tree below PATH (default /user)"),
         new("log peek", "log peek [--level debug|info|warning|error] [--lines N] [--json]", "recent log lines of the node"),
         new("auth list", "auth list [--json]", "the auth-server tree (Fig. 4) with users and held certificates"),

@@ -1,0 +1,230 @@
+using System.Globalization;
+using System.Text;
+using ActorVpn.Cluster;
+using Akka.Actor;
+using Akka.Cluster;
+
+namespace ActorVpn.OperatorConsole.Commands;
+
+/// <summary>
+/// The <c>cluster</c> palette: <c>show</c> (members, roles, status, reachability, leader, and the
+/// node that hosts each auth-server group's singleton), <c>leave ADDR</c>, <c>down ADDR</c> and the
+/// streaming <c>tail</c> (<see cref="ClusterTailActor"/>). On <c>avpn up</c> (no cluster provider:
+/// one process) <c>show</c> describes the one node; the others say they need <c>avpn node</c>.
+/// </summary>
+public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
+{
+    private const string NotACluster = "this node is not an Akka.Cluster member (`avpn up` runs the whole system in one process); cluster membership commands need `avpn node`";
+
+    /// <summary>A group's singleton and where it runs right now (null: no node answered for it).</summary>
+    public sealed record GroupHost(string Group, string? Node, IReadOnlyList<string> Candidates);
+
+    public static bool IsCluster(ActorSystem system) => ((ExtendedActorSystem)system).Provider is IClusterActorRefProvider;
+
+    /// <summary>The members' addresses (this node's own on a single-node system): live names for tab completion.</summary>
+    public static IReadOnlyList<string> MemberAddresses(ActorSystem system) =>
+        IsCluster(system)
+            ? Akka.Cluster.Cluster.Get(system).State.Members.Select(m => m.Address.ToString()).ToList()
+            : [((ExtendedActorSystem)system).Provider.DefaultAddress.ToString()];
+
+    public async Task<ConsoleReply> ShowAsync(CommandLine line)
+    {
+        if (ConsoleCommands.Arity(line, 2, "cluster show") is { } usage)
+        {
+            return usage;
+        }
+
+        var system = (ExtendedActorSystem)node.System;
+        if (!IsCluster(system))
+        {
+            var self = system.Provider.DefaultAddress.ToString();
+            var groups = node.Topology.Roots.Select(r => new GroupHost(r.Name, self, [self])).ToList();
+            var single = new
+            {
+                provider = system.Provider.GetType().Name,
+                cluster = false,
+                leader = self,
+                members = new[] { new { address = self, status = "up", roles = Array.Empty<string>(), reachable = true, leader = true, self = true } },
+                groups,
+            };
+            var text = $"a single-node system ({single.provider}, no Akka.Cluster): this process is the only member and its own leader\n" +
+                $"  {self}  up  reachable  leader  (this node)\n" +
+                $"auth-server groups (all in this process): {string.Join(", ", groups.Select(g => g.Group))}\n";
+            return ConsoleCommands.Reply(line, single, text);
+        }
+
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var state = cluster.State;
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        var members = state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).Select(m => new
+        {
+            address = m.Address.ToString(),
+            status = StatusOf(m.Status),
+            roles = m.Roles.Order(StringComparer.Ordinal).ToList(),
+            reachable = !unreachable.Contains(m.Address),
+            leader = m.Address.Equals(state.Leader),
+            self = m.Address.Equals(cluster.SelfAddress),
+        }).ToList();
+        var hosts = await GroupHostsAsync(system, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, ProbeTimeout(timeout));
+        var json = new { provider = "cluster", cluster = true, leader = state.Leader?.ToString(), members, groups = hosts };
+
+        var text2 = new StringBuilder($"cluster of {members.Count} member(s), leader {state.Leader?.ToString() ?? "(none)"}\n");
+        foreach (var m in members)
+        {
+            text2.Append($"  {m.address}  {m.status,-8} {(m.reachable ? "reachable" : "UNREACHABLE")}{(m.leader ? "  leader" : string.Empty)}{(m.self ? "  (this node)" : string.Empty)}  roles [{string.Join(", ", m.roles)}]\n");
+        }
+
+        text2.Append("auth-server groups (cluster singletons):\n");
+        foreach (var g in hosts)
+        {
+            text2.Append($"  {g.Group,-8} hosted on {g.Node ?? "(no node right now)"}  candidates [{string.Join(", ", g.Candidates)}]\n");
+        }
+
+        return ConsoleCommands.Reply(line, json, text2.ToString());
+    }
+
+    public ConsoleReply Leave(CommandLine line) =>
+        Change(line, "cluster leave", m => m.Status is MemberStatus.Leaving or MemberStatus.Exiting ? "is already leaving" : null,
+            (cluster, address) => cluster.Leave(address),
+            address => $"{address} is leaving the cluster gracefully (its groups hand over to the next node; watch with `cluster tail`)\n");
+
+    public ConsoleReply Down(CommandLine line) =>
+        Change(line, "cluster down", m => m.Status == MemberStatus.Down ? "is already down" : null,
+            (cluster, address) => cluster.Down(address),
+            address => $"{address} is marked down; the leader removes it and its groups fail over (watch with `cluster tail`)\n");
+
+    /// <summary><c>cluster tail [--count N] [--for DURATION]</c>: the props of a <see cref="ClusterTailActor"/> streaming to <paramref name="connection"/>.</summary>
+    public (Props? Stream, ConsoleReply? Refused) Tail(CommandLine line, IActorRef connection)
+    {
+        if (ConsoleCommands.Arity(line, 2, "cluster tail") is { } usage)
+        {
+            return (null, usage);
+        }
+
+        if (!IsCluster(node.System))
+        {
+            return (null, ConsoleReply.Failure(NotACluster));
+        }
+
+        int? count = null;
+        if (line.Option("--count") is { } c)
+        {
+            if (!int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > 1_000_000)
+            {
+                return (null, ConsoleReply.UsageError("--count takes a number from 1 to 1000000", Palette.UsageOf("cluster tail")));
+            }
+
+            count = n;
+        }
+
+        TimeSpan? duration = null;
+        if (line.Option("--for") is { } f)
+        {
+            if (ParseDuration(f) is not { } d)
+            {
+                return (null, ConsoleReply.UsageError($"--for takes a duration such as 500ms, 30s, 5m or 1h, not '{f}'", Palette.UsageOf("cluster tail")));
+            }
+
+            duration = d;
+        }
+
+        var probe = node.System.Settings.Config.GetTimeSpan("actorvpn.console.tail-probe-interval", TimeSpan.FromSeconds(1));
+        return (ClusterTailActor.Props(connection, node.Topology.Roots.Select(r => r.Name).ToList(), line.Json, count, duration, probe, ProbeTimeout(timeout)), null);
+    }
+
+    /// <summary>A positive duration: a number and ms, s, m or h.</summary>
+    public static TimeSpan? ParseDuration(string text)
+    {
+        var units = new (string Suffix, double Ms)[] { ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000) };
+        foreach (var (suffix, ms) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal)
+                && double.TryParse(text[..^suffix.Length], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+                && value > 0 && value * ms <= TimeSpan.FromDays(1).TotalMilliseconds)
+            {
+                return TimeSpan.FromMilliseconds(value * ms);
+            }
+        }
+
+        return null;
+    }
+
+    public static string StatusOf(MemberStatus status) => status.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// Where each group's singleton really runs: every member that may host it (role
+    /// <c>group-&lt;root&gt;</c>) is asked, with <see cref="Identify"/>, whether it has
+    /// <c>/user/group-&lt;root&gt;/&lt;root&gt;</c>; the one that does is the host.
+    /// </summary>
+    public static async Task<IReadOnlyList<GroupHost>> GroupHostsAsync(ActorSystem system, IReadOnlyList<string> groups, IEnumerable<Member> members, TimeSpan probeTimeout)
+    {
+        var candidates = members.Where(m => m.Status is not (MemberStatus.Removed or MemberStatus.Down)).ToList();
+        return await Task.WhenAll(groups.Select(async group =>
+        {
+            var role = GroupPlacement.RoleOf(group);
+            var able = candidates.Where(m => m.HasRole(role)).OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).ToList();
+            var answers = await Task.WhenAll(able.Select(async m =>
+            {
+                var path = new RootActorPath(m.Address) / "user" / GroupPlacement.ManagerName(group) / group;
+                try
+                {
+                    var identity = await system.ActorSelection(path).Ask<ActorIdentity>(new Identify(group), probeTimeout);
+                    return identity.Subject is not null ? m.Address.ToString() : null;
+                }
+                catch (AskTimeoutException)
+                {
+                    return null;
+                }
+            }));
+            return new GroupHost(group, answers.FirstOrDefault(a => a is not null), able.Select(m => m.Address.ToString()).ToList());
+        }));
+    }
+
+    private static TimeSpan ProbeTimeout(TimeSpan commandTimeout) => TimeSpan.FromTicks(Math.Min(commandTimeout.Ticks, TimeSpan.FromSeconds(3).Ticks));
+
+    private ConsoleReply Change(CommandLine line, string words, Func<Member, string?> already, Action<Akka.Cluster.Cluster, Address> act, Func<Address, string> done)
+    {
+        if (ConsoleCommands.Arity(line, 3, words) is { } usage)
+        {
+            return usage;
+        }
+
+        if (!IsCluster(node.System))
+        {
+            return ConsoleReply.Failure(NotACluster);
+        }
+
+        var given = line.Positionals[2];
+        var cluster = Akka.Cluster.Cluster.Get(node.System);
+        var members = cluster.State.Members;
+        Address address;
+        try
+        {
+            address = Address.Parse(given);
+        }
+        catch (Exception)
+        {
+            // HOST:PORT is enough when it names exactly one member.
+            var byHostPort = members.Where(m => $"{m.Address.Host}:{m.Address.Port}" == given).ToList();
+            if (byHostPort.Count != 1)
+            {
+                return ConsoleReply.UsageError($"'{given}' is not a member address (akka.tcp://SYSTEM@HOST:PORT, or HOST:PORT of a member)", Palette.UsageOf(words));
+            }
+
+            address = byHostPort[0].Address;
+        }
+
+        if (members.FirstOrDefault(m => m.Address.Equals(address)) is not { } member)
+        {
+            return ConsoleReply.Failure($"no member {address} in the cluster (members: {string.Join(", ", members.Select(m => m.Address))})");
+        }
+
+        if (already(member) is { } problem)
+        {
+            return ConsoleReply.Failure($"{address} {problem}");
+        }
+
+        act(cluster, address);
+        return ConsoleCommands.Reply(line, new { member = address.ToString(), action = words.Split(' ')[1], status = StatusOf(member.Status) }, done(address));
+    }
+}
