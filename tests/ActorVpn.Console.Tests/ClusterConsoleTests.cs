@@ -156,6 +156,33 @@ public sealed class ClusterConsoleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task At_the_prompt_Ctrl_C_stops_a_tail_and_the_shell_goes_on()
+    {
+        var keys = new Queue<ConsoleKeyInfo>();
+        Keys.Type(keys, "cluster tail");
+        Keys.Press(keys, ConsoleKey.Enter);
+        Keys.Type(keys, "cluster show");
+        Keys.Press(keys, ConsoleKey.Enter);
+        Keys.Type(keys, "exit");
+        Keys.Press(keys, ConsoleKey.Enter);
+
+        Action? interrupt = null;
+        var output = new InterruptingWriter("watching the cluster", () => interrupt?.Invoke()); // Ctrl-C once the stream runs
+        var io = new ShellIo(() => keys.Dequeue(), () => null, output, TextWriter.Null, onInterrupt =>
+        {
+            interrupt = onInterrupt;
+            return new Unregister(() => interrupt = null);
+        });
+        await using var client = await ConnectAsync();
+        Assert.Equal(0, await ConsoleShell.InteractiveAsync(client, _console!.Address, io).WaitAsync(Generous));
+
+        var text = output.ToString();
+        Assert.Contains("tail ended: stopped by the operator", text, StringComparison.Ordinal);
+        Assert.Contains("cluster of 3 member(s)", text, StringComparison.Ordinal); // the prompt went on after Ctrl-C
+        Assert.Null(interrupt); // Ctrl-C is the stream's only while it runs
+    }
+
+    [Fact]
     public void One_shot_tail_without_a_bound_is_a_usage_error_at_the_client()
     {
         Assert.Contains("needs a bound", ConsoleShell.OneShotProblem(["cluster", "tail"]), StringComparison.Ordinal);
@@ -219,5 +246,32 @@ public sealed class ClusterConsoleTests : IAsyncLifetime
     {
         _kit ??= new Akka.TestKit.Xunit2.TestKit(_nodes[0].System);
         await _kit.AwaitAssertAsync(assertion, Generous, TimeSpan.FromMilliseconds(200));
+    }
+
+    /// <summary>Records what the shell prints and presses "Ctrl-C" once <paramref name="marker"/> has been printed.</summary>
+    private sealed class InterruptingWriter(string marker, Action interrupt) : StringWriter
+    {
+        private bool _pressed;
+
+        public override void Write(string? value)
+        {
+            base.Write(value);
+            if (!_pressed && ToString().Contains(marker, StringComparison.Ordinal))
+            {
+                _pressed = true;
+                interrupt();
+            }
+        }
+
+        public override Task WriteAsync(string? value)
+        {
+            Write(value);
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class Unregister(Action action) : IDisposable
+    {
+        public void Dispose() => action();
     }
 }

@@ -3,33 +3,33 @@ using System.Security.Cryptography;
 using ActorVpn.Client;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole.Client;
+using ActorVpn.Testing;
 using ActorVpn.Topology;
-using Akka.Configuration;
 using Xunit;
 
 namespace ActorVpn.OperatorConsole.Tests;
 
 /// <summary>
-/// The patent's example system (as1 → as2 → as4 → as3, proxies on port 0, an echo destination) with
-/// its console on an ephemeral port, and alice enrolled at as1. One per test.
+/// The patent's example system (as1 → as2 → as4 → as3, proxies on ephemeral ports, an echo
+/// destination) built by the harness (<see cref="VpnScenario"/>), with its console on an ephemeral
+/// port, and alice enrolled at as1. One per test.
 /// </summary>
 internal sealed class ConsoleFixture : IAsyncDisposable
 {
     public const string Destination = "server";
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
-    private ConsoleFixture(EchoServer echo, VpnNode node, ConsoleHost console, ClientProfile alice)
+    private ConsoleFixture(VpnScenario scenario, ConsoleHost console, ClientProfile alice)
     {
-        Echo = echo;
-        Node = node;
+        Scenario = scenario;
         Console = console;
         Alice = alice;
-        Kit = new Akka.TestKit.Xunit2.TestKit(node.System);
+        Kit = new Akka.TestKit.Xunit2.TestKit(scenario.Node.System);
     }
 
-    public EchoServer Echo { get; }
+    public VpnScenario Scenario { get; }
 
-    public VpnNode Node { get; }
+    public VpnNode Node => Scenario.Node;
 
     public ConsoleHost Console { get; }
 
@@ -39,21 +39,26 @@ internal sealed class ConsoleFixture : IAsyncDisposable
 
     public static async Task<ConsoleFixture> StartAsync()
     {
-        var echo = new EchoServer(new HostPort("127.0.0.1", 0));
-        var text = ExampleTopology.Text.Replace("server = \"127.0.0.1:9000\"", $"server = \"{echo.Address}\"", StringComparison.Ordinal);
-        var loaded = TopologyLoader.LoadText(text, "test topology");
-        var topology = new TopologyModel(loaded.Source, loaded.Destinations, loaded.AuthServers,
-            loaded.Proxies.Select(p => p with { Listen = new HostPort("127.0.0.1", 0) }).ToList(), loaded.Users);
         // Only the ring-buffer logger: `log peek` sees INFO lines, the test output stays quiet.
-        var config = ConfigurationFactory.ParseString("""
-            akka.loglevel = INFO
-            akka.loggers = ["ActorVpn.OperatorConsole.Logging.RingBufferLogger, ActorVpn.Console"]
-            actorvpn.console.endpoint = "127.0.0.1:0"
-            """);
-        var node = await VpnNode.StartAsync(topology, config, [HoconLayers.PersistenceInMemory, ConsoleHost.Layer]);
-        var console = await ConsoleHost.StartAsync(node);
-        var alice = await node.EnrollUserAsync("alice", "as1");
-        return new ConsoleFixture(echo, node, console, alice);
+        var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions
+        {
+            Config = """
+                akka.loglevel = INFO
+                akka.loggers = ["ActorVpn.OperatorConsole.Logging.RingBufferLogger, ActorVpn.Console"]
+                actorvpn.console.endpoint = "127.0.0.1:0"
+                """,
+        });
+        try
+        {
+            var console = await ConsoleHost.StartAsync(scenario.Node);
+            var alice = await scenario.EnrollAsync("alice");
+            return new ConsoleFixture(scenario, console, alice);
+        }
+        catch
+        {
+            await scenario.DisposeAsync();
+            throw;
+        }
     }
 
     public Task<ConsoleClient> ConnectAsync() => ConsoleClient.ConnectAsync(Console.Credential, Deadline);
@@ -78,8 +83,7 @@ internal sealed class ConsoleFixture : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Console.Dispose();
-        await Node.DisposeAsync();
-        await Echo.DisposeAsync();
+        await Scenario.DisposeAsync();
     }
 }
 

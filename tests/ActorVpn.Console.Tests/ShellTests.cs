@@ -10,26 +10,26 @@ public sealed class ShellTests(SharedSystem shared) : IClassFixture<SharedSystem
     public async Task Tab_completes_commands_and_live_names_history_recalls_and_help_lists()
     {
         var keys = new Queue<ConsoleKeyInfo>();
-        Type(keys, "au");
-        Press(keys, ConsoleKey.Tab);            // "au" -> "auth "
-        Type(keys, "l");
-        Press(keys, ConsoleKey.Tab);            // "auth l" -> "auth list "
-        Press(keys, ConsoleKey.Enter);
-        Type(keys, "auth show a");
-        Press(keys, ConsoleKey.Tab);            // several live names: listed, the line stays
-        Type(keys, "s4");
-        Press(keys, ConsoleKey.Enter);          // auth show as4
-        Press(keys, ConsoleKey.UpArrow);        // auth show as4
-        Press(keys, ConsoleKey.UpArrow);        // auth list
-        Press(keys, ConsoleKey.DownArrow);      // auth show as4 again
-        Press(keys, ConsoleKey.Enter);
-        Type(keys, "hepl");
-        Press(keys, ConsoleKey.Backspace);
-        Press(keys, ConsoleKey.Backspace);
-        Type(keys, "lp");
-        Press(keys, ConsoleKey.Enter);          // help
-        Type(keys, "exit");
-        Press(keys, ConsoleKey.Enter);
+        Keys.Type(keys, "au");
+        Keys.Press(keys, ConsoleKey.Tab);            // "au" -> "auth "
+        Keys.Type(keys, "l");
+        Keys.Press(keys, ConsoleKey.Tab);            // "auth l" -> "auth list "
+        Keys.Press(keys, ConsoleKey.Enter);
+        Keys.Type(keys, "auth show a");
+        Keys.Press(keys, ConsoleKey.Tab);            // several live names: listed, the line stays
+        Keys.Type(keys, "s4");
+        Keys.Press(keys, ConsoleKey.Enter);          // auth show as4
+        Keys.Press(keys, ConsoleKey.UpArrow);        // auth show as4
+        Keys.Press(keys, ConsoleKey.UpArrow);        // auth list
+        Keys.Press(keys, ConsoleKey.DownArrow);      // auth show as4 again
+        Keys.Press(keys, ConsoleKey.Enter);
+        Keys.Type(keys, "hepl");
+        Keys.Press(keys, ConsoleKey.Backspace);
+        Keys.Press(keys, ConsoleKey.Backspace);
+        Keys.Type(keys, "lp");
+        Keys.Press(keys, ConsoleKey.Enter);          // help
+        Keys.Type(keys, "exit");
+        Keys.Press(keys, ConsoleKey.Enter);
 
         var output = new StringWriter();
         var errors = new StringWriter();
@@ -51,9 +51,9 @@ public sealed class ShellTests(SharedSystem shared) : IClassFixture<SharedSystem
     public async Task An_unknown_command_at_the_prompt_gets_a_usage_line_and_the_prompt_goes_on()
     {
         var keys = new Queue<ConsoleKeyInfo>();
-        Type(keys, "frobnicate");
-        Press(keys, ConsoleKey.Enter);
-        Press(keys, ConsoleKey.D, ConsoleModifiers.Control); // end of input on an empty line
+        Keys.Type(keys, "frobnicate");
+        Keys.Press(keys, ConsoleKey.Enter);
+        Keys.Press(keys, ConsoleKey.D, ConsoleModifiers.Control); // end of input on an empty line
         var output = new StringWriter();
         var errors = new StringWriter();
         await using var client = await shared.System.ConnectAsync();
@@ -63,18 +63,6 @@ public sealed class ShellTests(SharedSystem shared) : IClassFixture<SharedSystem
         Assert.Contains("unknown command 'frobnicate'", errors.ToString(), StringComparison.Ordinal);
         Assert.Equal(2, CountOf(output.ToString(), ConsoleShell.Prompt));
     }
-
-    private static void Type(Queue<ConsoleKeyInfo> keys, string text)
-    {
-        foreach (var c in text)
-        {
-            keys.Enqueue(new ConsoleKeyInfo(c, c == ' ' ? ConsoleKey.Spacebar : ConsoleKey.A, false, false, false));
-        }
-    }
-
-    private static void Press(Queue<ConsoleKeyInfo> keys, ConsoleKey key, ConsoleModifiers modifiers = 0) =>
-        keys.Enqueue(new ConsoleKeyInfo(key == ConsoleKey.Tab ? '\t' : key == ConsoleKey.Enter ? '\r' : key == ConsoleKey.Backspace ? '\b' : '\0', key,
-            modifiers.HasFlag(ConsoleModifiers.Shift), modifiers.HasFlag(ConsoleModifiers.Alt), modifiers.HasFlag(ConsoleModifiers.Control)));
 
     private static int CountOf(string text, string part)
     {
@@ -93,4 +81,20 @@ public sealed class ShellTests(SharedSystem shared) : IClassFixture<SharedSystem
         {
         }
     }
+}
+
+/// <summary>Key presses for a scripted <see cref="ShellIo"/>.</summary>
+internal static class Keys
+{
+    public static void Type(Queue<ConsoleKeyInfo> keys, string text)
+    {
+        foreach (var c in text)
+        {
+            keys.Enqueue(new ConsoleKeyInfo(c, c == ' ' ? ConsoleKey.Spacebar : ConsoleKey.A, false, false, false));
+        }
+    }
+
+    public static void Press(Queue<ConsoleKeyInfo> keys, ConsoleKey key, ConsoleModifiers modifiers = 0) =>
+        keys.Enqueue(new ConsoleKeyInfo(key == ConsoleKey.Tab ? '\t' : key == ConsoleKey.Enter ? '\r' : key == ConsoleKey.Backspace ? '\b' : '\0', key,
+            modifiers.HasFlag(ConsoleModifiers.Shift), modifiers.HasFlag(ConsoleModifiers.Alt), modifiers.HasFlag(ConsoleModifiers.Control)));
 }
