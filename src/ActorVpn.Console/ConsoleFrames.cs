@@ -15,7 +15,10 @@ public sealed record ConsoleRequest(IReadOnlyList<string> Args);
 /// </summary>
 public sealed record ConsoleReply(int Exit, string Output, string? Error = null, string? ProfileJson = null, bool More = false)
 {
-    /// <summary>The words a client sends to stop a streaming command (any request does).</summary>
+    /// <summary>
+    /// The words a client sends to stop a streaming command (any request does). With no stream
+    /// running (it ended as the client asked) they get no reply, so client and node stay in step.
+    /// </summary>
     public static readonly IReadOnlyList<string> StopWords = ["stop"];
 
     public static ConsoleReply Part(string output) => new(Ok, output, More: true);

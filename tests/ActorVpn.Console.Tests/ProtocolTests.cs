@@ -60,6 +60,20 @@ public sealed class ProtocolTests
         await Traffic.EchoAsync(socket);
     }
 
+    [Fact]
+    public async Task A_stop_that_crossed_the_end_of_a_stream_gets_no_reply_and_the_next_command_its_own()
+    {
+        await using var system = await ConsoleFixture.StartAsync();
+        await using var tls = await OpenAsync(system);
+        using var deadline = new CancellationTokenSource(ConsoleFixture.Deadline);
+        await ConsoleFrames.WriteRequestAsync(tls, new ConsoleRequest(ConsoleReply.StopWords), deadline.Token);
+        await ConsoleFrames.WriteRequestAsync(tls, new ConsoleRequest(["user", "list"]), deadline.Token);
+
+        var reply = await ConsoleFrames.ReadReplyAsync(tls, deadline.Token);
+        Assert.Equal(ConsoleReply.Ok, reply.Exit);
+        Assert.Contains("alice", reply.Output, StringComparison.Ordinal);
+    }
+
     private static byte[] Header(byte version, uint length)
     {
         var header = new byte[ConsoleFrames.HeaderSize];

@@ -62,6 +62,13 @@ public sealed class ConsoleConnectionActor : ReceiveActor
                 return;
             }
 
+            if (request.Args.SequenceEqual(ConsoleReply.StopWords))
+            {
+                // A stop that crossed the stream's final reply: nothing to stop, and no reply (the client expects none).
+                ReadNext();
+                return;
+            }
+
             var (props, refused) = _commands.StreamOf(request.Args, Self);
             if (refused is not null)
             {
