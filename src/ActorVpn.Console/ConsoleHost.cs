@@ -69,9 +69,10 @@ public sealed class ConsoleHost : IDisposable
         var authority = adminPath is null
             ? ConsoleAuthority.Create(DateTimeOffset.UtcNow)
             : ConsoleAuthority.LoadOrCreate(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(adminPath))!, AuthorityFile), DateTimeOffset.UtcNow);
+        IActorRef? host = null;
         try
         {
-            var host = node.System.ActorOf(ConsoleHostActor.Props(address, authority, new ConsoleCommands(node, commandTimeout), handshake), ConsoleHostActor.Name);
+            host = node.System.ActorOf(ConsoleHostActor.Props(address, authority, new ConsoleCommands(node, commandTimeout), handshake), ConsoleHostActor.Name);
             ConsoleHostActor.Listening listening;
             try
             {
@@ -98,6 +99,11 @@ public sealed class ConsoleHost : IDisposable
         }
         catch
         {
+            if (host is not null)
+            {
+                node.System.Stop(host); // no console without its credential: stop listening
+            }
+
             authority.Dispose();
             throw;
         }

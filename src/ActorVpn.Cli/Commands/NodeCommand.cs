@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using ActorVpn.Cluster;
+using ActorVpn.Credentials;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole;
 
@@ -26,8 +27,8 @@ public static class NodeCommand
                 var loaded = HoconLayers.Load([.. ClusterNode.Layers, ConsoleHost.Layer], parse.GetValue(config));
                 await using var running = await ClusterNode.StartAsync(loaded);
                 var endpoint = parse.GetValue(consoleAt) ?? loaded.GetString("actorvpn.console.endpoint", "127.0.0.1:9110");
-                using var console = endpoint is "off" ? null
-                    : await ConsoleHost.StartAsync(running, endpoint, Path.Combine(Path.GetFullPath(parse.GetValue(data) ?? loaded.GetString("actorvpn.console.data-directory", "./data")), "admin.avpn"));
+                var dataDirectory = parse.GetValue(data) ?? loaded.GetString("actorvpn.console.data-directory", "./data");
+                using var console = endpoint is "off" ? null : await StartConsoleAsync(running, endpoint, dataDirectory);
                 var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 running.Cluster.RegisterOnMemberUp(() => up.TrySetResult());
                 var roles = string.Join(", ", running.Cluster.SelfRoles);
@@ -39,7 +40,7 @@ public static class NodeCommand
 
                 if (console is not null)
                 {
-                    Console.Out.WriteLine($"console on {console.Address}; operator credential in {ConsoleFiles(parse.GetValue(data) ?? loaded.GetString("actorvpn.console.data-directory", "./data"), console)}");
+                    Console.Out.WriteLine($"console on {console.Address}; operator credential in {ConsoleFiles(dataDirectory, console)}");
                 }
 
                 var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -70,6 +71,25 @@ public static class NodeCommand
             }
         });
         return node;
+    }
+
+    /// <summary>
+    /// A node's console is for its operators, not for its traffic: if it cannot start (its data
+    /// directory is read-only, as in a pod with a read-only root file system, or its port is taken),
+    /// the node says so on stderr and runs on without it.
+    /// </summary>
+    private static async Task<ConsoleHost?> StartConsoleAsync(ClusterNode node, string endpoint, string dataDirectory)
+    {
+        try
+        {
+            return await ConsoleHost.StartAsync(node, endpoint, Path.Combine(Path.GetFullPath(dataDirectory), "admin.avpn"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or CredentialException)
+        {
+            var why = e is IOException or UnauthorizedAccessException ? $"cannot keep admin.avpn in {Path.GetFullPath(dataDirectory)}: {e.Message}" : e.Message;
+            Console.Error.WriteLine($"avpn: console off: {why} (give --data a writable directory, or --console off)");
+            return null;
+        }
     }
 
     /// <summary>Where the operator credential is, and whether an earlier one was kept.</summary>
