@@ -23,6 +23,7 @@ public static class EnvironmentOverrides
         ["AVPN_HOSTNAME"] = "akka.remote.dot-netty.tcp.hostname",
         ["AVPN_PUBLIC_HOSTNAME"] = "akka.remote.dot-netty.tcp.public-hostname",
         ["AVPN_PORT"] = "akka.remote.dot-netty.tcp.port",
+        ["AVPN_ADVERTISE_HOST"] = "actorvpn.node.advertise-host",
         ["AVPN_REMOTE_TLS"] = "akka.remote.dot-netty.tcp.enable-ssl",
         ["AVPN_TOPOLOGY"] = "actorvpn.node.topology",
         ["AVPN_DRAIN_PERIOD"] = "actorvpn.node.drain-period",
