@@ -121,7 +121,7 @@ public sealed class ClusterNode : IAsyncDisposable
         var store = StoreProbe.FromConfig(config);
         var advertise = options.AdvertisedHost(config.GetString("akka.remote.dot-netty.tcp.public-hostname", string.Empty));
 
-        var system = ActorSystem.Create(SystemName, config);
+        var system = ActorSystem.Create(SystemName, RemoteTls.SystemSetup(config)); // Akka.Remote over pinned mutual TLS when enable-ssl is on
         try
         {
             var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);

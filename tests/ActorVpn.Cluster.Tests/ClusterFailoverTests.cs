@@ -201,7 +201,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
             return Task.CompletedTask;
         });
 
-    private static async Task<ClientProfile> ProfileAsync(ControlPlane plane, TopologyModel topology, ClusterNode entryNode, string user, string home)
+    internal static async Task<ClientProfile> ProfileAsync(ControlPlane plane, TopologyModel topology, ClusterNode entryNode, string user, string home)
     {
         var enrollment = await plane.RegisterUserAsync(user, home);
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
@@ -216,7 +216,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
             CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
     }
 
-    private static async Task<IReadOnlyList<string>> DialAndEchoAsync(ClientProfile profile)
+    internal static async Task<IReadOnlyList<string>> DialAndEchoAsync(ClientProfile profile)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var chain = await ChainDialer.BuildAsync(profile, "server", TimeSpan.FromSeconds(10), TimeProvider.System, deadline.Token);
