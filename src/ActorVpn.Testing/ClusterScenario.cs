@@ -36,7 +36,8 @@ public sealed record ClusterScenarioOptions
 /// recovers its users and credentials. Faults: <see cref="Faults"/> at named patent steps (on any
 /// node), <see cref="KillNodeAsync"/> (a crash: no leave), <see cref="KillNodeAt"/> (a crash at a
 /// named step, mid-hand-off), <see cref="Partition"/> between two nodes (Akka.Remote's throttler
-/// transport adapter: a black hole both ways). <see cref="AssertInvariantsAsync"/> checks what
+/// transport adapter: a black hole both ways), <see cref="StoreOutageAsync"/> (the shared
+/// PostgreSQL refuses every node). <see cref="AssertInvariantsAsync"/> checks what
 /// <see cref="VpnScenario.AssertInvariantsAsync"/> does, over the whole cluster.
 /// </summary>
 public sealed class ClusterScenario : IAsyncDisposable
@@ -67,11 +68,13 @@ public sealed class ClusterScenario : IAsyncDisposable
     private readonly List<ScenarioSession> _sessions = [];
     private readonly StepLog _log;
     private readonly string? _sqlite;
+    private readonly string? _postgres;
     private ControlPlane? _plane;
 
     private ClusterScenario(TopologyModel topology, Dictionary<string, EchoServer> destinations, Dictionary<string, ClusterNode> nodes, List<string> names,
-        FaultPlan faults, StepLog log, string? sqlite)
+        FaultPlan faults, StepLog log, string? sqlite, string? postgres)
     {
+        _postgres = postgres;
         Topology = topology;
         _destinations = destinations;
         _nodes = nodes;
@@ -119,7 +122,7 @@ public sealed class ClusterScenario : IAsyncDisposable
         var faults = new FaultPlan();
         var log = new StepLog();
         var started = new Dictionary<string, ClusterNode>(StringComparer.Ordinal);
-        var scenario = new ClusterScenario(topology, destinations, started, names, faults, log, sqlite);
+        var scenario = new ClusterScenario(topology, destinations, started, names, faults, log, sqlite, options.Postgres);
         try
         {
             string? seed = null;
@@ -152,7 +155,7 @@ public sealed class ClusterScenario : IAsyncDisposable
 
             await scenario.EventuallyAsync(() => scenario.Entry.Cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == nodes,
                 "the cluster did not form");
-            scenario._plane = await ControlPlane.AttachAsync(scenario.Entry.System, topology, name => scenario.Entry.Routes[name], VpnScenario.DefaultDeadline * 3);
+            scenario._plane = await ControlPlane.AttachAsync(scenario.Entry.System, topology, name => scenario.Entry.Routes[name], VpnScenario.DefaultDeadline);
             foreach (var proxy in topology.Proxies)
             {
                 await scenario.Entry.ProxyAddressAsync(proxy.Name, VpnScenario.DefaultDeadline * 3);
@@ -173,8 +176,7 @@ public sealed class ClusterScenario : IAsyncDisposable
     /// <summary>The node running <paramref name="authServer"/> now (its group's singleton), by name.</summary>
     public async Task<string> NodeOfAsync(string authServer)
     {
-        var lineage = Topology.LineageOf(authServer);
-        var path = $"/user/{GroupPlacement.ManagerName(lineage[0])}/{string.Join('/', lineage)}";
+        var path = GroupPlacement.PathOf(Topology, authServer);
         foreach (var (name, node) in Nodes)
         {
             var identity = await node.System.ActorSelection(path).Ask<ActorIdentity>(new Identify(authServer), VpnScenario.DefaultDeadline);
@@ -269,6 +271,40 @@ public sealed class ClusterScenario : IAsyncDisposable
             }
         }));
         return killed.Task;
+    }
+
+    /// <summary>True when the scenario's store can be made to fail (<see cref="StoreOutageAsync"/>): PostgreSQL.</summary>
+    public bool CanFailStore => _postgres is not null;
+
+    /// <summary>
+    /// The shared store goes down for every node: its database refuses new connections and the open
+    /// ones are closed. Dispose the result to bring it back.
+    /// </summary>
+    public async Task<IAsyncDisposable> StoreOutageAsync()
+    {
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(_postgres ?? throw new InvalidOperationException("a store outage needs the PostgreSQL store (ClusterScenarioOptions.Postgres)")).Database!;
+        await AdminAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false");
+        await AdminAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()");
+        return new Outage(() => AdminAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true"));
+    }
+
+    /// <summary>Waits until <paramref name="server"/> answers (e.g. re-created after a store outage, or moved to another node).</summary>
+    public Task AwaitRunningAsync(string server, TimeSpan? within = null) =>
+        TryEventuallyAsync(async () => await Entry.Routes[server].Ask<AuthServerStatus>(GetStatus.Instance, TimeSpan.FromSeconds(2)) is not null, within)
+            .ContinueWith(t => t.Result ? Task.CompletedTask : throw new TimeoutException($"{server} did not come back"), TaskScheduler.Default).Unwrap();
+
+    private async Task AdminAsync(string sql)
+    {
+        var admin = new Npgsql.NpgsqlConnectionStringBuilder(_postgres) { Database = "postgres", Pooling = false };
+        await using var connection = new Npgsql.NpgsqlConnection(admin.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private sealed class Outage(Func<Task> restore) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await restore();
     }
 
     /// <summary>Black-holes all Akka.Remote traffic between two nodes, both ways (the throttler transport adapter), until <see cref="Heal"/>.</summary>

@@ -46,6 +46,26 @@ public sealed class ClusterScenarioTests
         await cluster.AssertInvariantsAsync();
     }
 
+    [SkippableFact]
+    public async Task Store_outage_fails_closed_and_the_groups_recover_when_it_is_back()
+    {
+        Skip.If(ScenarioStores.TestServer is null, "no PostgreSQL: AVPN_TEST_POSTGRES is not set (scripts/test.sh starts a private server)");
+        await using var cluster = await ClusterScenario.StartExampleAsync(nodes: 3, await StoreAsync());
+        await cluster.EnrollAsync("alice");
+
+        await using (await cluster.StoreOutageAsync())
+            await Assert.ThrowsAnyAsync<Exception>(() => cluster.EnrollAsync("bob", "as1"));   // not confirmed: refused, as1 stops (fail closed)
+
+        await cluster.AwaitRunningAsync("as1");                             // re-created with back-off, recovered from the store
+        await cluster.EnrollAsync("bob", "as1");
+        await using (var session = await cluster.ConnectAsync("alice"))
+            Assert.True(await session.RoundTripAsync(64 * 1024, TimeSpan.FromSeconds(60)));
+        await using (var session = await cluster.ConnectAsync("bob"))
+            Assert.True(await session.RoundTripAsync(64 * 1024, TimeSpan.FromSeconds(60)));
+
+        await cluster.AssertInvariantsAsync();
+    }
+
     /// <summary>Sessions opened while the cluster resolves the fault may fail (and must close); the first that works is returned.</summary>
     private static async Task<ScenarioSession> EventuallyConnectedAsync(ClusterScenario cluster)
     {
