@@ -94,6 +94,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         var plane = await ControlPlane.AttachAsync(node1.System, topology, name => node1.Routes[name], Generous);
         var profile = await ProfileAsync(plane, topology, node1, "alice", "as1");
         var bob = await ProfileAsync(plane, topology, node3, "bob", "as2"); // registered in group as4, which will fail over
+        await node3.ProxyAddressAsync("proxy3", Generous); // enrolled, so as3 can pin it in routes
 
         // Fig. 5: the chain through proxy1 (node1), proxy2 and proxy3 (node3), hand-off over node2.
         var route = await DialAndEchoAsync(profile);

@@ -52,6 +52,11 @@ public sealed class RemoteTlsTests : IAsyncLifetime
 
         // The patent's flow across the two nodes: as1 (node1) hands off to as2/as4/as3 (node2) over TLS.
         await node1.Routes["as3"].Ask<AuthServerIdentity>(GetIdentity.Instance, Generous);
+        foreach (var proxy in new[] { "proxy2", "proxy3" })
+        {
+            await node2.ProxyAddressAsync(proxy, Generous); // enrolled: its auth server can pin it in routes
+        }
+
         var plane = await ControlPlane.AttachAsync(node1.System, topology, name => node1.Routes[name], Generous);
         var alice = await ClusterFailoverTests.ProfileAsync(plane, topology, node1, "alice", "as1");
         Assert.Equal(["proxy1", "proxy2", "proxy3"], await ClusterFailoverTests.DialAndEchoAsync(alice));
