@@ -29,8 +29,10 @@ public sealed class ClusterNode : IAsyncDisposable
 
     private readonly WebApplication? _health;
 
-    private ClusterNode(ActorSystem system, TopologyModel topology, NodeOptions options, IReadOnlyDictionary<string, IActorRef> routes, IActorRef proxies, WebApplication? health)
+    private ClusterNode(ActorSystem system, TopologyModel topology, NodeOptions options, IReadOnlyDictionary<string, IActorRef> routes, IActorRef proxies, WebApplication? health,
+        StoreProbe store)
     {
+        Store = store;
         System = system;
         Topology = topology;
         Options = options;
@@ -53,12 +55,33 @@ public sealed class ClusterNode : IAsyncDisposable
 
     public Akka.Cluster.Cluster Cluster => Akka.Cluster.Cluster.Get(System);
 
+    /// <summary>Asks the durable store whether it answers (part of readiness).</summary>
+    public StoreProbe Store { get; }
+
     /// <summary>The base URL of the health endpoints, or null when they are off.</summary>
     public string? HealthUrl => _health?.Urls.FirstOrDefault();
 
-    /// <summary>Loads a node's configuration: the embedded layers, the operator's file, the environment, then <paramref name="overrides"/>.</summary>
-    public static Config LoadConfig(string? operatorFile = null, Config? overrides = null, Func<string, string?>? environment = null) =>
-        HoconLayers.Load(Layers, operatorFile, overrides, environment);
+    /// <summary>The layers for a durable store: <c>persistence.postgres</c> or <c>persistence.sqlite</c> in place of the in-memory journal.</summary>
+    public static IReadOnlyList<string> LayersFor(string store) => [DurableStore.LayerFor(store), "cluster", "remote"];
+
+    /// <summary>
+    /// Loads a node's configuration: the embedded layers, the operator's file, the environment, then
+    /// <paramref name="overrides"/>. The store is <c>actorvpn.persistence.store</c>; a PostgreSQL
+    /// connection string (<c>AVPN_POSTGRES</c>) with no store named selects <c>postgres</c>, so every
+    /// node of a cluster shares one journal and a group that fails over recovers its state from it.
+    /// </summary>
+    public static Config LoadConfig(string? operatorFile = null, Config? overrides = null, Func<string, string?>? environment = null)
+    {
+        var config = HoconLayers.Load(Layers, operatorFile, overrides, environment);
+        var store = DurableStore.StoreOf(config);
+        if (store == DurableStore.Memory && config.GetString("actorvpn.persistence.connection-string", string.Empty).Length > 0)
+        {
+            store = DurableStore.Postgres;
+            overrides = ConfigurationFactory.ParseString($"actorvpn.persistence.store = {store}").WithFallback(overrides ?? Config.Empty);
+        }
+
+        return store == DurableStore.Memory ? config : HoconLayers.Load(LayersFor(store), operatorFile, overrides, environment);
+    }
 
     /// <summary>
     /// Adds what is derived, not configured: the node's roles from its groups and proxies, the seed
@@ -92,16 +115,22 @@ public sealed class ClusterNode : IAsyncDisposable
         options.Validate(topology);
         config = Derive(config, options, environment);
 
-        var system = ActorSystem.Create(SystemName, config);
+        // The durable store every node shares (PostgreSQL in a cluster) and the secret its signing keys are journalled under.
+        config = DurableStore.Complete(config, dataDirectory: null);
+        var authServers = AuthServerSettings.FromConfig(config) with { KeyProtection = DurableStore.KeyProtectionFor(config, dataDirectory: null) };
+        var store = StoreProbe.FromConfig(config);
+        var advertise = options.AdvertisedHost(config.GetString("akka.remote.dot-netty.tcp.public-hostname", string.Empty));
+
+        var system = ActorSystem.Create(SystemName, RemoteTls.SystemSetup(config)); // Akka.Remote over pinned mutual TLS when enable-ssl is on
         try
         {
-            var routes = GroupPlacement.Start(system, topology, AuthServerSettings.FromConfig(config), options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
+            var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
             var settings = DataPlaneSettings.FromConfig(config);
             var specs = options.Proxies.Select(topology.Proxy).ToList();
-            var proxies = system.ActorOf(Props.Create(() => new NodeProxies(specs, routes, settings)), "proxies");
+            var proxies = system.ActorOf(Props.Create(() => new NodeProxies(specs, routes, settings, advertise)), "proxies");
             AddDrainTask(system, specs, options.DrainPeriod);
-            var health = options.HealthPort > 0 ? await StartHealthAsync(system, options) : null;
-            return new ClusterNode(system, topology, options, routes, proxies, health);
+            var health = options.HealthPort > 0 ? await StartHealthAsync(system, options, store) : null;
+            return new ClusterNode(system, topology, options, routes, proxies, health, store);
         }
         catch
         {
@@ -113,6 +142,14 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>Where one of this node's proxies listens, once it has its identity (its auth server may be starting on another node).</summary>
     public async Task<string> ProxyAddressAsync(string proxy, TimeSpan timeout) =>
         (await System.ActorSelection($"/user/proxies/{proxy}").Ask<ProxyProtocol.ProxyListening>(ProxyProtocol.AwaitListening.Instance, timeout)).Address;
+
+    /// <summary>Ready: this node is an Up member of the cluster and the durable store answers (<c>/healthz/ready</c>).</summary>
+    public Task<bool> IsReadyAsync() => IsReadyAsync(System, Store);
+
+    private static async Task<bool> IsReadyAsync(ActorSystem system, StoreProbe store) =>
+        !system.WhenTerminated.IsCompleted
+        && Akka.Cluster.Cluster.Get(system).SelfMember.Status == Akka.Cluster.MemberStatus.Up
+        && await store.AnswersAsync(TimeSpan.FromSeconds(2));
 
     /// <summary>Leaves the cluster gracefully (coordinated shutdown: drain, leave, hand the singletons over), then stops.</summary>
     public async Task LeaveAsync()
@@ -177,21 +214,17 @@ public sealed class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// /healthz/live: the ActorSystem runs. /healthz/ready: this node is an Up member of the cluster.
-    /// (The store check of issue 6 §5 belongs with the durable store of issue 5; with the in-memory
-    /// journal there is nothing to ask.)
+    /// /healthz/live: the ActorSystem runs. /healthz/ready: this node is an Up member of the cluster
+    /// and the durable store answers (<see cref="StoreProbe"/>).
     /// </summary>
-    private static async Task<WebApplication> StartHealthAsync(ActorSystem system, NodeOptions options)
+    private static async Task<WebApplication> StartHealthAsync(ActorSystem system, NodeOptions options, StoreProbe store)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://{options.HealthHostname}:{options.HealthPort}");
         var app = builder.Build();
-        var cluster = Akka.Cluster.Cluster.Get(system);
         app.MapGet(HealthPaths.Live, () => system.WhenTerminated.IsCompleted ? Results.StatusCode(503) : Results.Text("live"));
-        app.MapGet(HealthPaths.Ready, () => !system.WhenTerminated.IsCompleted && cluster.SelfMember.Status == Akka.Cluster.MemberStatus.Up
-            ? Results.Text("ready")
-            : Results.StatusCode(503));
+        app.MapGet(HealthPaths.Ready, async () => await IsReadyAsync(system, store) ? Results.Text("ready") : Results.StatusCode(503));
         await app.StartAsync();
         return app;
     }
@@ -199,11 +232,11 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>The parent of this node's proxies; a proxy whose auth server is not reachable yet is restarted and enrols again.</summary>
     private sealed class NodeProxies : ReceiveActor
     {
-        public NodeProxies(IReadOnlyList<ProxySpec> proxies, IReadOnlyDictionary<string, IActorRef> routes, DataPlaneSettings settings)
+        public NodeProxies(IReadOnlyList<ProxySpec> proxies, IReadOnlyDictionary<string, IActorRef> routes, DataPlaneSettings settings, string? advertise)
         {
             foreach (var proxy in proxies)
             {
-                Context.ActorOf(ProxyActor.Props(proxy, routes[proxy.AuthServer], settings), proxy.Name);
+                Context.ActorOf(ProxyActor.Props(proxy, routes[proxy.AuthServer], settings, advertise), proxy.Name);
             }
 
             ReceiveAny(_ => { });

@@ -17,6 +17,12 @@ public sealed record NodeOptions(
 {
     public const string Section = "actorvpn.node";
 
+    /// <summary>
+    /// The host clients and other proxies reach this node's proxies by (<c>actorvpn.node.advertise-host</c>,
+    /// <c>AVPN_ADVERTISE_HOST</c>); empty: the node's public hostname, else the bind address.
+    /// </summary>
+    public string AdvertiseHost { get; init; } = string.Empty;
+
     public static NodeOptions FromConfig(Config config)
     {
         var node = config.GetConfig(Section) ?? throw new ConfigurationException($"{Section} is missing (hocon/cluster.hocon not loaded?)");
@@ -29,8 +35,19 @@ public sealed record NodeOptions(
             node.GetInt("health.port", 0),
             node.GetString("seed.statefulset", string.Empty),
             node.GetString("seed.service", string.Empty),
-            node.GetInt("seed.replicas", 0));
+            node.GetInt("seed.replicas", 0))
+        {
+            AdvertiseHost = node.GetString("advertise-host", string.Empty),
+        };
     }
+
+    /// <summary>
+    /// What this node's proxies put in routes and profiles instead of their bind address (0.0.0.0 in a
+    /// pod): <see cref="AdvertiseHost"/>, else the remote <paramref name="publicHostname"/> (in a pod
+    /// <c>&lt;POD_NAME&gt;.&lt;service&gt;</c>), else null (the bind address).
+    /// </summary>
+    public string? AdvertisedHost(string publicHostname) =>
+        AdvertiseHost.Length > 0 ? AdvertiseHost : publicHostname.Length > 0 ? publicHostname : null;
 
     /// <summary>Fails fast, naming the key, if the node asks for a group or proxy the topology lacks.</summary>
     public void Validate(TopologyModel topology)

@@ -35,16 +35,20 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
     private long _bytesOfEnded;
     private long _sequence;
 
-    public ProxyActor(ProxySpec spec, ICanTell authServer, DataPlaneSettings settings)
+    private readonly string? _advertise;
+
+    /// <param name="advertise">The host peers and clients reach this proxy by, in place of its bind address (a cluster node's advertise-host); null: the bind address.</param>
+    public ProxyActor(ProxySpec spec, ICanTell authServer, DataPlaneSettings settings, string? advertise = null)
     {
         _spec = spec;
+        _advertise = advertise;
         _authServer = authServer;
         _settings = settings;
         Enrolling();
     }
 
-    public static Props Props(ProxySpec spec, ICanTell authServer, DataPlaneSettings settings) =>
-        Akka.Actor.Props.Create(() => new ProxyActor(spec, authServer, settings));
+    public static Props Props(ProxySpec spec, ICanTell authServer, DataPlaneSettings settings, string? advertise = null) =>
+        Akka.Actor.Props.Create(() => new ProxyActor(spec, authServer, settings, advertise));
 
     public IStash Stash { get; set; } = null!;
 
@@ -67,7 +71,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
         }
 
         var bound = (IPEndPoint)_listener.LocalEndPoint!;
-        _address = new HostPort(bound.Address.ToString(), bound.Port).ToString();
+        _address = new HostPort(_advertise ?? bound.Address.ToString(), bound.Port).ToString();
         _authServer.Ask<object>(new EnrollProxy(_spec.Name, _key.SubjectPublicKeyInfo, _address), TimeSpan.FromSeconds(30))
             .PipeTo(Self, failure: e => new EnrolmentFailed(e));
     }

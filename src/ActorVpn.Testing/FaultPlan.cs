@@ -23,6 +23,14 @@ public sealed class FaultPlan : IHandOffInterceptor
     /// <summary>Let <paramref name="server"/> drop every request at <paramref name="step"/> without answering (a slow or dead server).</summary>
     public FaultPlan HangAt(string server, PatentStep step, int times = int.MaxValue) => Add(new Rule(server, step, null, StepAction.Hang, times));
 
+    /// <summary>
+    /// When <paramref name="server"/> reaches <paramref name="step"/> (the next <paramref name="times"/> times), hold the
+    /// request there (as <see cref="HangAt"/>) and call <paramref name="action"/>, e.g. to crash the node it runs on
+    /// (<see cref="ClusterScenario.KillNodeAt"/>). The action runs on the auth server's thread: start slow work elsewhere.
+    /// </summary>
+    public FaultPlan When(string server, PatentStep step, Action<HandOffStepReached> action, int times = 1) =>
+        Add(new Rule(server, step, null, StepAction.Hang, times) { Then = action });
+
     /// <summary>A link partition: hand-off requests from <paramref name="caller"/> never reach <paramref name="callee"/>.</summary>
     public FaultPlan Partition(string caller, string callee) => Add(new Rule(callee, PatentStep.Fig7Receive701, caller, StepAction.Hang, int.MaxValue));
 
@@ -91,6 +99,7 @@ public sealed class FaultPlan : IHandOffInterceptor
                     }
                 }
 
+                rule.Then?.Invoke(step);
                 return rule.Action;
             }
         }
@@ -117,5 +126,8 @@ public sealed class FaultPlan : IHandOffInterceptor
         return this;
     }
 
-    private sealed record Rule(string Server, PatentStep Step, string? Peer, StepAction Action, int Remaining);
+    private sealed record Rule(string Server, PatentStep Step, string? Peer, StepAction Action, int Remaining)
+    {
+        public Action<HandOffStepReached>? Then { get; init; }
+    }
 }

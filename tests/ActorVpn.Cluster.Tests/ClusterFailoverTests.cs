@@ -18,9 +18,10 @@ namespace ActorVpn.Cluster.Tests;
 /// too and runs proxy2 and proxy3. So alice's hand-off crosses nodes (as1 -> as2 -> as4 -> as3 over
 /// Akka.Remote) and every proxy's auth server but proxy1's lives on another node.
 /// <para>
-/// State across a fail-over: the nodes share one SQLite journal file (Akka.Persistence.Sql, config
-/// local to these tests: the durable store is issue 5's), so the group that comes back on node3
-/// recovers its keys, the credentials it holds and its users; trust distribution is not re-run.
+/// State across a fail-over: the nodes share one durable store, the real PostgreSQL that
+/// scripts/test.sh starts (AVPN_TEST_POSTGRES; one fresh database per test) or a SQLite file, so the
+/// group that comes back on node3 recovers its keys, the credentials it holds and its users; trust
+/// distribution is not re-run.
 /// </para>
 /// </summary>
 public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifetime
@@ -28,6 +29,8 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
     private readonly string _journal = Path.Combine(Path.GetTempPath(), $"actorvpn-cluster-{Guid.NewGuid():N}.db");
+    private string _store = "sqlite";
+    private string? _postgres;
     private readonly List<ClusterNode> _nodes = [];
     private EchoServer? _echo;
     private Akka.TestKit.Xunit2.TestKit? _kit;
@@ -50,9 +53,17 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         File.Delete(_journal);
     }
 
-    [Fact]
-    public async Task Patent_flow_crosses_nodes_and_survives_the_crash_of_the_node_hosting_a_group()
+    [SkippableTheory]
+    [InlineData("postgres")]
+    [InlineData("sqlite")]
+    public async Task Patent_flow_crosses_nodes_and_survives_the_crash_of_the_node_hosting_a_group(string store)
     {
+        _store = store;
+        if (store == "postgres")
+        {
+            _postgres = await TestPostgres.CreateDatabaseAsync();
+        }
+
         _echo = new EchoServer(new HostPort("127.0.0.1", 0));
         var topology = Topology(_echo.Address);
 
@@ -75,12 +86,20 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
             }
         }
 
+        foreach (var node in _nodes)
+        {
+            await AwaitAssertAsync(async () => Assert.True(await node.IsReadyAsync(), "joined and the store answers: ready"));
+        }
+
         var plane = await ControlPlane.AttachAsync(node1.System, topology, name => node1.Routes[name], Generous);
-        var profile = await ProfileAsync(plane, topology, node1);
+        var profile = await ProfileAsync(plane, topology, node1, "alice", "as1");
+        var bob = await ProfileAsync(plane, topology, node3, "bob", "as2"); // registered in group as4, which will fail over
+        await node3.ProxyAddressAsync("proxy3", Generous); // enrolled, so as3 can pin it in routes
 
         // Fig. 5: the chain through proxy1 (node1), proxy2 and proxy3 (node3), hand-off over node2.
         var route = await DialAndEchoAsync(profile);
         Assert.Equal(["proxy1", "proxy2", "proxy3"], route);
+        Assert.Equal(["proxy2", "proxy3"], await DialAndEchoAsync(bob));
 
         // Crash node2 (no graceful leave): group as4 must come back on node3, with its keys and users.
         var keyBefore = (await node3.Routes["as2"].Ask<AuthServerIdentity>(GetIdentity.Instance, Generous)).PublicKeyInfo;
@@ -98,10 +117,12 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
 
         var moved = await node3.Routes["as2"].Ask<AuthServerIdentity>(GetIdentity.Instance, Generous);
         Assert.Equal(Convert.ToBase64String(keyBefore), Convert.ToBase64String(moved.PublicKeyInfo)); // recovered, not re-keyed
+        Assert.NotNull(await plane.FindUserAsync("bob", "as2"));                                          // its user came back with it
+        Assert.Equal(["proxy2", "proxy3"], await DialAndEchoAsync(bob));                                   // with the profile issued before
         Assert.DoesNotContain(node3.Cluster.State.Members, m => m.Address.Equals(node2.Cluster.SelfAddress) && m.Status == MemberStatus.Up);
     }
 
-    private static TopologyModel Topology(HostPort destination)
+    internal static TopologyModel Topology(HostPort destination)
     {
         var text = ExampleTopology.Text.Replace("127.0.0.1:9000", destination.ToString(), StringComparison.Ordinal);
         var topology = TopologyLoader.LoadText(text, "cluster test topology");
@@ -132,7 +153,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
               health.port = 0
               drain-period = 1s
             }
-            {{JournalConfig(_journal)}}
+            {{(_postgres is null ? JournalConfig(_journal) : PostgresConfig(_postgres))}}
             """);
         var node = await ClusterNode.StartAsync(ClusterNode.LoadConfig(overrides: overrides, environment: _ => null), topology, environment: _ => null);
         _nodes.Add(node);
@@ -166,6 +187,14 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
         }
         """;
 
+    /// <summary>The production layer (hocon/persistence.postgres.hocon) selected by the connection string, as AVPN_POSTGRES does.</summary>
+    private static string PostgresConfig(string connection) => $$"""
+        actorvpn.persistence {
+          connection-string = "{{connection}}"
+          key-secret = "cluster-test-secret"
+        }
+        """;
+
     private async Task AwaitUpMembersAsync(ClusterNode node, int count) =>
         await AwaitAssertAsync(() =>
         {
@@ -173,13 +202,13 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
             return Task.CompletedTask;
         });
 
-    private static async Task<ClientProfile> ProfileAsync(ControlPlane plane, TopologyModel topology, ClusterNode entryNode)
+    internal static async Task<ClientProfile> ProfileAsync(ControlPlane plane, TopologyModel topology, ClusterNode entryNode, string user, string home)
     {
-        var enrollment = await plane.RegisterUserAsync("alice", "as1");
+        var enrollment = await plane.RegisterUserAsync(user, home);
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
         using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
         var entries = new Dictionary<string, EntryProxy>(StringComparer.Ordinal);
-        foreach (var (destination, proxy) in topology.AuthServer("as1").Relays)
+        foreach (var (destination, proxy) in topology.AuthServer(home).Relays)
         {
             entries[destination] = new EntryProxy(proxy, await entryNode.ProxyAddressAsync(proxy, Generous));
         }
@@ -188,7 +217,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output) : IAsyncLifet
             CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
     }
 
-    private static async Task<IReadOnlyList<string>> DialAndEchoAsync(ClientProfile profile)
+    internal static async Task<IReadOnlyList<string>> DialAndEchoAsync(ClientProfile profile)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var chain = await ChainDialer.BuildAsync(profile, "server", TimeSpan.FromSeconds(10), TimeProvider.System, deadline.Token);

@@ -79,6 +79,38 @@ public sealed class ManifestTests
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
+    public void Auth_nodes_share_the_store_from_secrets_and_proxies_advertise_their_pod_name(string dir)
+    {
+        var objects = Render(dir);
+        var map = objects.OfType<V1ConfigMap>().Single(m => m.Metadata.Name.StartsWith("actorvpn-config", StringComparison.Ordinal));
+        foreach (var set in Nodes(objects))
+        {
+            var container = set.Spec.Template.Spec.Containers.Single(c => c.Name == "avpn");
+            var options = NodeOptions.FromConfig(ConfigurationFactory.ParseString(map.Data[Path.GetFileName(container.Args[^1])])
+                .WithFallback(ConfigurationFactory.ParseString(HoconLayers.Text("cluster"))));
+            if (options.Groups.Count > 0)
+            {
+                foreach (var variable in new[] { "AVPN_POSTGRES", "AVPN_KEY_SECRET" })
+                {
+                    var secret = container.Env.Single(e => e.Name == variable).ValueFrom?.SecretKeyRef;
+                    Assert.True(secret is not null, $"{set.Metadata.Name}: {variable} must come from a Secret");
+                }
+
+                Assert.Equal("actorvpn.persistence.connection-string", EnvironmentOverrides.Keys["AVPN_POSTGRES"]);
+            }
+
+            if (options.Proxies.Count > 0)
+            {
+                // Kubernetes expands $(POD_NAME) (declared before it); the name peers resolve behind the headless service.
+                Assert.True(container.Env.ToList().FindIndex(e => e.Name == "POD_NAME") < container.Env.ToList().FindIndex(e => e.Name == "AVPN_ADVERTISE_HOST"));
+                Assert.Equal($"$(POD_NAME).{Env(container, "AVPN_SEED_SERVICE")}", Env(container, "AVPN_ADVERTISE_HOST"));
+                Assert.Equal("actorvpn.node.advertise-host", EnvironmentOverrides.Keys["AVPN_ADVERTISE_HOST"]);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
     public void Seed_nodes_follow_the_auth_replica_count_and_the_headless_service(string dir)
     {
         var objects = Render(dir);

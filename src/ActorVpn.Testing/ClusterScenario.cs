@@ -1,0 +1,529 @@
+using System.Net;
+using System.Net.Sockets;
+using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Client;
+using ActorVpn.Cluster;
+using ActorVpn.Hosting;
+using ActorVpn.Proxies;
+using ActorVpn.Topology;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Remote;
+using Akka.Remote.Transport;
+using static ActorVpn.AuthServers.AuthServerAdmin;
+
+namespace ActorVpn.Testing;
+
+/// <summary>How a cluster scenario is started.</summary>
+public sealed record ClusterScenarioOptions
+{
+    /// <summary>Extra HOCON for every node, e.g. <c>actorvpn.auth-server.handoff-timeout = 2s</c>.</summary>
+    public string? Config { get; init; }
+
+    /// <summary>
+    /// The shared durable store: a PostgreSQL connection string to a fresh database (e.g. from
+    /// AVPN_TEST_POSTGRES), or null for a SQLite file of the scenario's own.
+    /// </summary>
+    public string? Postgres { get; init; }
+}
+
+/// <summary>
+/// N cluster nodes (<see cref="ClusterNode"/>s: separate ActorSystems on loopback, real Akka.Remote
+/// TCP, tuned failure detection) carrying one topology, with an echo server behind every destination.
+/// Placement: node1 is the seed and runs every proxy and the client listeners; top-level group k
+/// (in topology order) may run on node k and node k+1 (cyclic), so it starts on node k (the older)
+/// and fails over to node k+1. Every node journals to one shared store, so a group that moves
+/// recovers its users and credentials. Faults: <see cref="Faults"/> at named patent steps (on any
+/// node), <see cref="KillNodeAsync"/> (a crash: no leave), <see cref="KillNodeAt"/> (a crash at a
+/// named step, mid-hand-off), <see cref="Partition"/> between two nodes (Akka.Remote's throttler
+/// transport adapter: a black hole both ways), <see cref="StoreOutageAsync"/> (the shared
+/// PostgreSQL refuses every node). <see cref="AssertInvariantsAsync"/> checks what
+/// <see cref="VpnScenario.AssertInvariantsAsync"/> does, over the whole cluster.
+/// </summary>
+public sealed class ClusterScenario : IAsyncDisposable
+{
+    private const string Tuning = """
+        akka.loglevel = WARNING
+        akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0, applied-adapters = [trttl] }
+        akka.cluster {
+          periodic-tasks-initial-delay = 0s, gossip-interval = 200ms, leader-actions-interval = 200ms
+          unreachable-nodes-reaper-interval = 200ms, retry-unsuccessful-join-after = 1s, seed-node-timeout = 2s
+          failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 1s, expected-response-after = 200ms }
+          split-brain-resolver.stable-after = 1s
+          singleton.hand-over-retry-interval = 200ms
+        }
+        akka.coordinated-shutdown.phases.cluster-exiting.timeout = 2s
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        # a killed node stops without leaving the cluster (a crash)
+        akka.coordinated-shutdown.run-by-actor-system-terminate = off
+        actorvpn.node { health.port = 0, drain-period = 1s }
+        """;
+
+    private readonly Dictionary<string, EchoServer> _destinations;
+    private readonly Dictionary<string, ClusterNode> _nodes;
+    private readonly List<string> _names;
+    private readonly HashSet<string> _killed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UserEnrollment> _enrollments = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string User, string Destination), string> _listeners = [];
+    private readonly List<ScenarioSession> _sessions = [];
+    private readonly StepLog _log;
+    private readonly string? _sqlite;
+    private readonly string? _postgres;
+    private ControlPlane? _plane;
+
+    private ClusterScenario(TopologyModel topology, Dictionary<string, EchoServer> destinations, Dictionary<string, ClusterNode> nodes, List<string> names,
+        FaultPlan faults, StepLog log, string? sqlite, string? postgres)
+    {
+        _postgres = postgres;
+        Topology = topology;
+        _destinations = destinations;
+        _nodes = nodes;
+        _names = names;
+        Faults = faults;
+        _log = log;
+        _sqlite = sqlite;
+    }
+
+    public TopologyModel Topology { get; }
+
+    public FaultPlan Faults { get; }
+
+    /// <summary>The nodes still running, by name (node1 .. nodeN).</summary>
+    public IReadOnlyDictionary<string, ClusterNode> Nodes => _nodes.Where(n => !_killed.Contains(n.Key)).ToDictionary(n => n.Key, n => n.Value, StringComparer.Ordinal);
+
+    /// <summary>node1: the seed; it runs the proxies and the client listeners and is never killed by the harness's own placement.</summary>
+    public ClusterNode Entry => _nodes[_names[0]];
+
+    /// <summary>Every patent step reached so far on any node, in order.</summary>
+    public IReadOnlyList<HandOffStepReached> Steps => _log.Steps();
+
+    /// <summary>Starts <paramref name="nodes"/> nodes carrying the system of <paramref name="topologyText"/>; returns once every node is Up and every auth server answers.</summary>
+    public static async Task<ClusterScenario> StartAsync(string topologyText, int nodes = 3, ClusterScenarioOptions? options = null)
+    {
+        if (nodes < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(nodes), "a cluster scenario needs at least 2 nodes (3 to survive a crash: keep-majority)");
+        }
+
+        options ??= new ClusterScenarioOptions();
+        var declared = TopologyLoader.LoadText(topologyText, "cluster scenario topology");
+        var destinations = declared.Destinations.Keys.ToDictionary(d => d, _ => new EchoServer(new HostPort("127.0.0.1", 0)), StringComparer.Ordinal);
+        var topology = new TopologyModel(declared.Source,
+            destinations.ToDictionary(d => d.Key, d => d.Value.Address, StringComparer.Ordinal),
+            declared.AuthServers,
+            declared.Proxies.Select(p => p with { Listen = new HostPort("127.0.0.1", 0) }).ToList(),
+            declared.Users);
+        var sqlite = options.Postgres is null ? Path.Combine(Path.GetTempPath(), $"actorvpn-scenario-{Guid.NewGuid():N}.db") : null;
+        var store = options.Postgres is not null
+            ? $"actorvpn.persistence {{ connection-string = \"{options.Postgres}\", key-secret = \"scenario\" }}"
+            : SqliteStore(sqlite!);
+        var names = Enumerable.Range(1, nodes).Select(i => $"node{i}").ToList();
+        var roots = topology.Roots.Select(r => r.Name).ToList();
+        var faults = new FaultPlan();
+        var log = new StepLog();
+        var started = new Dictionary<string, ClusterNode>(StringComparer.Ordinal);
+        var scenario = new ClusterScenario(topology, destinations, started, names, faults, log, sqlite, options.Postgres);
+        try
+        {
+            string? seed = null;
+            for (var i = 0; i < nodes; i++)
+            {
+                var groups = roots.Where((_, k) => k % nodes == i || (k + 1) % nodes == i).ToList();
+                var proxies = i == 0 ? topology.Proxies.Select(p => p.Name).ToList() : [];
+                var overrides = ConfigurationFactory.ParseString($$"""
+                    akka.cluster.seed-nodes = [{{(seed is null ? string.Empty : $"\"{seed}\"")}}]
+                    actorvpn.node { groups = [{{string.Join(", ", groups)}}], proxies = [{{string.Join(", ", proxies)}}] }
+                    {{options.Config}}
+                    {{store}}
+                    {{Tuning}}
+                    """);
+                var node = await ClusterNode.StartAsync(ClusterNode.LoadConfig(overrides: overrides, environment: _ => null), topology, faults, _ => null);
+                started[names[i]] = node;
+                log.Attach(node.System);
+                if (seed is null)
+                {
+                    node.Cluster.Join(node.Cluster.SelfAddress);
+                    seed = node.Cluster.SelfAddress.ToString();
+                }
+
+                // Each group's first node writes the store's tables before the next one starts (no racing auto-initialize).
+                foreach (var group in groups.Where(g => roots.IndexOf(g) % nodes == i))
+                {
+                    await node.Routes[group].Ask<AuthServerIdentity>(GetIdentity.Instance, VpnScenario.DefaultDeadline * 3);
+                }
+            }
+
+            await scenario.EventuallyAsync(() => scenario.Entry.Cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == nodes,
+                "the cluster did not form");
+            scenario._plane = await ControlPlane.AttachAsync(scenario.Entry.System, topology, name => scenario.Entry.Routes[name], VpnScenario.DefaultDeadline);
+            foreach (var proxy in topology.Proxies)
+            {
+                await scenario.Entry.ProxyAddressAsync(proxy.Name, VpnScenario.DefaultDeadline * 3);
+            }
+
+            return scenario;
+        }
+        catch
+        {
+            await scenario.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The patent's example system on <paramref name="nodes"/> nodes: as1 on node1 (fail-over node2), as4's group on node2 (fail-over node3).</summary>
+    public static Task<ClusterScenario> StartExampleAsync(int nodes = 3, ClusterScenarioOptions? options = null) => StartAsync(ExampleTopology.Text, nodes, options);
+
+    /// <summary>The node running <paramref name="authServer"/> now (its group's singleton), by name.</summary>
+    public async Task<string> NodeOfAsync(string authServer)
+    {
+        var path = GroupPlacement.PathOf(Topology, authServer);
+        foreach (var (name, node) in Nodes)
+        {
+            var identity = await node.System.ActorSelection(path).Ask<ActorIdentity>(new Identify(authServer), VpnScenario.DefaultDeadline);
+            if (identity.Subject is not null)
+            {
+                return name;
+            }
+        }
+
+        throw new InvalidOperationException($"{authServer} is not running on any node");
+    }
+
+    /// <summary>Registers <paramref name="user"/> at its home server (wherever it runs) and returns its profile.</summary>
+    public async Task<ClientProfile> EnrollAsync(string user, string? home = null)
+    {
+        home ??= Topology.Users.FirstOrDefault(u => u.Name == user)?.AuthServer
+            ?? throw new ArgumentException($"'{user}' is not in the topology: name its home server");
+        var enrollment = await _plane!.RegisterUserAsync(user, home, "scenario");
+        _enrollments[user] = enrollment;
+        return await ProfileForAsync(enrollment);
+    }
+
+    /// <summary>Opens one application connection through the chain (a client listener on node1).</summary>
+    public async Task<ScenarioSession> ConnectAsync(string user, string destination = "server")
+    {
+        if (!_listeners.TryGetValue((user, destination), out var address))
+        {
+            var enrollment = _enrollments.GetValueOrDefault(user) ?? throw new InvalidOperationException($"enrol '{user}' first");
+            address = await VpnNode.StartClientAsync(Entry.System, await ProfileForAsync(enrollment), destination, new IPEndPoint(IPAddress.Loopback, 0),
+                DataPlaneSettings.FromConfig(Entry.System.Settings.Config));
+            _listeners[(user, destination)] = address;
+        }
+
+        var local = HostPort.Parse(address);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(local.Host, local.Port);
+        var session = new ScenarioSession(socket);
+        lock (_sessions)
+        {
+            _sessions.Add(session);
+        }
+
+        return session;
+    }
+
+    /// <summary>Waits until <paramref name="server"/> reaches <paramref name="step"/> (on whichever node it runs).</summary>
+    public async Task<HandOffStepReached> AwaitStepAsync(string server, PatentStep step, TimeSpan? within = null)
+    {
+        HandOffStepReached? reached = null;
+        await EventuallyAsync(() => (reached = _log.Steps().FirstOrDefault(s => s.AuthServer == server && s.Step == step)) is not null,
+            $"{server} never reached {step.Cite()}", within);
+        return reached!;
+    }
+
+    /// <summary>Crashes a node: its ActorSystem stops without leaving the cluster; the others detect it, down it (keep-majority) and take over its groups.</summary>
+    public async Task KillNodeAsync(string node)
+    {
+        if (node == _names[0])
+        {
+            throw new ArgumentException("node1 runs the proxies and the client listeners of the scenario; kill another node");
+        }
+
+        lock (_killed)
+        {
+            if (!_killed.Add(node))
+            {
+                return;
+            }
+        }
+
+        await _nodes[node].DisposeAsync();
+    }
+
+    /// <summary>
+    /// Mid-hand-off: when <paramref name="server"/> reaches <paramref name="step"/>, the request is held
+    /// there and the node running <paramref name="server"/> crashes. The returned task completes once it has.
+    /// </summary>
+    public Task<string> KillNodeAt(string server, PatentStep step)
+    {
+        var killed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Faults.When(server, step, reached => _ = Task.Run(async () =>
+        {
+            try
+            {
+                var node = await NodeOfAsync(reached.AuthServer);
+                await KillNodeAsync(node);
+                killed.TrySetResult(node);
+            }
+            catch (Exception e)
+            {
+                killed.TrySetException(e);
+            }
+        }));
+        return killed.Task;
+    }
+
+    /// <summary>True when the scenario's store can be made to fail (<see cref="StoreOutageAsync"/>): PostgreSQL.</summary>
+    public bool CanFailStore => _postgres is not null;
+
+    /// <summary>
+    /// The shared store goes down for every node: its database refuses new connections and the open
+    /// ones are closed. Dispose the result to bring it back.
+    /// </summary>
+    public async Task<IAsyncDisposable> StoreOutageAsync()
+    {
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(_postgres ?? throw new InvalidOperationException("a store outage needs the PostgreSQL store (ClusterScenarioOptions.Postgres)")).Database!;
+        await AdminAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false");
+        await AdminAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()");
+        return new Outage(() => AdminAsync($"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true"));
+    }
+
+    /// <summary>Waits until <paramref name="server"/> answers (e.g. re-created after a store outage, or moved to another node).</summary>
+    public Task AwaitRunningAsync(string server, TimeSpan? within = null) =>
+        TryEventuallyAsync(async () => await Entry.Routes[server].Ask<AuthServerStatus>(GetStatus.Instance, TimeSpan.FromSeconds(2)) is not null, within)
+            .ContinueWith(t => t.Result ? Task.CompletedTask : throw new TimeoutException($"{server} did not come back"), TaskScheduler.Default).Unwrap();
+
+    private async Task AdminAsync(string sql)
+    {
+        var admin = new Npgsql.NpgsqlConnectionStringBuilder(_postgres) { Database = "postgres", Pooling = false };
+        await using var connection = new Npgsql.NpgsqlConnection(admin.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private sealed class Outage(Func<Task> restore) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await restore();
+    }
+
+    /// <summary>Black-holes all Akka.Remote traffic between two nodes, both ways (the throttler transport adapter), until <see cref="Heal"/>.</summary>
+    public Task Partition(string a, string b) => ThrottleAsync(a, b, Blackhole.Instance);
+
+    /// <summary>Lets traffic between the two nodes flow again.</summary>
+    public Task Heal(string a, string b) => ThrottleAsync(a, b, Unthrottled.Instance);
+
+    private async Task ThrottleAsync(string a, string b, ThrottleMode mode)
+    {
+        var (left, right) = (_nodes[a], _nodes[b]);
+        await ((IRemoteActorRefProvider)((ExtendedActorSystem)left.System).Provider).Transport.ManagementCommand(new SetThrottle(right.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode));
+        await ((IRemoteActorRefProvider)((ExtendedActorSystem)right.System).Provider).Transport.ManagementCommand(new SetThrottle(left.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode));
+    }
+
+    /// <summary>
+    /// The invariants of <see cref="VpnScenario.AssertInvariantsAsync"/> over the cluster: every client
+    /// session ended; no proxy session, pending hand-off or held certificate left on any running
+    /// auth server; no destination connected more often than sessions were established to it.
+    /// </summary>
+    public async Task AssertInvariantsAsync(TimeSpan? within = null)
+    {
+        string? violation = null;
+        var ok = await TryEventuallyAsync(async () =>
+        {
+            var problems = new List<string>();
+            int opened;
+            lock (_sessions)
+            {
+                opened = _sessions.Count;
+            }
+
+            var (established, closed) = _log.Sessions();
+            if (closed < opened)
+            {
+                problems.Add($"{opened - closed} of {opened} client sessions have not ended");
+            }
+
+            foreach (var proxy in Topology.Proxies)
+            {
+                var status = await Entry.System.ActorSelection($"/user/proxies/{proxy.Name}")
+                    .Ask<ProxyProtocol.ProxyStatus>(ProxyProtocol.GetProxyStatus.Instance, VpnScenario.DefaultDeadline);
+                if (status.Sessions.Count > 0)
+                {
+                    problems.Add($"{proxy.Name} still has {status.Sessions.Count} sessions");
+                }
+            }
+
+            foreach (var server in Topology.AuthServers)
+            {
+                var status = await Entry.Routes[server.Name].Ask<AuthServerStatus>(GetStatus.Instance, VpnScenario.DefaultDeadline);
+                if (status.Held.Count > 0 || status.PendingHandOffs > 0)
+                {
+                    problems.Add($"{server.Name} holds {status.Held.Count} certificates and {status.PendingHandOffs} pending hand-offs");
+                }
+            }
+
+            foreach (var (destination, echo) in _destinations)
+            {
+                var sessions = established.Count(d => d == destination);
+                if (echo.Connections > sessions)
+                {
+                    problems.Add($"destination '{destination}' was connected {echo.Connections} times for {sessions} established sessions");
+                }
+            }
+
+            violation = problems.Count == 0 ? null : string.Join("; ", problems);
+            return violation is null;
+        }, within);
+        if (!ok)
+        {
+            throw new InvariantViolationException(violation ?? "the invariants could not be checked in time");
+        }
+    }
+
+    private async Task<ClientProfile> ProfileForAsync(UserEnrollment enrollment)
+    {
+        using var certificate = ActorVpn.Credentials.CertificateText.FromDer(enrollment.CertificateDer);
+        using var anchor = ActorVpn.Credentials.CertificateText.FromDer(enrollment.TrustAnchorDer);
+        var entries = new Dictionary<string, EntryProxy>(StringComparer.Ordinal);
+        foreach (var (destination, proxy) in Topology.AuthServer(enrollment.HomeServer).Relays)
+        {
+            entries[destination] = new EntryProxy(proxy, await Entry.ProxyAddressAsync(proxy, VpnScenario.DefaultDeadline));
+        }
+
+        return new ClientProfile(enrollment.User, enrollment.HomeServer, ActorVpn.Credentials.CertificateText.ToPem(certificate),
+            ActorVpn.Credentials.CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), ActorVpn.Credentials.CertificateText.ToPem(anchor), entries);
+    }
+
+    private async Task EventuallyAsync(Func<bool> condition, string message, TimeSpan? within = null)
+    {
+        if (!await TryEventuallyAsync(() => Task.FromResult(condition()), within))
+        {
+            throw new TimeoutException(message);
+        }
+    }
+
+    private static async Task<bool> TryEventuallyAsync(Func<Task<bool>> probe, TimeSpan? within)
+    {
+        var deadline = DateTime.UtcNow + (within ?? VpnScenario.DefaultDeadline * 3);
+        while (true)
+        {
+            try
+            {
+                if (await probe())
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (e is AskTimeoutException or TimeoutException)
+            {
+                // a group is moving: ask again
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static string SqliteStore(string file) => $$"""
+        akka.persistence.journal { plugin = "akka.persistence.journal.sql", sql {
+          class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+          connection-string = "Data Source={{file}};Default Timeout=30", provider-name = "SQLite.MS", auto-initialize = on } }
+        akka.persistence.snapshot-store { plugin = "akka.persistence.snapshot-store.sql", sql {
+          class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+          connection-string = "Data Source={{file}};Default Timeout=30", provider-name = "SQLite.MS", auto-initialize = on } }
+        """;
+
+    public async ValueTask DisposeAsync()
+    {
+        List<ScenarioSession> sessions;
+        lock (_sessions)
+        {
+            sessions = _sessions.ToList();
+        }
+
+        foreach (var session in sessions)
+        {
+            await session.DisposeAsync();
+        }
+
+        foreach (var name in _names.AsEnumerable().Reverse().Where(n => _nodes.ContainsKey(n) && !_killed.Contains(n)))
+        {
+            await _nodes[name].DisposeAsync(); // one after another (toolchain.md)
+        }
+
+        foreach (var echo in _destinations.Values)
+        {
+            await echo.DisposeAsync();
+        }
+
+        if (_sqlite is not null)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            File.Delete(_sqlite);
+        }
+    }
+
+    /// <summary>Records the patent steps and client sessions of every node.</summary>
+    private sealed class StepLog
+    {
+        private readonly List<HandOffStepReached> _steps = [];
+        private readonly List<string> _established = [];
+        private int _closed;
+
+        public void Attach(ActorSystem system)
+        {
+            var recorder = system.ActorOf(Props.Create(() => new Recorder(this)), "scenario-recorder");
+            system.EventStream.Subscribe(recorder, typeof(HandOffStepReached));
+            system.EventStream.Subscribe(recorder, typeof(ClientProtocol.SessionEstablished));
+            system.EventStream.Subscribe(recorder, typeof(ClientProtocol.SessionClosed));
+        }
+
+        public List<HandOffStepReached> Steps()
+        {
+            lock (_steps)
+            {
+                return _steps.ToList();
+            }
+        }
+
+        public (List<string> Established, int Closed) Sessions()
+        {
+            lock (_steps)
+            {
+                return (_established.ToList(), _closed);
+            }
+        }
+
+        private sealed class Recorder : ReceiveActor
+        {
+            public Recorder(StepLog log)
+            {
+                Receive<HandOffStepReached>(s =>
+                {
+                    lock (log._steps)
+                    {
+                        log._steps.Add(s);
+                    }
+                });
+                Receive<ClientProtocol.SessionEstablished>(s =>
+                {
+                    lock (log._steps)
+                    {
+                        log._established.Add(s.Destination);
+                    }
+                });
+                Receive<ClientProtocol.SessionClosed>(_ =>
+                {
+                    lock (log._steps)
+                    {
+                        log._closed++;
+                    }
+                });
+            }
+        }
+    }
+}

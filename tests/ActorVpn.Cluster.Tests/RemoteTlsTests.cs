@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using ActorVpn.Hosting;
+using ActorVpn.Topology;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Configuration;
+using Xunit;
+using static ActorVpn.AuthServers.AuthServerAdmin;
+
+namespace ActorVpn.Cluster.Tests;
+
+/// <summary>Akka.Remote over mutual TLS by configuration (hocon/remote.hocon, <see cref="RemoteTls"/>).</summary>
+public sealed class RemoteTlsTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+    private readonly string _dir = Directory.CreateTempSubdirectory("actorvpn-remote-tls-").FullName;
+    private readonly List<ClusterNode> _nodes = [];
+    private EchoServer? _echo;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes.AsEnumerable().Reverse())
+        {
+            await node.DisposeAsync();
+        }
+
+        if (_echo is not null)
+        {
+            await _echo.DisposeAsync();
+        }
+
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Nodes_with_the_cluster_certificate_form_over_TLS_and_carry_a_hand_off_and_a_node_without_it_cannot_join()
+    {
+        var cluster = Certificate("cluster", "pw1");
+        var stranger = Certificate("stranger", "pw2");
+        _echo = new EchoServer(new HostPort("127.0.0.1", 0));
+        var topology = ClusterFailoverTests.Topology(_echo.Address);
+
+        var node1 = await StartAsync(topology, "groups = [as1], proxies = [proxy1]", cluster, "pw1", seed: null);
+        node1.Cluster.Join(node1.Cluster.SelfAddress);
+        var node2 = await StartAsync(topology, "groups = [as4], proxies = [proxy2, proxy3]", cluster, "pw1", node1.Cluster.SelfAddress.ToString());
+        var kit = new Akka.TestKit.Xunit2.TestKit(node1.System);
+        await kit.AwaitAssertAsync(() => Assert.Equal(2, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up)), Generous, TimeSpan.FromMilliseconds(200));
+        Assert.True(RemoteTls.Enabled(node1.System.Settings.Config));
+
+        // The patent's flow across the two nodes: as1 (node1) hands off to as2/as4/as3 (node2) over TLS.
+        await node1.Routes["as3"].Ask<AuthServerIdentity>(GetIdentity.Instance, Generous);
+        foreach (var proxy in new[] { "proxy2", "proxy3" })
+        {
+            await node2.ProxyAddressAsync(proxy, Generous); // enrolled: its auth server can pin it in routes
+        }
+
+        var plane = await ControlPlane.AttachAsync(node1.System, topology, name => node1.Routes[name], Generous);
+        var alice = await ClusterFailoverTests.ProfileAsync(plane, topology, node1, "alice", "as1");
+        Assert.Equal(["proxy1", "proxy2", "proxy3"], await ClusterFailoverTests.DialAndEchoAsync(alice));
+
+        // A node presenting another certificate: node1 refuses its TLS handshake, so it never associates or joins.
+        var warnings = new Akka.TestKit.TestProbe(node1.System, new Akka.TestKit.Xunit2.XunitAssertions());
+        node1.System.EventStream.Subscribe(warnings.Ref, typeof(Akka.Event.Warning));
+        var node3 = await StartAsync(topology, "groups = [], proxies = []", stranger, "pw2", node1.Cluster.SelfAddress.ToString());
+        await warnings.FishForMessageAsync<Akka.Event.Warning>(w => w.Message.ToString()!.Contains("TLS handshake failure", StringComparison.Ordinal), Generous);
+        Assert.NotEqual(MemberStatus.Up, node3.Cluster.SelfMember.Status);
+        Assert.DoesNotContain(node1.Cluster.State.Members, m => m.Address.Equals(node3.Cluster.SelfAddress));
+        Assert.Equal(2, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up));
+    }
+
+    [Fact]
+    public async Task Tls_on_without_a_certificate_fails_at_start_naming_the_key()
+    {
+        var config = ClusterNode.LoadConfig(environment: v => v == "AVPN_REMOTE_TLS" ? "on" : null);
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => ClusterNode.StartAsync(config, environment: _ => null));
+        Assert.Contains("ssl.certificate.path", e.Message);
+    }
+
+    private string Certificate(string name, string password)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN=actorvpn-{name}", key, HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var path = Path.Combine(_dir, $"{name}.pfx");
+        File.WriteAllBytes(path, certificate.Export(X509ContentType.Pfx, password));
+        return path;
+    }
+
+    private async Task<ClusterNode> StartAsync(TopologyModel topology, string node, string certificate, string password, string? seed)
+    {
+        // TLS on through the environment, as a pod sets it (AVPN_REMOTE_TLS*).
+        var environment = new Dictionary<string, string>
+        {
+            ["AVPN_REMOTE_TLS"] = "on",
+            ["AVPN_REMOTE_TLS_CERTIFICATE"] = certificate,
+            ["AVPN_REMOTE_TLS_PASSWORD"] = password,
+        };
+        var overrides = ConfigurationFactory.ParseString($$"""
+            akka.loglevel = WARNING
+            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+            akka.cluster {
+              seed-nodes = [{{(seed is null ? string.Empty : $"\"{seed}\"")}}]
+              periodic-tasks-initial-delay = 0s, gossip-interval = 200ms, leader-actions-interval = 200ms
+              retry-unsuccessful-join-after = 1s, seed-node-timeout = 2s
+            }
+            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+            actorvpn.node { {{node}}, health.port = 0, drain-period = 1s }
+            """);
+        var config = ClusterNode.LoadConfig(overrides: overrides, environment: v => environment.GetValueOrDefault(v));
+        var started = await ClusterNode.StartAsync(config, topology, environment: _ => null);
+        _nodes.Add(started);
+        return started;
+    }
+}
