@@ -86,6 +86,20 @@ string PatentTopology(int port) => ExampleTopology.Text.Replace("127.0.0.1:9000"
 
 async Task ProbeAsync(AvpnChain patent)
 {
+    // --probe-seconds N: a steady stream of set-ups and hand-offs for N s, long enough to profile warm code (perf, dotnet-trace).
+    if (ArgValue("--probe-seconds") is { } seconds)
+    {
+        var until = Stopwatch.StartNew();
+        var (n, cpu0) = (0, Process.GetCurrentProcess().TotalProcessorTime);
+        while (until.Elapsed.TotalSeconds < double.Parse(seconds, CultureInfo.InvariantCulture))
+        {
+            await Load.SetUpMsAsync(patent.LocalPort);
+            n++;
+        }
+
+        Log($"probe: {n} set-ups, {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / n:0.00} CPU-ms each");
+    }
+
     for (var round = 0; round < 3; round++)
     {
         var hand = new List<double>();
