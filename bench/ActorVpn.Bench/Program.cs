@@ -20,6 +20,8 @@ var plan = quick ? Plan.Quick : Plan.Default;
 var results = new Results();
 var total = Stopwatch.StartNew();
 (List<double> Times, double PerSecond) sshParLast = ([], 0);
+var opening = 0;
+var startLoad = Load.Average();
 Log($"mode {(quick ? "--quick" : "default")}, {plan.Rounds} rounds, temp dir {tmp}");
 try
 {
@@ -68,6 +70,7 @@ finally
     Procs.StopAll();
 }
 
+results.Note(Inv($"Shared machine: 1-minute load average {startLoad} at the start and {Load.Average()} at the end of the run ({Environment.ProcessorCount} cores; other builds and tests ran meanwhile). Ratios are taken within one round, so both sides of a ratio saw about the same load; absolute figures (hand-offs/s) did not."));
 Directory.CreateDirectory(docs);
 var markdown = Report.Write(results, plan, quick, docs, total.Elapsed);
 Console.WriteLine(markdown);
@@ -86,6 +89,31 @@ string PatentTopology(int port) => ExampleTopology.Text.Replace("127.0.0.1:9000"
 
 async Task ProbeAsync(AvpnChain patent)
 {
+    // --probe-seconds N: a steady stream of set-ups and hand-offs for N s, long enough to profile warm code (perf, dotnet-trace).
+    if (args.Contains("--probe-idle"))
+    {
+        await IdleSessionsAsync(patent);
+        foreach (var note in results.Notes)
+        {
+            Log(note);
+        }
+
+        return;
+    }
+
+    if (ArgValue("--probe-seconds") is { } seconds)
+    {
+        var until = Stopwatch.StartNew();
+        var (n, cpu0) = (0, Process.GetCurrentProcess().TotalProcessorTime);
+        while (until.Elapsed.TotalSeconds < double.Parse(seconds, CultureInfo.InvariantCulture))
+        {
+            await Load.SetUpMsAsync(patent.LocalPort);
+            n++;
+        }
+
+        Log($"probe: {n} set-ups, {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / n:0.00} CPU-ms each");
+    }
+
     for (var round = 0; round < 3; round++)
     {
         var hand = new List<double>();
@@ -143,7 +171,9 @@ async Task SetUpRoundAsync(AvpnChain patent, SshPeers ssh, int port, bool sshPar
         seq.Add(await Load.SetUpMsAsync(patent.LocalPort));
     }
 
+    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var par = await ParallelSetUpsAsync(() => Load.SetUpMsAsync(patent.LocalPort), plan.ParallelSessions, 20);
+    results.Add("avpn.setup.cpu.ms", (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / plan.ParallelSessions);
     var sshSeq = new List<double>();
     for (var i = 0; i < plan.SshSetUps; i++)
     {
@@ -163,7 +193,7 @@ async Task SetUpRoundAsync(AvpnChain patent, SshPeers ssh, int port, bool sshPar
     results.Add("avpn.sessions", par.PerSecond); // full new sessions per second, 20 in flight
     results.Add("ssh.sessions", sshPar.PerSecond);
     Log($"  set-up p50 seq avpn {Load.Median(seq):0.0} ms / ssh -J {Load.Median(sshSeq):0} ms; 20 parallel avpn {Load.Median(par.Times):0.0} ms / ssh {Load.Median(sshPar.Times):0} ms");
-    Log($"  full sessions/s (20 in parallel) avpn {par.PerSecond:0} / ssh -J {sshPar.PerSecond:0.0}");
+    Log($"  full sessions/s (20 in parallel) avpn {par.PerSecond:0} / ssh -J {sshPar.PerSecond:0.0}; {results.Get("avpn.setup.cpu.ms")[^1]:0.0} CPU-ms per ActorVpn set-up; load average {Load.Average()}");
 }
 
 async Task<(List<double> Times, double PerSecond)> ParallelSetUpsAsync(Func<Task<double>> one, int count, int parallel)
@@ -221,6 +251,7 @@ async Task RatesRoundAsync(AvpnChain patent)
 {
     // Hand-offs per second: the control plane only, as RouteTracer asks it (AuthenticateClient at the home server).
     var handOffs = 0;
+    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var window = Stopwatch.StartNew();
     await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
     {
@@ -235,42 +266,80 @@ async Task RatesRoundAsync(AvpnChain patent)
             Interlocked.Increment(ref handOffs);
         }
     })));
+    var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / Math.Max(1, handOffs);
     results.Add("avpn.handoffs", handOffs / window.Elapsed.TotalSeconds);
-    Log($"  hand-offs/s {handOffs / window.Elapsed.TotalSeconds:0} (32 in flight)");
+    results.Add("avpn.handoff.cpu.ms", cpuMs);
+    Log($"  hand-offs/s {handOffs / window.Elapsed.TotalSeconds:0} (32 in flight), {cpuMs:0.00} CPU-ms each; load average {Load.Average()}");
 }
 
 async Task IdleSessionsAsync(AvpnChain patent)
 {
-    var sockets = new List<Socket>(plan.IdleSessions);
-    var before = Memory.Sample();
+    // Every session holds 10 sockets in this one process (load generator, client listener accepted + to proxy1, 2 per proxy,
+    // destination accepted): the fd limit, not memory, caps how many fit here.
+    var (softLimit, hardLimit) = Fds.Limits();
+    var byFds = (int)Math.Max(100, (softLimit - Fds.Open() - 300) / Fds.PerSession);
+    var target = Math.Min(plan.IdleSessions, byFds);
+    if (target < plan.IdleSessions)
+    {
+        results.Note(Inv($"Idle sessions: capped at {target:N0} of {plan.IdleSessions:N0}: the open-files limit here is {softLimit:N0} (hard limit {hardLimit:N0}; this process {(Fds.CanRaiseHardLimit() ? "has" : "lacks")} CAP_SYS_RESOURCE, which raising it past the hard limit needs), and each session holds {Fds.PerSession} sockets in the harness's one process. {plan.IdleSessions:N0} sessions need ~{plan.IdleSessions * Fds.PerSession:N0}."));
+    }
+
+    var sockets = new List<Socket>(target);
     try
     {
-        var next = 0;
         var budget = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
-        {
-            while (Interlocked.Increment(ref next) <= plan.IdleSessions && budget.Elapsed < plan.IdleBudget)
-            {
-                var s = await Load.OpenEchoAsync(patent.LocalPort);
-                lock (sockets)
-                {
-                    sockets.Add(s);
-                }
-            }
-        })));
+        await OpenIdleAsync(target / 2);
+        var half = Memory.Sample();
+        var halfCount = sockets.Count;
+        await OpenIdleAsync(target);
         await Task.Delay(1000);
-        var after = Memory.Sample();
+        var full = Memory.Sample();
         var opened = sockets.Count;
-        if (opened < plan.IdleSessions)
+        if (opened < target)
         {
-            results.Note($"Idle sessions: the {plan.IdleBudget.TotalSeconds:0} s budget ended after {opened} of {plan.IdleSessions} sessions were open; the figure is per session of those.");
+            results.Note($"Idle sessions: the {plan.IdleBudget.TotalSeconds:0} s budget ended after {opened} of {target} sessions were open; the figure is per session of those.");
         }
 
-        var perSessionPerProxy = 3.0 * opened;
+        // The slope between half and all sessions open: one-time growth (thread pool, caches, first GC segments) cancels out.
+        var added = 3.0 * Math.Max(1, opened - halfCount);
+        var heap = (full.Heap - half.Heap) / 1024.0 / added;
+        var ws = (full.WorkingSet - half.WorkingSet) / 1024.0 / added;
         results.Add("avpn.idle.sessions", opened);
-        results.Add("avpn.idle.heap.kib", (after.Heap - before.Heap) / 1024.0 / perSessionPerProxy);
-        results.Add("avpn.idle.ws.kib", (after.WorkingSet - before.WorkingSet) / 1024.0 / perSessionPerProxy);
-        Log($"  {opened} idle sessions: GC heap {(after.Heap - before.Heap) / 1024.0 / perSessionPerProxy:0.0} KiB, working set {(after.WorkingSet - before.WorkingSet) / 1024.0 / perSessionPerProxy:0.0} KiB per session per proxy");
+        results.Add("avpn.idle.heap.kib", heap);
+        results.Add("avpn.idle.ws.kib", ws);
+        Log($"  {opened} idle sessions (limit by fds {byFds}): GC heap {heap:0.0} KiB, working set {ws:0.0} KiB per session per proxy (slope {halfCount} -> {opened}); GC heap {full.Heap / 1048576.0:0} MiB, working set {full.WorkingSet / 1048576.0:0} MiB");
+
+        async Task OpenIdleAsync(int upTo)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+            {
+                while (budget.Elapsed < plan.IdleBudget)
+                {
+                    lock (sockets)
+                    {
+                        if (sockets.Count + Interlocked.CompareExchange(ref opening, 0, 0) >= upTo)
+                        {
+                            return;
+                        }
+
+                        Interlocked.Increment(ref opening);
+                    }
+
+                    try
+                    {
+                        var s = await Load.OpenEchoAsync(patent.LocalPort);
+                        lock (sockets)
+                        {
+                            sockets.Add(s);
+                        }
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref opening);
+                    }
+                }
+            })));
+        }
     }
     catch (Exception e)
     {
@@ -320,6 +389,8 @@ async Task ScaleAsync(SshPeers ssh, int port)
         Log($"  {hops,2} hops: set-up p50 avpn {Load.Median(times):0.0} ms / ssh -J {Load.Median(sshTimes):0} ms");
     }
 }
+
+static string Inv(FormattableString text) => FormattableString.Invariant(text);
 
 static string ChainTopologyText(int proxies, int port)
 {

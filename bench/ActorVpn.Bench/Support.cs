@@ -13,7 +13,7 @@ internal sealed record Plan(int Rounds, int SetUpSessions, int ParallelSessions,
     TimeSpan RateWindow, int IdleSessions, TimeSpan IdleBudget, int ScaleSessions, int ScaleSsh, TimeSpan ScaleBudget, TimeSpan Bound)
 {
     public static readonly Plan Quick = new(2, 100, 40, 2, 1, 128L << 20, 16L << 20, TimeSpan.FromSeconds(1.5),
-        1000, TimeSpan.FromSeconds(6), 10, 1, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(115));
+        1000, TimeSpan.FromSeconds(20), 10, 1, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(115));
 
     public static readonly Plan Default = new(3, 300, 300, 10, 3, 1L << 30, 256L << 20, TimeSpan.FromSeconds(4),
         10_000, TimeSpan.FromSeconds(150), 100, 3, TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(540));
@@ -60,4 +60,35 @@ internal static class Memory
         using var self = Process.GetCurrentProcess();
         return (GC.GetTotalMemory(false), self.WorkingSet64);
     }
+}
+
+/// <summary>The process's open-file limits and use, from /proc (Linux).</summary>
+internal static class Fds
+{
+    public const int PerSession = 10;
+
+    public static (long Soft, long Hard) Limits()
+    {
+        foreach (var line in File.ReadLines("/proc/self/limits"))
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                var parts = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return (Parse(parts[0]), Parse(parts[1]));
+            }
+        }
+
+        return (1024, 1024);
+
+        static long Parse(string value) => value == "unlimited" ? long.MaxValue / 2 : long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Whether this process may raise its hard limit (CAP_SYS_RESOURCE, bit 24 of CapEff).</summary>
+    public static bool CanRaiseHardLimit()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("CapEff:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["CapEff:".Length..].Trim(), 16) & (1UL << 24)) != 0;
+    }
+
+    public static int Open() => Directory.GetFiles("/proc/self/fd").Length;
 }

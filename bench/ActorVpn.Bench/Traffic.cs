@@ -81,6 +81,9 @@ internal sealed class DualServer : IDisposable
 
 internal static class Load
 {
+    /// <summary>The 1-minute load average (other work on a shared machine), as /proc/loadavg says.</summary>
+    public static string Average() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+
     private static readonly byte[] Chunk = MakeChunk();
 
     private static byte[] MakeChunk()

@@ -265,10 +265,10 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        X509Certificate2 certificate;
+        KnownCertificate certificate; // parsed and signature-checked once per certificate; time and revocation every time
         try
         {
-            certificate = CertificateText.FromDer(request.UserCertificateDer);
+            certificate = KnownCertificate.Read(request.UserCertificateDer);
         }
         catch (CredentialException e)
         {
@@ -276,7 +276,6 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        using (certificate)
         {
             var verdict = Authority.Verify(certificate, CertificateKind.User, Now);
             switch (verdict)
@@ -286,9 +285,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
                     return;
                 case CertificateVerdict.Expired or CertificateVerdict.NotYetValid:
                     RefuseClient(replyTo, ErrorCodes.CertificateExpired, PatentStep.Fig7Check702,
-                        $"certificate of '{CertificateFacts.SubjectName(certificate)}' is not valid now (valid {certificate.NotBefore:u} to {certificate.NotAfter:u})");
+                        $"certificate of '{certificate.SubjectName}' is not valid now (valid {certificate.NotBeforeUtc:u} to {certificate.NotAfterUtc:u})");
                     return;
-                case CertificateVerdict.NotIssuedHere:
+                case CertificateVerdict.NotIssuedHere when certificate.SubjectName is not null:
                     HandleHeldClient(request, certificate, replyTo);
                     return;
                 default:
@@ -299,9 +298,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Fig. 8, yes-branch of 801: this is the user's home server.</summary>
-    private void HandleHomeClient(AuthenticateClient request, X509Certificate2 certificate, IActorRef replyTo)
+    private void HandleHomeClient(AuthenticateClient request, KnownCertificate certificate, IActorRef replyTo)
     {
-        var user = CertificateFacts.SubjectName(certificate);
+        var user = certificate.SubjectName!;
         switch (_state.StandingOf(certificate))
         {
             case UserCertificateStanding.UnknownUser:
@@ -359,9 +358,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Fig. 8, no-branch of 801: a certificate handed off earlier; no route look-up, then discard (【0045】).</summary>
-    private void HandleHeldClient(AuthenticateClient request, X509Certificate2 certificate, IActorRef replyTo)
+    private void HandleHeldClient(AuthenticateClient request, KnownCertificate certificate, IActorRef replyTo)
     {
-        var user = CertificateFacts.SubjectName(certificate);
+        var user = certificate.SubjectName!;
         if (request.HandOffId is null || !_held.TryGetValue(request.HandOffId, out var held) || held.ExpiresAt <= Now)
         {
             RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702,
@@ -382,10 +381,10 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        if (certificate.NotAfter.ToUniversalTime() <= Now.UtcDateTime || certificate.NotBefore.ToUniversalTime() > Now.UtcDateTime)
+        if (certificate.NotAfterUtc <= Now.UtcDateTime || certificate.NotBeforeUtc > Now.UtcDateTime)
         {
             Drop(held.HandOffId, "certificate expired");
-            RefuseClient(replyTo, ErrorCodes.CertificateExpired, PatentStep.Fig7Check702, $"certificate of '{user}' expired at {certificate.NotAfter:u}", held.Path);
+            RefuseClient(replyTo, ErrorCodes.CertificateExpired, PatentStep.Fig7Check702, $"certificate of '{user}' expired at {certificate.NotAfterUtc:u}", held.Path);
             return;
         }
 
@@ -438,9 +437,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
         try
         {
-            using var certificate = CertificateText.FromDer(open.CredentialDer);
+            var certificate = KnownCertificate.Read(open.CredentialDer);
             var verdict = Authority.Verify(certificate, CertificateKind.InterServer, Now);
-            if (verdict != CertificateVerdict.Valid || CertificateFacts.SubjectName(certificate) != open.Caller)
+            if (verdict != CertificateVerdict.Valid || certificate.SubjectName != open.Caller)
             {
                 return $"the credential of {open.Caller} is not valid here: {verdict}";
             }
@@ -468,9 +467,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        using (var credential = CertificateText.FromDer(challenge.CredentialDer))
         {
-            if (!PeerProof.Verify(credential, request.Nonce, ProofBinding(Me, request), request.Proof))
+            // A fresh signature over this fresh nonce, every time; only the key's import is remembered.
+            if (!PeerProof.VerifyKnown(KnownCertificate.Read(challenge.CredentialDer), request.Nonce, ProofBinding(Me, request), request.Proof))
             {
                 replyTo.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
                     $"{request.Caller} could not prove possession of the key its credential certifies"), path));
@@ -536,14 +535,14 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         problem = null;
         try
         {
-            using var certificate = CertificateText.FromDer(der);
+            var certificate = KnownCertificate.Read(der);
             var now = Now.UtcDateTime;
-            if (certificate.NotAfter.ToUniversalTime() > now && certificate.NotBefore.ToUniversalTime() <= now)
+            if (certificate.NotAfterUtc > now && certificate.NotBeforeUtc <= now)
             {
                 return true;
             }
 
-            problem = $"certificate of '{CertificateFacts.SubjectName(certificate)}' is not valid now (valid {certificate.NotBefore:u} to {certificate.NotAfter:u})";
+            problem = $"certificate of '{certificate.SubjectName}' is not valid now (valid {certificate.NotBeforeUtc:u} to {certificate.NotAfterUtc:u})";
         }
         catch (CredentialException e)
         {

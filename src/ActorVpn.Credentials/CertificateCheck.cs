@@ -3,8 +3,10 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace ActorVpn.Credentials;
 
-/// <summary>The one place where a presented certificate is judged against a trust anchor. Stateless, so thread-safe;
-/// builds a fresh chain each call with only the anchor trusted, no downloads and no revocation check.</summary>
+/// <summary>The one place where a presented certificate is judged against a trust anchor. Thread-safe. The
+/// time-independent part of a verdict (signature by the anchor via a chain with only the anchor trusted, no downloads,
+/// no revocation check; well-formed; kind; name) is reached once per certificate and anchor and remembered in
+/// <see cref="KnownCertificate"/>; the validity periods are checked against <c>now</c> on every call.</summary>
 internal static class CertificateCheck
 {
     private const X509ChainStatusFlags TimeFlags = X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested;
@@ -18,9 +20,62 @@ internal static class CertificateCheck
     {
         ArgumentNullException.ThrowIfNull(presented);
         ArgumentNullException.ThrowIfNull(anchor);
+        KnownCertificate known;
+        KnownCertificate knownAnchor;
         try
         {
-            return VerifyCore(presented, anchor, expectedKind, expectedName, now.UtcDateTime);
+            known = KnownCertificate.Of(presented);
+            knownAnchor = KnownCertificate.Of(anchor);
+        }
+        catch (CryptographicException)
+        {
+            return CertificateVerdict.Malformed;
+        }
+        catch (ObjectDisposedException)
+        {
+            return CertificateVerdict.Malformed;
+        }
+
+        return Verify(known, knownAnchor, anchor, expectedKind, expectedName, now);
+    }
+
+    public static CertificateVerdict Verify(
+        KnownCertificate presented,
+        KnownCertificate knownAnchor,
+        X509Certificate2 anchor,
+        CertificateKind expectedKind,
+        string? expectedName,
+        DateTimeOffset now)
+    {
+        var nowUtc = now.UtcDateTime;
+        var standing = presented.StandingAgainst(knownAnchor, anchor, expectedKind, expectedName,
+            () => Decide(presented, anchor, expectedKind, expectedName, nowUtc));
+        if (standing is not CertificateVerdict.Valid)
+        {
+            return standing;
+        }
+
+        // 4. Valid now (the leaf and the anchor)? Never remembered: checked on every call.
+        if (nowUtc < presented.NotBeforeUtc || nowUtc < knownAnchor.NotBeforeUtc)
+        {
+            return CertificateVerdict.NotYetValid;
+        }
+
+        if (nowUtc > presented.NotAfterUtc || nowUtc > knownAnchor.NotAfterUtc)
+        {
+            return CertificateVerdict.Expired;
+        }
+
+        return CertificateVerdict.Valid;
+    }
+
+    /// <summary>Steps 1-3, everything but time: the part of a verdict that the DER bytes alone decide.</summary>
+    private static CertificateVerdict Decide(KnownCertificate known, X509Certificate2 anchor, CertificateKind expectedKind, string? expectedName, DateTime nowUtc)
+    {
+        try
+        {
+            using var presented = X509CertificateLoader.LoadCertificate(known.Der.Span);
+            return DecideCore(presented, anchor, expectedKind, expectedName, nowUtc);
         }
         catch (CryptographicException)
         {
@@ -32,7 +87,7 @@ internal static class CertificateCheck
         }
     }
 
-    private static CertificateVerdict VerifyCore(
+    private static CertificateVerdict DecideCore(
         X509Certificate2 presented,
         X509Certificate2 anchor,
         CertificateKind expectedKind,
@@ -73,17 +128,6 @@ internal static class CertificateCheck
                 || !CertificateFacts.DnsNames(presented).Contains(expectedName, StringComparer.OrdinalIgnoreCase)))
         {
             return CertificateVerdict.WrongKind;
-        }
-
-        // 4. Valid now (the leaf and the anchor)?
-        if (nowUtc < presented.NotBefore.ToUniversalTime() || nowUtc < anchor.NotBefore.ToUniversalTime())
-        {
-            return CertificateVerdict.NotYetValid;
-        }
-
-        if (nowUtc > presented.NotAfter.ToUniversalTime() || nowUtc > anchor.NotAfter.ToUniversalTime())
-        {
-            return CertificateVerdict.Expired;
         }
 
         return CertificateVerdict.Valid;

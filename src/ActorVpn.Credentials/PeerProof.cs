@@ -57,6 +57,25 @@ public static class PeerProof
         }
     }
 
+    /// <summary>As <see cref="Verify(X509Certificate2, ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>, with
+    /// the credential's public key imported once (a fresh signature over a fresh nonce is still checked every time).</summary>
+    public static bool VerifyKnown(KnownCertificate credential, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> binding, ReadOnlySpan<byte> signature)
+    {
+        if (credential is null || nonce.Length < MinNonceLength || signature.IsEmpty)
+        {
+            return false;
+        }
+
+        try
+        {
+            return credential.VerifyWithPublicKey(Message(nonce, binding), signature);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
     public static byte[] NewNonce() => RandomNumberGenerator.GetBytes(NonceLength);
 
     private static byte[] Message(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> binding)

@@ -13,6 +13,7 @@ public sealed class SigningAuthority : IDisposable
 
     private readonly ECDsa _key;
     private readonly byte[] _subjectPublicKeyInfo;
+    private readonly KnownCertificate _anchor;
     private bool _disposed;
 
     private SigningAuthority(string name, ECDsa key, X509Certificate2 certificate)
@@ -21,6 +22,7 @@ public sealed class SigningAuthority : IDisposable
         _key = key;
         Certificate = certificate;
         _subjectPublicKeyInfo = key.ExportSubjectPublicKeyInfo();
+        _anchor = KnownCertificate.Of(certificate);
     }
 
     public string Name { get; }
@@ -184,6 +186,16 @@ public sealed class SigningAuthority : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return CertificateCheck.Verify(certificate, Certificate, expectedKind, expectedName: null, now);
+    }
+
+    /// <summary>As <see cref="Verify(X509Certificate2, CertificateKind, DateTimeOffset)"/> for a certificate read with
+    /// <see cref="KnownCertificate.Read"/>: the signature and profile checks run once per certificate (remembered), the
+    /// validity period is checked against <paramref name="now"/> on every call. Revocation stays the caller's business.</summary>
+    public CertificateVerdict Verify(KnownCertificate certificate, CertificateKind expectedKind, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return CertificateCheck.Verify(certificate, _anchor, Certificate, expectedKind, expectedName: null, now);
     }
 
     /// <summary>ECDSA P-256 / SHA-256 signature, IEEE P1363 format (r || s, 64 bytes).</summary>

@@ -159,6 +159,8 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     {
         // Fig. 6 step 605: success, with the route if the auth server sent one (the entry proxy).
         _session = session;
+        _clientCertificate?.Dispose(); // judged by the auth server; not needed for the rest of the session
+        _clientCertificate = null;
         Counters.User = session.User;
         Counters.HandOffId = session.HandOffId;
         _stage = "connect";
@@ -186,6 +188,14 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             // Fig. 6 steps 608/609. A middle proxy relays the client's next TLS session as raw bytes;
             // the exit proxy decrypts (its TLS session is the client's end-to-end one) and talks plain TCP to the destination (【0018】).
             var clientEnd = IsExit ? DuplexEnd.ForTls(_tls!, _client) : DuplexEnd.ForSocket(_client, _clientStream);
+            if (!IsExit)
+            {
+                // A middle proxy relays the client's next TLS session as raw bytes and never uses its own again: free its TLS
+                // state now, so an idle session holds no TLS session here. Disposing sends nothing on the socket.
+                _tls!.Dispose();
+                _tls = null;
+            }
+
             var onwardEnd = DuplexEnd.ForSocket(_onward);
             RelayPump.RunAsync(clientEnd, onwardEnd, Counters.Relay, _cancel.Token).PipeTo(Self,
                 success: outcome => new RelayFinished(outcome),

@@ -205,6 +205,19 @@ public sealed class ErrorCodeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Inter_server_credential_that_expires_after_a_hand_off_it_passed_is_refused_at_the_next_one()
+    {
+        // The credential's verdict is remembered after the first hand-off; its validity period must still be checked every time.
+        var clock = new ManualClock();
+        using var p = await TestPlane.StartAsync(output, config: "actorvpn.auth-server.peer-credential-lifetime = 1h", clock: clock);
+        var alice = await p.RegisterAsync("alice", "as1", lifetime: TimeSpan.FromDays(30));
+        Assert.True((await p.TraceAsync("alice", "server", alice)).Ok);
+
+        clock.Advance(TimeSpan.FromHours(2));
+        AssertError(await Fails(p, enrollment: alice), ErrorCodes.UntrustedPeer, "as2", "as1", "as2");
+    }
+
+    [Fact]
     public async Task Certificate_that_expires_during_the_hand_off_is_refused_downstream()
     {
         var clock = new ManualClock();

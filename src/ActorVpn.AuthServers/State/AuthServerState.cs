@@ -55,15 +55,21 @@ public sealed record AuthServerState(
     };
 
     /// <summary>Fig. 8 step 801 (yes-branch) after the signature check: is this certificate still good for its user?</summary>
-    public UserCertificateStanding StandingOf(X509Certificate2 certificate)
+    public UserCertificateStanding StandingOf(X509Certificate2 certificate) =>
+        StandingOf(CertificateFacts.SubjectName(certificate), SerialOf(certificate));
+
+    /// <summary>Checked on every hand-off against the current state, so a revocation bites at once.</summary>
+    public UserCertificateStanding StandingOf(KnownCertificate certificate) =>
+        StandingOf(certificate.SubjectName ?? string.Empty, SerialOf(certificate.SerialNumber.Span));
+
+    private UserCertificateStanding StandingOf(string user, string serial)
     {
-        var user = CertificateFacts.SubjectName(certificate);
         if (!Users.TryGetValue(user, out var record))
         {
             return UserCertificateStanding.UnknownUser;
         }
 
-        if (record.RevokedAt is not null || !record.ActiveSerials.Contains(SerialOf(certificate)))
+        if (record.RevokedAt is not null || !record.ActiveSerials.Contains(serial))
         {
             return UserCertificateStanding.Revoked;
         }
@@ -77,8 +83,10 @@ public sealed record AuthServerState(
         return SerialOf(certificate);
     }
 
-    public static string SerialOf(X509Certificate2 certificate) =>
-        new BigInteger(certificate.SerialNumberBytes.Span, isUnsigned: true, isBigEndian: true).ToString("x");
+    public static string SerialOf(X509Certificate2 certificate) => SerialOf(certificate.SerialNumberBytes.Span);
+
+    private static string SerialOf(ReadOnlySpan<byte> serialNumber) =>
+        new BigInteger(serialNumber, isUnsigned: true, isBigEndian: true).ToString("x");
 }
 
 public enum UserCertificateStanding
