@@ -23,6 +23,7 @@ public sealed class ConsoleConnectionActor : ReceiveActor
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private SslStream? _tls;
+    private string _operator = "?";
 
     public ConsoleConnectionActor(Socket socket, ConsoleAuthority authority, ConsoleCommands commands, TimeSpan handshakeTimeout)
     {
@@ -33,10 +34,11 @@ public sealed class ConsoleConnectionActor : ReceiveActor
         Receive<Authenticated>(authenticated =>
         {
             _tls = authenticated.Tls;
+            _operator = authenticated.Operator;
             _log.Info("console: operator {0} connected from {1}", authenticated.Operator, _socket.RemoteEndPoint);
             ReadNext();
         });
-        Receive<ConsoleRequest>(request => _commands.RunAsync(request.Args)
+        Receive<ConsoleRequest>(request => _commands.RunAsync(request.Args, _operator)
             .PipeTo(Self, failure: e => new ConsoleReply(ConsoleReply.Failed, string.Empty, $"the command failed: {e.GetBaseException().Message}")));
         Receive<ConsoleReply>(reply => ConsoleFrames.WriteReplyAsync(_tls!, reply, _stopping.Token).AsTask()
             .PipeTo(Self, success: () => Written.Instance, failure: e => new Ended($"write failed: {e.GetBaseException().Message}")));
