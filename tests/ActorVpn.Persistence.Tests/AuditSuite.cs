@@ -96,6 +96,46 @@ public abstract class AuditSuite(StoreKind kind)
         }
     }
 
+    /// <summary>
+    /// Admin actions fail closed: while the store does not confirm the audit record, <c>user add</c>
+    /// is refused with <c>store-unavailable</c> and not carried out; once the store is back the trail
+    /// recovers by itself and the same command works, and is in the trail.
+    /// </summary>
+    [SkippableFact]
+    public async Task Operator_actions_are_refused_while_the_trail_cannot_be_written_and_work_again_after()
+    {
+        await using var outage = await kind.CreateOutageAsync();
+        await using var node = await AuditNode.StartAsync(outage.Store);
+        Assert.Equal(ConsoleReply.Ok, (await node.RunAsync("carol", "user", "add", "bob", "--auth-server", "as1")).Exit);
+
+        await outage.BreakAsync();
+        var refused = await node.RunAsync("carol", "user", "add", "gina", "--auth-server", "as2");
+        Assert.Equal(ConsoleReply.Failed, refused.Exit);
+        Assert.StartsWith(AuditCodes.StoreUnavailable, refused.Error, StringComparison.Ordinal);
+        Assert.Contains("was not carried out", refused.Error, StringComparison.Ordinal);
+
+        await outage.RestoreAsync();
+        var users = await Eventually(async () =>
+        {
+            var list = await node.RunAsync("carol", "user", "list");
+            Assert.Equal(ConsoleReply.Ok, list.Exit);
+            return list.Output;
+        });
+        Assert.DoesNotContain("gina", users, StringComparison.Ordinal); // refused means not done
+        await Eventually(async () =>
+        {
+            Assert.Equal(ConsoleReply.Ok, (await node.RunAsync("carol", "user", "add", "gina", "--auth-server", "as2")).Exit);
+            return true;
+        });
+        var gina = await Eventually(async () =>
+        {
+            var found = (await TailAsync(node, "--lines", "20")).Where(r => r.User == "gina").ToList();
+            Assert.Contains(found, r => r.Outcome == AuditRecord.Ok);
+            return found;
+        });
+        Assert.All(gina, r => Assert.Equal("carol", r.Operator));
+    }
+
     private static async Task<IReadOnlyList<AuditRecord>> TailAsync(AuditNode node, params string[] options) =>
         Records(await node.RunAsync("auditor", ["audit", "tail", .. options, "--json"]));
 
