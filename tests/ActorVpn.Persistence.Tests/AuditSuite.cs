@@ -136,10 +136,10 @@ public abstract class AuditSuite(StoreKind kind)
         Assert.All(gina, r => Assert.Equal("carol", r.Operator));
     }
 
-    private static async Task<IReadOnlyList<AuditRecord>> TailAsync(AuditNode node, params string[] options) =>
+    protected static async Task<IReadOnlyList<AuditRecord>> TailAsync(AuditNode node, params string[] options) =>
         Records(await node.RunAsync("auditor", ["audit", "tail", .. options, "--json"]));
 
-    private static async Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditNode node, params string[] options) =>
+    protected static async Task<IReadOnlyList<AuditRecord>> QueryAsync(AuditNode node, params string[] options) =>
         Records(await node.RunAsync("auditor", ["audit", "query", .. options, "--json"]));
 
     private static List<AuditRecord> Records(ConsoleReply reply)
@@ -190,6 +190,21 @@ public sealed class SqliteAuditTests() : AuditSuite(SqliteKind.Instance)
         Assert.Equal(ConsoleReply.Usage, reply.Exit);
         Assert.Contains(problem, reply.Error, StringComparison.Ordinal);
         Assert.Contains("usage: audit", reply.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>With the volatile in-memory store (route trace, non-durability tests) the trail is what this process wrote.</summary>
+    [Fact]
+    public async Task With_the_in_memory_store_the_trail_is_what_this_process_wrote()
+    {
+        var directory = Directory.CreateTempSubdirectory("avpn-audit-memory").FullName;
+        await using var store = new TestStore(ActorVpn.Hosting.DurableStore.Memory, directory, null, () => Task.CompletedTask);
+        await using var node = await AuditNode.StartAsync(store);
+        Assert.Equal(ConsoleReply.Ok, (await node.RunAsync("carol", "user", "add", "bob", "--auth-server", "as1")).Exit);
+        var tail = await TailAsync(node);
+        Assert.Equal([AuditRecord.Started, AuditRecord.Ok], tail.Select(r => r.Outcome));
+        Assert.All(tail, r => Assert.Equal(("bob", "carol"), (r.User, r.Operator)));
+        Assert.Single(await QueryAsync(node, "--user", "bob", "--since", "1h", "--outcome", "ok"));
+        Assert.Empty(await QueryAsync(node, "--user", "alice", "--since", "1h"));
     }
 
     [Fact]
