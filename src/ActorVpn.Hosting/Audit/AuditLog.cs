@@ -40,6 +40,7 @@ public sealed class AuditLog : ReceiveActor, IWithTimers
     private readonly LinkedList<AuditRecord> _recent = new();
     private IActorRef? _journal;
     private bool _writable;
+    private bool _failed;
     private long _nextId;
     private long _highest;
     private long _dropped;
@@ -52,7 +53,7 @@ public sealed class AuditLog : ReceiveActor, IWithTimers
         Receive<SessionAttemptObserved>(observed => Enqueue(FromSession(observed), replyTo: null));
         Receive<RecordAdminAction>(record =>
         {
-            if (!_writable)
+            if (_failed)
             {
                 // Fail closed, at once: the caller does not wait for an ask timeout.
                 Sender.Tell(new AuditRefused(AuditCodes.StoreUnavailable, $"the audit trail cannot be written now (store unavailable{(_lastFailure is null ? string.Empty : ": " + _lastFailure)})"));
@@ -64,6 +65,7 @@ public sealed class AuditLog : ReceiveActor, IWithTimers
         Receive<AuditJournal.Ready>(ready =>
         {
             _writable = true;
+            _failed = false;
             _retry = FirstRetry;
             _highest = Math.Max(_highest, ready.HighestSequenceNr);
             foreach (var (id, pending) in _pending)
@@ -111,6 +113,7 @@ public sealed class AuditLog : ReceiveActor, IWithTimers
     private void JournalStopped()
     {
         _writable = false;
+        _failed = true; // until a new journal actor has recovered: admin actions are refused at once meanwhile
         _journal = null;
         foreach (var (id, pending) in _pending.Where(p => p.Value.ReplyTo is not null).ToList())
         {
