@@ -10,6 +10,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Issue 5's recovery benchmark: a home server with 100,000 users recovering from SQLite (and PostgreSQL
+# when AVPN_POSTGRES is set):  bench/run.sh --recovery [--users N]
+if [ "${1:-}" = "--recovery" ]; then
+  [ "${BENCH_NO_BUILD:-}" = "1" ] || timeout 600 dotnet build bench/ActorVpn.Bench -c Release -nologo -v quiet
+  exec timeout 1800 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
+fi
+
 mode=()
 limit=600
 if [ "${1:-}" = "--quick" ]; then mode=(--quick); limit=150; fi

@@ -12,6 +12,11 @@ using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
 // The benchmark harness of issue 8. Run it with bench/run.sh (installs the peers, stops what it started).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (args.Contains("--recovery"))
+{
+    return await RecoveryBench.RunAsync(args); // issue #5: 100,000 users' recovery (bench/run.sh --recovery)
+}
+
 var quick = args.Contains("--quick");
 var tmp = ArgValue("--tmp") ?? Directory.CreateTempSubdirectory("avpn-bench").FullName;
 var docs = ArgValue("--docs") ?? "docs";

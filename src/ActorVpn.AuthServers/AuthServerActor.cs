@@ -102,6 +102,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "{0}: the store did not confirm {1} (#{2}): stopping; no session is authorised on unconfirmed state", Me, @event.GetType().Name, sequenceNr);
+        StoreFailure.Answer(Sender, @event, Me, $"the store did not confirm the write: {cause.GetBaseException().Message}"); // at once, not at the ask timeout
         Context.Parent.Tell(new StoreRestarts.RestartAfterStoreFailure(Me));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
@@ -109,6 +110,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "{0}: the store rejected {1} (#{2}): stopping", Me, @event.GetType().Name, sequenceNr);
+        StoreFailure.Answer(Sender, @event, Me, $"the store rejected the write: {cause.GetBaseException().Message}");
         Context.Parent.Tell(new StoreRestarts.RestartAfterStoreFailure(Me));
         Context.Stop(Self);
     }

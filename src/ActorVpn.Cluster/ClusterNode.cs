@@ -1,7 +1,9 @@
 using System.Text;
+using ActorVpn.AuthServers;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.Hosting;
 using ActorVpn.Hosting;
+using ActorVpn.Hosting.Audit;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;
 using Akka;
@@ -124,6 +126,11 @@ public sealed class ClusterNode : IAsyncDisposable
         var system = ActorSystem.Create(SystemName, RemoteTls.SystemSetup(config)); // Akka.Remote over pinned mutual TLS when enable-ssl is on
         try
         {
+            // The audit trail (issue #5), journalled per node: nodes share one store, so each writes under its own address.
+            var audit = AuditSettings.FromConfig(config);
+            var self = system.AsInstanceOf<ExtendedActorSystem>().Provider.DefaultAddress;
+            system.ActorOf(AuditLog.Props(audit with { PersistenceId = $"{audit.PersistenceId}-{self.Host}-{self.Port}" }), AuditLog.Name);
+            system.ActorOf(StoreFailureAnswerer.Props(), StoreFailureAnswerer.Name); // requests caught in a failing group get a prompt answer
             var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
             var settings = DataPlaneSettings.FromConfig(config);
             var specs = options.Proxies.Select(topology.Proxy).ToList();

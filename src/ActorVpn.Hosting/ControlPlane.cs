@@ -38,6 +38,8 @@ public sealed class ControlPlane
         IHandOffInterceptor? interceptor = null, TimeSpan? askTimeout = null)
     {
         var plane = new ControlPlane(system, topology, askTimeout ?? TimeSpan.FromSeconds(30));
+        // Requests caught in an auth server that fails for the store get a prompt answer, not an ask timeout (issue #5).
+        system.ActorOf(StoreFailureAnswerer.Props(), StoreFailureAnswerer.Name);
         plane.Guardian = system.ActorOf(AuthServersGuardian.Props(topology, settings, interceptor), AuthServersGuardian.Name);
         await plane.Guardian.Ask<ActorIdentity>(new Identify(null), plane._askTimeout);
         var identities = await plane.IdentitiesAsync();

@@ -37,8 +37,28 @@ public static class DemoRunner
         var user = topology.Users.FirstOrDefault() ?? throw new InvalidOperationException($"{topology.Source} registers no user to run the demo with");
         var destination = topology.AuthServer(user.AuthServer).Relays.Keys.FirstOrDefault()
             ?? throw new InvalidOperationException($"{user.AuthServer}, the home server of '{user.Name}', relays no destination");
+        // Issue #5: the demo runs on the embedded durable store, SQLite, in a temporary data directory
+        // (journal, snapshots, audit trail, key secret), deleted when the demo ends.
+        var data = Path.Combine(Path.GetTempPath(), "avpn-demo-" + Guid.NewGuid().ToString("N")[..12]);
+        try
+        {
+            return await RunInAsync(topology, user, destination, mebibytes, overrides, data);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(data))
+            {
+                Directory.Delete(data, recursive: true);
+            }
+        }
+    }
+
+    private static async Task<DemoReport> RunInAsync(TopologyModel topology, UserSpec user, string destination, int mebibytes, Config? overrides, string data)
+    {
         await using var echo = new EchoServer(topology.Destinations[destination]);
-        await using var node = await VpnNode.StartAsync(topology, overrides ?? ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+        await using var node = await VpnNode.StartAsync(topology, overrides ?? ConfigurationFactory.ParseString("akka.loglevel = WARNING"),
+            [DurableStore.LayerFor(DurableStore.Sqlite)], dataDirectory: data);
         var steps = new List<HandOffStepReached>();
         var established = new TaskCompletionSource<ClientProtocol.SessionEstablished>(TaskCreationOptions.RunContinuationsAsynchronously);
         var listener = node.System.ActorOf(Props.Create(() => new DemoListener(steps, established)));

@@ -7,7 +7,7 @@ namespace ActorVpn.Hosting;
 /// <summary>
 /// Completes the persistence layer of a node's configuration at start-up: the SQLite file under the
 /// data directory, or the PostgreSQL connection string from <c>AVPN_POSTGRES</c>, copied into both
-/// Akka.Persistence.Sql plugins (journal and snapshots); and the secret that protects each auth
+/// Akka.Persistence.Sql plugins (journal, snapshots, and the read journal the audit trail is queried through); and the secret that protects each auth
 /// server's signing key at rest. Missing settings fail fast with a message naming the key.
 /// </summary>
 public static class DurableStore
@@ -69,7 +69,7 @@ public static class DurableStore
 
         var quoted = Quote(connection);
         return ConfigurationFactory.ParseString(
-                $"akka.persistence.journal.sql.connection-string = {quoted}\nakka.persistence.snapshot-store.sql.connection-string = {quoted}")
+                $"akka.persistence.journal.sql.connection-string = {quoted}\nakka.persistence.snapshot-store.sql.connection-string = {quoted}\nakka.persistence.query.journal.sql.connection-string = {quoted}")
             .WithFallback(config);
     }
 

@@ -48,6 +48,8 @@ public sealed class VpnNode : IAsyncDisposable
         var system = ActorSystem.Create("actorvpn", config);
         try
         {
+            // The audit trail first, so it hears the first session attempt (issue #5).
+            Audit.AuditTrail.Start(system, config);
             var control = await ControlPlane.StartAsync(system, topology, authServers, interceptor);
             var settings = DataPlaneSettings.FromConfig(config);
             var proxies = system.ActorOf(Props.Create(() => new ProxiesGuardian(topology, control, settings)), "proxies");

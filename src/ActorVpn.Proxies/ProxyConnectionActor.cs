@@ -38,6 +38,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private Socket? _onward;
     private string _stage = "tls";
     private bool _endedCleanly;
+    private readonly SessionAudit _audit;
 
     public ProxyConnectionActor(ProxySpec proxy, ICanTell authServer, X509Certificate2 identity, DataPlaneSettings settings, Socket client, SessionCounters counters)
     {
@@ -48,6 +49,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         _client = client;
         _clientStream = new NetworkStream(client, ownsSocket: false);
         Counters = counters;
+        _audit = new SessionAudit(Context.System.EventStream, proxy.Name, counters);
 
         Receive<TlsAccepted>(OnTlsAccepted);
         Receive<FrameRead>(OnFrame);
@@ -93,6 +95,8 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             _authServer.Tell(new SessionEnded(entry.HandOffId), ActorRefs.NoSender);
         }
 
+        _audit.Ended();
+
         _tls?.Dispose();
         _clientStream.Dispose();
         Close(_client, _endedCleanly);
@@ -121,6 +125,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             case ("auth", AuthRequest request):
                 // Fig. 6 steps 602-604: forward certificate 1 to this proxy's own auth server and wait.
                 _destination = request.Destination;
+                _audit.Requested(_clientCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false), request.Destination, request.HandOffId);
                 _stage = "asking auth server";
                 _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id), _settings.AuthTimeout)
                     .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
@@ -161,6 +166,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         _session = session;
         _clientCertificate?.Dispose(); // judged by the auth server; not needed for the rest of the session
         _clientCertificate = null;
+        _audit.Authenticated(session);
         Counters.User = session.User;
         Counters.HandOffId = session.HandOffId;
         _stage = "connect";
@@ -241,6 +247,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private void Refuse(string code, string step, string at, string message)
     {
         Counters.Refused = true;
+        _audit.Refused(code, at, message);
         _log.Info("{0}: refused session {1}: {2} at {3} ({4}): {5}", _proxy.Name, Counters.Id, code, at, step, message);
         if (_tls is null || _stage == "relaying")
         {
@@ -255,6 +262,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     {
         var reason = cause is FrameException frame ? $"bad frame ({frame.Error}): {frame.Message}" : cause.Message;
         Counters.Refused |= _stage != "relaying";
+        _audit.Refused(cause is FrameException ? "protocol-error" : "unreachable", _proxy.Name, $"{step}: {reason}");
         _log.Info("{0}: session {1} closed at {2} (stage {3}): {4}", _proxy.Name, Counters.Id, step, _stage, reason);
         if (cause is FrameException && _tls is not null && _stage is not "relaying")
         {

@@ -9,8 +9,10 @@ public sealed class CompletionTests
     private static readonly string[] Names = ["alice", "as1", "as2", "proxy1"];
 
     [Theory]
-    [InlineData("", "actor,auth,cluster,help,log,proxy,route,session,user")]
-    [InlineData("au", "auth")]
+    [InlineData("", "actor,audit,auth,cluster,help,log,proxy,route,session,user")]
+    [InlineData("au", "audit,auth")]
+    [InlineData("aut", "auth")]
+    [InlineData("audit ", "query,tail")]
     [InlineData("session ", "kill,list,show")]
     [InlineData("auth show as", "as1,as2")]
     [InlineData("proxy show p", "proxy1")]

@@ -176,6 +176,50 @@ public abstract class PersistenceSuite(StoreKind kind, ITestOutputHelper output)
     }
 
     /// <summary>Retries an assertion until it holds (at most a minute): waits on the system, not on a clock.</summary>
+    /// <summary>
+    /// Fail closed: with the store gone, a write is not confirmed, the auth server stops and callers
+    /// get <c>unreachable</c> at once (the request whose write failed gets <c>store-unavailable</c>
+    /// at once too, not at its ask timeout); when the store is back it recovers by itself (back-off
+    /// restarts). SQLite: the database file is replaced; PostgreSQL: the server is stopped.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_store_outage_fails_closed_and_the_system_recovers_by_itself()
+    {
+        await using var outage = await kind.CreateOutageAsync();
+        await using var node = await TestNode.StartAsync(outage.Store);
+        var dave = await node.Plane.RegisterUserAsync("dave", "as1");
+
+        await outage.BreakAsync();
+        using var key = LeafKey.Create();
+        var unconfirmed = node.Plane.AskAsync<object>("as1", new RegisterUser("erin", key.SubjectPublicKeyInfo, "test"));
+
+        // the write is not confirmed: the caller is told so (an ask timeout would throw AskTimeoutException here)
+        var answer = Assert.IsType<AdminRefused>(await unconfirmed);
+        Assert.StartsWith(StoreFailure.Code, answer.Reason, StringComparison.Ordinal);
+
+        // as1 stops; until it has recovered it is not reachable (AuthServerRegistry)
+        await Eventually(() =>
+        {
+            Assert.Null(AuthServerRegistry.For(node.System).Find("as1"));
+            return Task.FromResult(true);
+        });
+
+        // meanwhile every request fails at once with `unreachable` instead of being authorised on unconfirmed state
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => node.Plane.FindUserAsync("dave", "as1"));
+        Assert.StartsWith("unreachable", refused.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<Exception>(async () => Assert.True((await RouteTracer.TraceAsync(node.Plane, node.System, "dave", "server", dave)).Ok));
+
+        await outage.RestoreAsync();
+        var trace = await Eventually(async () =>
+        {
+            var t = await RouteTracer.TraceAsync(node.Plane, node.System, "dave", "server", dave);
+            Assert.True(t.Ok, t.Error?.ToString());
+            return t;
+        });
+        Assert.Equal(["proxy1", "proxy2", "proxy3"], trace.Route);
+        Assert.NotNull(await node.Plane.FindUserAsync("dave", "as1"));
+    }
+
     protected static async Task<T> Eventually<T>(Func<Task<T>> attempt)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -195,48 +239,4 @@ public abstract class PersistenceSuite(StoreKind kind, ITestOutputHelper output)
 
 public sealed class SqlitePersistenceTests(ITestOutputHelper output) : PersistenceSuite(SqliteKind.Instance, output);
 
-/// <summary>
-/// The PostgreSQL run of the suite, plus the outage test: a server that is stopped and started again
-/// (an embedded SQLite file cannot become unreachable on its own; it is not run there).
-/// </summary>
-public sealed class PostgresPersistenceTests(ITestOutputHelper output) : PersistenceSuite(PostgresKind.Instance, output)
-{
-    /// <summary>
-    /// Fail closed: with the store gone, a write is not confirmed, the auth server stops and callers
-    /// get <c>unreachable</c> at once; when the store is back it recovers by itself (back-off restarts).
-    /// </summary>
-    [SkippableFact]
-    public async Task A_store_outage_fails_closed_and_the_system_recovers_by_itself()
-    {
-        await using var outage = await PostgresKind.Instance.CreateOutageAsync();
-        await using var node = await TestNode.StartAsync(outage.Store);
-        var dave = await node.Plane.RegisterUserAsync("dave", "as1");
-
-        await outage.BreakAsync();
-        using var key = LeafKey.Create();
-        var unconfirmed = node.Plane.AskAsync<object>("as1", new RegisterUser("erin", key.SubjectPublicKeyInfo, "test"));
-
-        // the write fails and as1 stops; until it has recovered it is not reachable (AuthServerRegistry)
-        await Eventually(() =>
-        {
-            Assert.Null(AuthServerRegistry.For(node.System).Find("as1"));
-            return Task.FromResult(true);
-        });
-
-        // meanwhile every request fails at once with `unreachable` instead of being authorised on unconfirmed state
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => node.Plane.FindUserAsync("dave", "as1"));
-        Assert.StartsWith("unreachable", refused.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAnyAsync<Exception>(() => RouteTracer.TraceAsync(node.Plane, node.System, "dave", "server", dave));
-
-        await outage.RestoreAsync();
-        var trace = await Eventually(async () =>
-        {
-            var t = await RouteTracer.TraceAsync(node.Plane, node.System, "dave", "server", dave);
-            Assert.True(t.Ok, t.Error?.ToString());
-            return t;
-        });
-        Assert.Equal(["proxy1", "proxy2", "proxy3"], trace.Route);
-        Assert.NotNull(await node.Plane.FindUserAsync("dave", "as1"));
-        _ = unconfirmed.ContinueWith(t => t.Exception, TaskScheduler.Default); // erin: old or new state, either is fine
-    }
-}
+public sealed class PostgresPersistenceTests(ITestOutputHelper output) : PersistenceSuite(PostgresKind.Instance, output);

@@ -44,6 +44,9 @@ public abstract class StoreKind
 
     public abstract Task<TestStore> CreateAsync();
 
+    /// <summary>A store that the test can make unavailable and bring back (<see cref="IOutage"/>).</summary>
+    public abstract Task<IOutage> CreateOutageAsync();
+
     protected static string TempDirectory()
     {
         var dir = Path.Combine(Path.GetTempPath(), "avpn-persistence-" + Guid.NewGuid().ToString("N")[..12]);
@@ -70,6 +73,50 @@ public sealed class SqliteKind : StoreKind
 
     public override Task<TestStore> CreateAsync() =>
         Task.FromResult(new TestStore(Name, TempDirectory(), null, () => Task.CompletedTask));
+
+    public override async Task<IOutage> CreateOutageAsync() => new FileOutage(await CreateAsync());
+
+    /// <summary>
+    /// The SQLite file becomes unavailable: it (and any journal/WAL files) is moved aside and a
+    /// directory of the same name stands in its place, so every open fails ("unable to open database
+    /// file"), even for root, whom file modes do not stop; pooled connections are dropped. Restoring
+    /// puts the very same file back.
+    /// </summary>
+    private sealed class FileOutage(TestStore store) : IOutage
+    {
+        private string Database => Path.Combine(store.DataDirectory, "actorvpn.db");
+
+        private string Aside => Path.Combine(store.DataDirectory, "aside");
+
+        public TestStore Store => store;
+
+        public Task BreakAsync()
+        {
+            Directory.CreateDirectory(Aside);
+            foreach (var file in Directory.GetFiles(store.DataDirectory, "actorvpn.db*"))
+            {
+                File.Move(file, Path.Combine(Aside, Path.GetFileName(file)));
+            }
+
+            Directory.CreateDirectory(Database);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            return Task.CompletedTask;
+        }
+
+        public Task RestoreAsync()
+        {
+            Directory.Delete(Database, recursive: true);
+            foreach (var file in Directory.GetFiles(Aside))
+            {
+                File.Move(file, Path.Combine(store.DataDirectory, Path.GetFileName(file)));
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            return Task.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync() => store.DisposeAsync();
+    }
 }
 
 /// <summary>
@@ -111,7 +158,7 @@ public sealed class PostgresKind : StoreKind
     }
 
     /// <summary>A store on a private server of its own, which the test may stop and start (<see cref="IOutage"/>).</summary>
-    public async Task<IOutage> CreateOutageAsync()
+    public override async Task<IOutage> CreateOutageAsync()
     {
         SkipUnlessAvailable();
         Skip.If(Bin is null, "AVPN_TEST_PGBIN is not set: cannot start a private PostgreSQL server to stop and restart");

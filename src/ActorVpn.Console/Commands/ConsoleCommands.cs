@@ -88,6 +88,11 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         }
     }
 
+    /// <summary>A command from an authenticated operator: the audit palette, and operator actions written to the audit trail (<see cref="AuditCommands"/>).</summary>
+    public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words, string operatorName) => AuditCommands.Handles(words)
+        ? new AuditCommands(node, timeout).RunAsync(words)
+        : new AuditCommands(node, timeout).AuditedAsync(operatorName, words, () => RunAsync(words));
+
     internal static ConsoleReply Reply(CommandLine line, object json, string text) =>
         ConsoleReply.Text(line.Json ? JsonSerializer.Serialize(json, Json) + "\n" : text);
 

@@ -25,6 +25,7 @@ public static class Palette
         new("user add", "user add NAME --auth-server AS [--out P] [--json]", "register a user at its home server only and write its profile"),
         new("user revoke", "user revoke NAME [--json]", "refuse the user's new sessions and close its live ones"),
         new("user list", "user list [--json]", "every user of every auth server"),
+        .. AuditCommands.Entries,
     ];
 
     public static string UsageOf(string words) =>

@@ -40,6 +40,7 @@ public sealed class ConsoleConnectionActor : ReceiveActor
     private bool _closeAfterWrite;
     private int _dropped;
     private bool _lastWasFinal = true;
+    private string _operator = "?";
 
     public ConsoleConnectionActor(Socket socket, ConsoleAuthority authority, ConsoleCommands commands, TimeSpan handshakeTimeout)
     {
@@ -50,6 +51,7 @@ public sealed class ConsoleConnectionActor : ReceiveActor
         Receive<Authenticated>(authenticated =>
         {
             _tls = authenticated.Tls;
+            _operator = authenticated.Operator;
             _log.Info("console: operator {0} connected from {1}", authenticated.Operator, _socket.RemoteEndPoint);
             ReadNext();
         });
@@ -82,7 +84,7 @@ public sealed class ConsoleConnectionActor : ReceiveActor
             }
             else
             {
-                _commands.RunAsync(request.Args)
+                _commands.RunAsync(request.Args, _operator)
                     .PipeTo(Self, failure: e => new ConsoleReply(ConsoleReply.Failed, string.Empty, $"the command failed: {e.GetBaseException().Message}"));
             }
         });
