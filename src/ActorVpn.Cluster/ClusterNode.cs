@@ -128,7 +128,7 @@ public sealed class ClusterNode : IAsyncDisposable
         {
             // The audit trail (issue #5), journalled per node: nodes share one store, so each writes under its own address.
             var audit = AuditSettings.FromConfig(config);
-            var self = system.AsInstanceOf<ExtendedActorSystem>().Provider.DefaultAddress;
+            var self = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             system.ActorOf(AuditLog.Props(audit with { PersistenceId = $"{audit.PersistenceId}-{self.Host}-{self.Port}" }), AuditLog.Name);
             system.ActorOf(StoreFailureAnswerer.Props(), StoreFailureAnswerer.Name); // requests caught in a failing group get a prompt answer
             var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
