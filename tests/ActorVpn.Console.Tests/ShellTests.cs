@@ -10,8 +10,8 @@ public sealed class ShellTests(SharedSystem shared) : IClassFixture<SharedSystem
     public async Task Tab_completes_commands_and_live_names_history_recalls_and_help_lists()
     {
         var keys = new Queue<ConsoleKeyInfo>();
-        Keys.Type(keys, "au");
-        Keys.Press(keys, ConsoleKey.Tab);            // "au" -> "auth "
+        Keys.Type(keys, "aut");
+        Keys.Press(keys, ConsoleKey.Tab);            // "aut" -> "auth " ("au" is also audit)
         Keys.Type(keys, "l");
         Keys.Press(keys, ConsoleKey.Tab);            // "auth l" -> "auth list "
         Keys.Press(keys, ConsoleKey.Enter);
