@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ActorVpn.Client;
 using ActorVpn.OperatorConsole.Client;
+using ActorVpn.Testing;
 using Xunit;
 
 namespace ActorVpn.OperatorConsole.Tests;
@@ -43,7 +44,7 @@ public sealed class AdministrationTests
         Assert.Single(revoke.GetProperty("closedSessions").EnumerateArray());
 
         await Traffic.AssertClosedByPeerAsync(socket);
-        using var again = await system.OpenLocalAsync(system.Alice);
+        using var again = await LocalConnections.OpenRefusedAsync(() => system.OpenLocalAsync(system.Alice));
         await Traffic.AssertClosedByPeerAsync(again); // refused at the entry proxy (step 702: revoked)
 
         var trace = JsonDocument.Parse((await system.RunAsync("route", "trace", "alice", "server", "--json")).Output).RootElement;

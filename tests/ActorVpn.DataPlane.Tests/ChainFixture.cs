@@ -177,8 +177,13 @@ internal static class Traffic
     }
 
     /// <summary>True once the peer has closed <paramref name="socket"/>: a read returns 0 or fails.</summary>
-    public static async Task AssertClosedByPeerAsync(Socket socket)
+    public static async Task AssertClosedByPeerAsync(Socket? socket)
     {
+        if (socket is null)
+        {
+            return; // reset while connecting (LocalConnections.OpenRefusedAsync)
+        }
+
         using var deadline = new CancellationTokenSource(ChainFixture.Deadline);
         var buffer = new byte[64 * 1024];
         try

@@ -65,7 +65,7 @@ public sealed class RefusalTests
         Assert.Equal(ErrorCodes.UntrustedPeer, failure.Code);
         Assert.Equal("proxy1", failure.Hop);
 
-        using var local = await chain.OpenLocalAsync(wrongAnchor);
+        using var local = await LocalConnections.OpenRefusedAsync(() => chain.OpenLocalAsync(wrongAnchor));
         await Traffic.AssertClosedByPeerAsync(local);
         await healthy.AssertStillFlowsAsync();
     }
@@ -116,7 +116,7 @@ public sealed class RefusalTests
         var failure = await Assert.ThrowsAsync<ChainException>(() => chain.DialAsync());
         Assert.Equal(ErrorCodes.CertificateRevoked, failure.Code);
 
-        using var local = await chain.OpenLocalAsync();
+        using var local = await LocalConnections.OpenRefusedAsync(() => chain.OpenLocalAsync());
         await Traffic.AssertClosedByPeerAsync(local);
         await healthy.AssertStillFlowsAsync();
     }
