@@ -42,9 +42,12 @@ public sealed record ClusterScenarioOptions
 /// </summary>
 public sealed class ClusterScenario : IAsyncDisposable
 {
-    private const string Tuning = """
+    /// <summary>
+    /// Cluster timings for tests on loopback: a dead node is noticed, downed and its singletons
+    /// moved in about a second instead of Akka's production defaults (tens of seconds).
+    /// </summary>
+    public const string FastClusterTimings = """
         akka.loglevel = WARNING
-        akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0, applied-adapters = [trttl] }
         akka.cluster {
           periodic-tasks-initial-delay = 0s, gossip-interval = 200ms, leader-actions-interval = 200ms
           unreachable-nodes-reaper-interval = 200ms, retry-unsuccessful-join-after = 1s, seed-node-timeout = 2s
@@ -54,6 +57,11 @@ public sealed class ClusterScenario : IAsyncDisposable
         }
         akka.coordinated-shutdown.phases.cluster-exiting.timeout = 2s
         akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        """;
+
+    private const string Tuning = FastClusterTimings + """
+
+        akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0, applied-adapters = [trttl] }
         # a killed node stops without leaving the cluster (a crash)
         akka.coordinated-shutdown.run-by-actor-system-terminate = off
         actorvpn.node { health.port = 0, drain-period = 1s }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using ActorVpn.Cluster;
 using ActorVpn.OperatorConsole.Client;
+using ActorVpn.Testing;
 using ActorVpn.Topology;
 using Akka.Cluster;
 using Akka.Configuration;
@@ -210,18 +211,9 @@ public sealed class ClusterConsoleTests : IAsyncLifetime
     private async Task<ClusterNode> StartNodeAsync(TopologyModel topology, string group, string? seed)
     {
         var overrides = ConfigurationFactory.ParseString($$"""
-            akka.loglevel = WARNING
+            {{ClusterScenario.FastClusterTimings}}
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
-            akka.cluster {
-              seed-nodes = [{{(seed is null ? string.Empty : $"\"{seed}\"")}}]
-              periodic-tasks-initial-delay = 0s, gossip-interval = 200ms, leader-actions-interval = 200ms
-              unreachable-nodes-reaper-interval = 200ms, retry-unsuccessful-join-after = 1s, seed-node-timeout = 2s
-              failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 1s, expected-response-after = 200ms }
-              split-brain-resolver.stable-after = 1s
-              singleton.hand-over-retry-interval = 200ms
-            }
-            akka.coordinated-shutdown.phases.cluster-exiting.timeout = 2s
-            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+            akka.cluster.seed-nodes = [{{(seed is null ? string.Empty : $"\"{seed}\"")}}]
             actorvpn.node { groups = [{{group}}], proxies = [], health.port = 0, drain-period = 1s }
             actorvpn.console.tail-probe-interval = 200ms
             """);
