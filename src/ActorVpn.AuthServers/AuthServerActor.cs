@@ -820,10 +820,13 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             _forwarded.Remove(id);
         }
 
-        // A request whose caller has long given up (e.g. a black-holed step) is forgotten.
+        // A request whose call never came back (a black-holed step, or its ask timeout delivered too late
+        // on a starved machine) is answered with `timeout`, not forgotten: its caller may still be waiting.
         foreach (var stale in _pending.Values.Where(p => p.Deadline + _settings.HandOffTimeout <= now).ToList())
         {
-            _pending.Remove(stale.HandOffId);
+            AuthServerRegistry.For(Context.System).Find(stale.Next)?.Tell(new ReleaseHandOff(stale.HandOffId)); // 【0053】
+            Fail(stale, new HandOffError(ErrorCodes.Timeout, stale.Next, stale.Step.Cite(),
+                $"{stale.Next} did not answer {Me} in time (hand-off timeout {_settings.HandOffTimeout.TotalSeconds:0.#} s)"), stale.Path.Append(stale.Next).ToList());
         }
     }
 
