@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using ActorVpn.AuthServers.HandOff;
@@ -71,9 +72,8 @@ public sealed class ClusterScenario : IAsyncDisposable
     private readonly Dictionary<string, ClusterNode> _nodes;
     private readonly List<string> _names;
     private readonly HashSet<string> _killed = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, UserEnrollment> _enrollments = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string User, string Destination), string> _listeners = [];
-    private readonly List<ScenarioSession> _sessions = [];
+    private readonly ConcurrentDictionary<string, UserEnrollment> _enrollments = new(StringComparer.Ordinal);
+    private readonly ScenarioConnections _connections = new();
     private readonly StepLog _log;
     private readonly string? _sqlite;
     private readonly string? _postgres;
@@ -208,26 +208,11 @@ public sealed class ClusterScenario : IAsyncDisposable
     }
 
     /// <summary>Opens one application connection through the chain (a client listener on node1).</summary>
-    public async Task<ScenarioSession> ConnectAsync(string user, string destination = "server")
+    public Task<ScenarioSession> ConnectAsync(string user, string destination = "server")
     {
-        if (!_listeners.TryGetValue((user, destination), out var address))
-        {
-            var enrollment = _enrollments.GetValueOrDefault(user) ?? throw new InvalidOperationException($"enrol '{user}' first");
-            address = await VpnNode.StartClientAsync(Entry.System, await ProfileForAsync(enrollment), destination, new IPEndPoint(IPAddress.Loopback, 0),
-                DataPlaneSettings.FromConfig(Entry.System.Settings.Config));
-            _listeners[(user, destination)] = address;
-        }
-
-        var local = HostPort.Parse(address);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(local.Host, local.Port);
-        var session = new ScenarioSession(socket);
-        lock (_sessions)
-        {
-            _sessions.Add(session);
-        }
-
-        return session;
+        var enrollment = _enrollments.GetValueOrDefault(user) ?? throw new InvalidOperationException($"enrol '{user}' first");
+        return _connections.OpenAsync(user, destination, async () => await VpnNode.StartClientAsync(Entry.System, await ProfileForAsync(enrollment), destination,
+            new IPEndPoint(IPAddress.Loopback, 0), DataPlaneSettings.FromConfig(Entry.System.Settings.Config)));
     }
 
     /// <summary>Waits until <paramref name="server"/> reaches <paramref name="step"/> (on whichever node it runs).</summary>
@@ -339,11 +324,7 @@ public sealed class ClusterScenario : IAsyncDisposable
         var ok = await TryEventuallyAsync(async () =>
         {
             var problems = new List<string>();
-            int opened;
-            lock (_sessions)
-            {
-                opened = _sessions.Count;
-            }
+            var opened = _connections.Opened;
 
             var (established, closed) = _log.Sessions();
             if (closed < opened)
@@ -447,16 +428,7 @@ public sealed class ClusterScenario : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        List<ScenarioSession> sessions;
-        lock (_sessions)
-        {
-            sessions = _sessions.ToList();
-        }
-
-        foreach (var session in sessions)
-        {
-            await session.DisposeAsync();
-        }
+        await _connections.DisposeAsync();
 
         foreach (var name in _names.AsEnumerable().Reverse().Where(n => _nodes.ContainsKey(n) && !_killed.Contains(n)))
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
 using ActorVpn.AuthServers.HandOff;
@@ -32,9 +33,8 @@ public sealed class VpnScenario : IAsyncDisposable
     public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(20);
 
     private readonly Dictionary<string, EchoServer> _destinations;
-    private readonly Dictionary<string, UserEnrollment> _enrollments = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string User, string Destination), string> _listeners = [];
-    private readonly List<ScenarioSession> _sessions = [];
+    private readonly ConcurrentDictionary<string, UserEnrollment> _enrollments = new(StringComparer.Ordinal);
+    private readonly ScenarioConnections _connections = new();
     private readonly Recorder.Log _log = new();
     private readonly IActorRef _recorder;
 
@@ -124,25 +124,10 @@ public sealed class VpnScenario : IAsyncDisposable
     }
 
     /// <summary>Opens one application connection through the chain (an <c>avpn connect</c> listener per user and destination).</summary>
-    public async Task<ScenarioSession> ConnectAsync(string user, string destination = "server")
+    public Task<ScenarioSession> ConnectAsync(string user, string destination = "server")
     {
-        if (!_listeners.TryGetValue((user, destination), out var address))
-        {
-            var enrollment = _enrollments.GetValueOrDefault(user) ?? throw new InvalidOperationException($"enrol '{user}' first");
-            address = await Node.ConnectAsync(Node.ProfileFor(enrollment), destination);
-            _listeners[(user, destination)] = address;
-        }
-
-        var local = HostPort.Parse(address);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(local.Host, local.Port);
-        var session = new ScenarioSession(socket);
-        lock (_sessions)
-        {
-            _sessions.Add(session);
-        }
-
-        return session;
+        var enrollment = _enrollments.GetValueOrDefault(user) ?? throw new InvalidOperationException($"enrol '{user}' first");
+        return _connections.OpenAsync(user, destination, () => Node.ConnectAsync(Node.ProfileFor(enrollment), destination));
     }
 
     /// <summary>
@@ -198,11 +183,7 @@ public sealed class VpnScenario : IAsyncDisposable
         var violation = await EventuallyAsync(async () =>
         {
             var problems = new List<string>();
-            int opened;
-            lock (_sessions)
-            {
-                opened = _sessions.Count;
-            }
+            var opened = _connections.Opened;
 
             var (established, closed) = _log.Sessions();
             if (closed.Count < opened)
@@ -274,17 +255,7 @@ public sealed class VpnScenario : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        List<ScenarioSession> sessions;
-        lock (_sessions)
-        {
-            sessions = _sessions.ToList();
-        }
-
-        foreach (var session in sessions)
-        {
-            await session.DisposeAsync();
-        }
-
+        await _connections.DisposeAsync();
         await Node.DisposeAsync();
         foreach (var echo in _destinations.Values)
         {

@@ -177,9 +177,25 @@ public sealed class FailureScenarioTests
             }
         }));
 
+        var injected = scenario.Faults.Injected;
+        var faults = string.Join(", ", injected.Select(f => $"{f.Action} {f.Step.AuthServer} {f.Step.Step}"));
         Assert.DoesNotContain("corrupted", outcomes);
-        Assert.Contains("ok", outcomes);
+
+        // A hang costs the one hand-off it holds. A crash also costs every session in flight at that
+        // server (its held certificates live in memory only, and an upper server's crash restarts its
+        // group), which with 200 sessions between hand-off and hop authentication can be all of them.
+        if (!injected.Any(f => f.Action == StepAction.Crash))
+        {
+            var hangs = injected.Count(f => f.Action == StepAction.Hang);
+            Assert.True(outcomes.Count(o => o == "closed") <= hangs, $"more sessions closed than faults explain; faults injected: {faults}");
+        }
+
         scenario.Faults.Heal();
+        await using (var after = await scenario.ConnectAsync("alice"))
+        {
+            Assert.True(await after.RoundTripAsync(4096), $"the system must work again once the faults stop; faults injected: {faults}");
+        }
+
         await scenario.AssertInvariantsAsync(TimeSpan.FromSeconds(40));
     }
 }
