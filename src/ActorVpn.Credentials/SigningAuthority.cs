@@ -6,22 +6,18 @@ namespace ActorVpn.Credentials;
 /// <summary>An auth server's (or console's) signing authority: an ECDSA P-256 key and its self-signed CA
 /// certificate (CN=name, O=ActorVpn, OU=authority; CA with path length 0). Issues and verifies leaf certificates.
 /// Thread-safe: <see cref="Verify"/> uses only the public certificate and keeps no state between calls.</summary>
-public sealed class SigningAuthority : IDisposable
+public sealed class SigningAuthority : EcdsaKeyOwner
 {
     private static readonly TimeSpan DefaultLifetime = TimeSpan.FromDays(3653);
     private static readonly PbeParameters KeyEncryption = new(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 100_000);
 
-    private readonly ECDsa _key;
-    private readonly byte[] _subjectPublicKeyInfo;
     private readonly KnownCertificate _anchor;
-    private bool _disposed;
 
     private SigningAuthority(string name, ECDsa key, X509Certificate2 certificate)
+        : base(key)
     {
         Name = name;
-        _key = key;
         Certificate = certificate;
-        _subjectPublicKeyInfo = key.ExportSubjectPublicKeyInfo();
         _anchor = KnownCertificate.Of(certificate);
     }
 
@@ -30,8 +26,6 @@ public sealed class SigningAuthority : IDisposable
     /// <summary>The public CA certificate (no private key): the trust anchor to hand to others.</summary>
     public X509Certificate2 Certificate { get; }
 
-    /// <summary>DER SubjectPublicKeyInfo of the signing key (a fresh copy).</summary>
-    public byte[] SubjectPublicKeyInfo => (byte[])_subjectPublicKeyInfo.Clone();
 
     public static SigningAuthority Create(string name, DateTimeOffset now, TimeSpan? lifetime = null)
     {
@@ -103,17 +97,11 @@ public sealed class SigningAuthority : IDisposable
         return FromParts(name, key, certificateDer);
     }
 
-    public byte[] ExportPkcs8PrivateKey()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _key.ExportPkcs8PrivateKey();
-    }
-
     /// <summary>PKCS#8 EncryptedPrivateKeyInfo: PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256, 100,000 iterations.</summary>
     public byte[] ExportEncryptedPkcs8PrivateKey(ReadOnlySpan<char> password)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _key.ExportEncryptedPkcs8PrivateKey(password, KeyEncryption);
+        ThrowIfDisposed();
+        return Key.ExportEncryptedPkcs8PrivateKey(password, KeyEncryption);
     }
 
     /// <summary>Issues a leaf certificate: CN=subjectName, O=ActorVpn, OU=user|proxy|inter-server|operator; random
@@ -128,7 +116,7 @@ public sealed class SigningAuthority : IDisposable
         DateTimeOffset notBefore,
         DateTimeOffset notAfter)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         if (kind == CertificateKind.Proxy)
         {
             Profile.ValidateDnsName(subjectName, nameof(subjectName));
@@ -175,7 +163,7 @@ public sealed class SigningAuthority : IDisposable
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(publicKey, false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
 
-        var generator = X509SignatureGenerator.CreateForECDsa(_key);
+        var generator = X509SignatureGenerator.CreateForECDsa(Key);
         return request.Create(Certificate.SubjectName, generator, notBefore, notAfter, Profile.RandomSerial());
     }
 
@@ -184,7 +172,7 @@ public sealed class SigningAuthority : IDisposable
     /// Never throws for a bad certificate; no network, no revocation check (revocation is the caller's business).</summary>
     public CertificateVerdict Verify(X509Certificate2 certificate, CertificateKind expectedKind, DateTimeOffset now)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         return CertificateCheck.Verify(certificate, Certificate, expectedKind, expectedName: null, now);
     }
 
@@ -194,36 +182,11 @@ public sealed class SigningAuthority : IDisposable
     public CertificateVerdict Verify(KnownCertificate certificate, CertificateKind expectedKind, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         return CertificateCheck.Verify(certificate, _anchor, Certificate, expectedKind, expectedName: null, now);
     }
 
-    /// <summary>ECDSA P-256 / SHA-256 signature, IEEE P1363 format (r || s, 64 bytes).</summary>
-    public byte[] SignData(ReadOnlySpan<byte> data)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _key.SignData(data, Profile.Hash);
-    }
-
-    /// <summary>Same as the span overload; lets the method group be passed as <c>Func&lt;byte[], byte[]&gt;</c>
-    /// (e.g. to <see cref="PeerProof.Sign"/>).</summary>
-    public byte[] SignData(byte[] data)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        return SignData(data.AsSpan());
-    }
-
-    public void Dispose()
-    {
-        if (_disposed)
-        {
-            return;
-        }
-
-        _disposed = true;
-        _key.Dispose();
-        Certificate.Dispose();
-    }
+    private protected override void DisposeMore() => Certificate.Dispose();
 
     private static SigningAuthority FromParts(string name, ECDsa key, ReadOnlySpan<byte> certificateDer)
     {
