@@ -94,15 +94,7 @@ public sealed class ProtocolTests
         await socket.ConnectAsync(endpoint.Host, endpoint.Port, deadline.Token);
         var certificate = credential.CertificateWithKey();
         var tls = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-        {
-            TargetHost = ConsoleAuthority.ServerName,
-            EnabledSslProtocols = SslProtocols.Tls13,
-            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            ClientCertificates = [certificate],
-            LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate,
-            RemoteCertificateValidationCallback = (_, server, _, _) => server is X509Certificate2 presented && Pins.Matches(presented, credential.ServerPin),
-        }, deadline.Token);
+        await tls.AuthenticateAsClientAsync(Client.ConsoleClient.TlsOptions(credential, certificate), deadline.Token);
         return tls;
     }
 }

@@ -40,15 +40,7 @@ public sealed class ConsoleClient : IAsyncDisposable
             await socket.ConnectAsync(endpoint.Host, endpoint.Port, deadline.Token);
             using var certificate = credential.CertificateWithKey();
             tls = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
-            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = ConsoleAuthority.ServerName,
-                EnabledSslProtocols = SslProtocols.Tls13,
-                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                ClientCertificates = [certificate],
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate,
-                RemoteCertificateValidationCallback = (_, server, _, _) => server is X509Certificate2 presented && Pins.Matches(presented, credential.ServerPin),
-            }, deadline.Token);
+            await tls.AuthenticateAsClientAsync(TlsOptions(credential, certificate), deadline.Token);
             return new ConsoleClient(socket, tls, limit);
         }
         catch (Exception e) when (e is SocketException or AuthenticationException or OperationCanceledException or IOException)
@@ -61,6 +53,24 @@ public sealed class ConsoleClient : IAsyncDisposable
             socket.Dispose();
             throw new IOException($"cannot open the console at {credential.Endpoint}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// How a console client speaks TLS to a node: TLS 1.3 only, the operator certificate (with its key) as the
+    /// client certificate, and the node trusted only if it presents the console authority pinned in the credential.
+    /// </summary>
+    public static SslClientAuthenticationOptions TlsOptions(OperatorCredential credential, X509Certificate2 certificateWithKey)
+    {
+        ArgumentNullException.ThrowIfNull(credential);
+        return new SslClientAuthenticationOptions
+        {
+            TargetHost = ConsoleAuthority.ServerName,
+            EnabledSslProtocols = SslProtocols.Tls13,
+            CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+            ClientCertificates = [certificateWithKey],
+            LocalCertificateSelectionCallback = (_, _, _, _, _) => certificateWithKey,
+            RemoteCertificateValidationCallback = (_, server, _, _) => server is X509Certificate2 presented && Pins.Matches(presented, credential.ServerPin),
+        };
     }
 
     /// <summary>Runs one command on the node; a streaming command's parts are joined into the one reply.</summary>
