@@ -136,6 +136,34 @@ public abstract class AuditSuite(StoreKind kind)
         Assert.All(gina, r => Assert.Equal("carol", r.Operator));
     }
 
+    /// <summary>
+    /// A session record the store committed but whose confirmation was lost in an outage is written again
+    /// when the trail recovers: the journal then holds it twice, and <c>audit tail</c> / <c>audit query</c>
+    /// still show that attempt once.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_record_written_again_after_a_lost_confirmation_is_read_once()
+    {
+        await using var store = await kind.CreateAsync();
+        await using var node = await AuditNode.StartAsync(store);
+        var reader = new AuditReader(node.Node.System, AuditNode.Deadline);
+        var before = (await reader.PositionAsync()).HighestSequenceNr;
+        var now = DateTimeOffset.UtcNow;
+        var attempt = new ActorVpn.Proxies.SessionAttemptObserved("handoff-twice", "hal", "server", "proxy1", ["proxy1", "proxy2", "proxy3"],
+            ["as1", "as2", "as4", "as3"], AuditRecord.Ok, null, null, null, now, now.AddSeconds(1));
+        node.Node.System.EventStream.Publish(attempt);
+        node.Node.System.EventStream.Publish(attempt with { Route = [.. attempt.Route] }); // the same attempt, written again
+        await Eventually(async () =>
+        {
+            Assert.Equal(before + 2, (await reader.PositionAsync()).HighestSequenceNr);
+            return true;
+        });
+
+        Assert.Single(await TailAsync(node, "--lines", "10"), r => r.Id == "handoff-twice");
+        Assert.Single(await QueryAsync(node, "--user", "hal", "--since", "1h"));
+        Assert.Single(await QueryAsync(node, "--since", "1h"), r => r.Id == "handoff-twice");
+    }
+
     protected static async Task<IReadOnlyList<AuditRecord>> TailAsync(AuditNode node, params string[] options) =>
         Records(await node.RunAsync("auditor", ["audit", "tail", .. options, "--json"]));
 

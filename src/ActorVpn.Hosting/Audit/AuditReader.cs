@@ -67,6 +67,7 @@ public sealed class AuditReader(ActorSystem system, TimeSpan timeout)
         var source = journal.CurrentEventsByTag(tag, Offset.NoOffset())
             .Where(e => e.Event is AuditRecord)
             .Select(e => (AuditRecord)e.Event)
+            .Where(FirstSighting())
             // an admin action is recorded 'started' before it is carried out: at most a little older than the next record
             .TakeWhile(r => until is null || r.Start <= until.Value)
             .Where(filter.Matches)
@@ -76,5 +77,12 @@ public sealed class AuditReader(ActorSystem system, TimeSpan timeout)
     }
 
     private async Task<IReadOnlyList<AuditRecord>> RunAsync(Source<EventEnvelope, Akka.NotUsed> source, int limit) =>
-        (await source.Where(e => e.Event is AuditRecord).Select(e => (AuditRecord)e.Event).Take(limit).RunWith(Sink.Seq<AuditRecord>(), system.Materializer()).WaitAsync(timeout)).ToList();
+        (await source.Where(e => e.Event is AuditRecord).Select(e => (AuditRecord)e.Event).Where(FirstSighting()).Take(limit).RunWith(Sink.Seq<AuditRecord>(), system.Materializer()).WaitAsync(timeout)).ToList();
+
+    /// <summary>A filter that passes each record the first time it is seen (by <see cref="AuditRecord.Identity"/>): one per read.</summary>
+    private static Predicate<AuditRecord> FirstSighting()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return record => seen.Add(record.Identity);
+    }
 }

@@ -42,6 +42,12 @@ public sealed record AuditRecord(
     /// <summary>The tag of one user's records: <c>audit query --user U</c> reads only these.</summary>
     public static string UserTag(string user) => "audit-user-" + user;
 
+    /// <summary>
+    /// What makes two records the same line of the trail: kind, id, action, outcome and times. A record the
+    /// store committed but whose confirmation was lost in an outage is written again; readers show it once.
+    /// </summary>
+    public string Identity => FormattableString.Invariant($"{Kind}|{Id}|{Action}|{Outcome}|{Start.UtcTicks}|{End?.UtcTicks}");
+
     /// <summary>When it happened, for time filters: the end if there is one, else the start.</summary>
     public DateTimeOffset At => End ?? Start;
 
