@@ -141,9 +141,10 @@ async Task ProbeAsync(AvpnChain patent)
         Log($"probe: hand-off p50 {Load.Median(hand):0.00} ms ({(cpu1 - cpu0).TotalMilliseconds / 50:0.00} CPU-ms), set-up p50 {Load.Median(setUp):0.00} ms ({(cpu2 - cpu1).TotalMilliseconds / 50:0.00} CPU-ms)");
     }
 
-    foreach (var par in new[] { 1, 4, 32 })
+    foreach (var par in new[] { 1, 4, 32, 32, 32 })
     {
         var n = 0;
+        var (jitted, jitTime, cpu) = (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime(), Process.GetCurrentProcess().TotalProcessorTime);
         var w = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, par).Select(_ => Task.Run(async () =>
         {
@@ -153,7 +154,8 @@ async Task ProbeAsync(AvpnChain patent)
                 Interlocked.Increment(ref n);
             }
         })));
-        Log($"probe: {par} in parallel: {n / w.Elapsed.TotalSeconds:0} hand-offs/s");
+        Log($"probe: {par} in parallel: {n / w.Elapsed.TotalSeconds:0} hand-offs/s, {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / Math.Max(1, n):0.00} CPU-ms each; " +
+            $"JIT meanwhile: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitted} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds:0} ms");
     }
 }
 
