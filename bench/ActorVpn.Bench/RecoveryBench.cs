@@ -23,8 +23,9 @@ namespace ActorVpn.Bench;
 /// Seeding uses the product's own durable form: as1's real journal (its authority created by the
 /// product on first start, the key secret from the data directory), 100,000 <see cref="UserRegistered"/>
 /// events with real certificates issued by that authority, written in batches of 1,000 (PersistAll),
-/// then the snapshot the product takes (<see cref="AuthServerSnapshot.Of"/>), then 500 more events,
-/// as the product leaves a server between two snapshots (<c>snapshot-every</c> = 1000).
+/// then the snapshot the product takes (<see cref="AuthServerSnapshot.Of"/>), then the most events the
+/// product lets follow a snapshot (<see cref="SnapshotPolicy"/>: 9,999 at 100,000 users), the worst case
+/// for recovery.
 ///
 /// Peers: the same with 1,000 users, and a raw SQL read of the same rows (the snapshot and the
 /// events after it) with the store's own ADO.NET client: recovery cannot be faster than that.
@@ -32,7 +33,6 @@ namespace ActorVpn.Bench;
 /// </summary>
 public static class RecoveryBench
 {
-    private const int Tail = 500;
     private const int Repeats = 3;
 
     public static async Task<int> RunAsync(string[] args)
@@ -57,7 +57,7 @@ public static class RecoveryBench
                 await using var store = await create();
                 var seed = Stopwatch.StartNew();
                 var snapshotBytes = await SeedAsync(store, n);
-                Console.WriteLine($"recovery: {name}: seeded {n:N0} users in {seed.Elapsed.TotalSeconds:0.0} s (snapshot {snapshotBytes / 1048576.0:0.0} MiB + {Tail} events)");
+                Console.WriteLine($"recovery: {name}: seeded {n:N0} users in {seed.Elapsed.TotalSeconds:0.0} s (snapshot {snapshotBytes / 1048576.0:0.0} MiB + {Tail(n):N0} events)");
                 var times = new List<double>();
                 for (var k = 0; k < Repeats; k++)
                 {
@@ -81,6 +81,9 @@ public static class RecoveryBench
         rows.ForEach(Console.WriteLine);
         return 0;
     }
+
+    /// <summary>Events after the latest snapshot in the worst case: one short of the next snapshot.</summary>
+    private static int Tail(int users) => (int)SnapshotPolicy.Default.Interval(users) - 1;
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
@@ -121,9 +124,9 @@ public static class RecoveryBench
         var plane = await ControlPlane.StartAsync(system, ExampleTopology.Load(), settings, askTimeout: TimeSpan.FromMinutes(5));
         var elapsed = clock.Elapsed.TotalMilliseconds;
         var status = await plane.AskAsync<AuthServerStatus>("as1", GetStatus.Instance);
-        if (status.Users.Count != users + Tail)
+        if (status.Users.Count != users + Tail(users))
         {
-            throw new InvalidOperationException($"as1 recovered {status.Users.Count} users, expected {users + Tail}");
+            throw new InvalidOperationException($"as1 recovered {status.Users.Count} users, expected {users + Tail(users)}");
         }
 
         await system.Terminate();
@@ -161,7 +164,7 @@ public static class RecoveryBench
             });
             Command<Next>(_ =>
             {
-                if (_written >= _users + Tail)
+                if (_written >= _users + Tail(_users))
                 {
                     _replyTo.Tell(_snapshotBytes);
                     return;
@@ -175,7 +178,7 @@ public static class RecoveryBench
                     return;
                 }
 
-                var batch = Enumerable.Range(_written, Math.Min(1000, (_written < _users ? _users : _users + Tail) - _written)).Select(NewUser).ToList();
+                var batch = Enumerable.Range(_written, Math.Min(1000, (_written < _users ? _users : _users + Tail(_users)) - _written)).Select(NewUser).ToList();
                 _written += batch.Count;
                 var left = batch.Count;
                 PersistAll(batch, evt =>

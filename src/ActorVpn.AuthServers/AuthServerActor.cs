@@ -36,6 +36,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
     private AuthServerState _state;
     private SigningAuthority? _authority;
+    private long _snapshotAt; // sequence number of the latest snapshot taken or recovered
 
     // Short-lived, deliberately not persisted: held certificates, hand-offs in flight, open challenges.
     private readonly Dictionary<string, HeldCertificate> _held = new(StringComparer.Ordinal);
@@ -54,7 +55,11 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         _tables = new RelayTables(spec, topology);
         _state = AuthServerState.Empty(spec.Name);
 
-        Recover<SnapshotOffer>(offer => offer.Snapshot is AuthServerSnapshot snapshot, offer => ApplySnapshot((AuthServerSnapshot)offer.Snapshot));
+        Recover<SnapshotOffer>(offer => offer.Snapshot is AuthServerSnapshot snapshot, offer =>
+        {
+            _snapshotAt = offer.Metadata.SequenceNr;
+            ApplySnapshot((AuthServerSnapshot)offer.Snapshot);
+        });
         Recover<IAuthServerEvent>(evt => ApplyEvent(evt));
         Recover<RecoveryCompleted>(_ => OnRecovered());
         Command<SaveSnapshotSuccess>(saved => DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1)));
@@ -206,9 +211,10 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             ImportAuthority(created);
         }
 
-        // A snapshot every N events bounds recovery (issue #5: 100,000 users recover in seconds).
-        if (!IsRecovering && LastSequenceNr % _settings.SnapshotEvery == 0)
+        // Snapshots bound recovery (issue #5: 100,000 users recover in seconds); see SnapshotPolicy.
+        if (!IsRecovering && _settings.Snapshots.IsDue(LastSequenceNr - _snapshotAt, _state.Users.Count))
         {
+            _snapshotAt = LastSequenceNr;
             SaveSnapshot(AuthServerSnapshot.Of(_state));
         }
     }

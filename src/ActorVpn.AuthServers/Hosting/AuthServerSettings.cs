@@ -1,3 +1,4 @@
+using ActorVpn.AuthServers.State;
 using Akka.Configuration;
 
 namespace ActorVpn.AuthServers.Hosting;
@@ -14,8 +15,8 @@ public sealed record AuthServerSettings(
     /// <summary>Protects the signing key at rest; null: the key is journalled unprotected (in-memory store).</summary>
     public KeyProtection? KeyProtection { get; init; }
 
-    /// <summary>A snapshot of the state every this many events (<c>snapshot-every</c>).</summary>
-    public int SnapshotEvery { get; init; } = 1000;
+    /// <summary>When a snapshot of the state is taken (<c>snapshot-every</c>, <c>snapshot-every-user-fraction</c>).</summary>
+    public SnapshotPolicy Snapshots { get; init; } = SnapshotPolicy.Default;
 
     public static readonly AuthServerSettings Default = new(
         HandOffTimeout: TimeSpan.FromSeconds(5),
@@ -41,9 +42,13 @@ public sealed record AuthServerSettings(
             Positive(section, "peer-credential-lifetime", Default.PeerCredentialLifetime),
             clock ?? TimeProvider.System)
         {
-            SnapshotEvery = section.GetInt("snapshot-every", 1000) is > 0 and var every
-                ? every
-                : throw new ConfigurationException($"actorvpn.auth-server.snapshot-every must be a positive number, not '{section.GetString("snapshot-every")}'"),
+            Snapshots = new SnapshotPolicy(
+                section.GetInt("snapshot-every", SnapshotPolicy.Default.MinimumEvents) is > 0 and var every
+                    ? every
+                    : throw new ConfigurationException($"actorvpn.auth-server.snapshot-every must be a positive number, not '{section.GetString("snapshot-every")}'"),
+                section.GetDouble("snapshot-every-user-fraction", SnapshotPolicy.Default.UserFraction) is >= 0 and <= 10 and var fraction
+                    ? fraction
+                    : throw new ConfigurationException($"actorvpn.auth-server.snapshot-every-user-fraction must be a number from 0 to 10, not '{section.GetString("snapshot-every-user-fraction")}'")),
         };
     }
 
