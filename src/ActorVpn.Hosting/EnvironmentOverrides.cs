@@ -33,6 +33,11 @@ public static class EnvironmentOverrides
         ["AVPN_SEED_STATEFULSET"] = "actorvpn.node.seed.statefulset",
         ["AVPN_SEED_SERVICE"] = "actorvpn.node.seed.service",
         ["AVPN_REPLICAS"] = "actorvpn.node.seed.replicas",
+
+        // the operator console of a node (hocon/console.hocon): where it listens ("off": none), and
+        // where `avpn node` keeps admin.avpn and the console authority (a writable volume in a pod)
+        ["AVPN_CONSOLE_ENDPOINT"] = "actorvpn.console.endpoint",
+        ["AVPN_CONSOLE_DATA_DIRECTORY"] = "actorvpn.console.data-directory",
     };
 
     /// <summary>Variables holding a comma-separated list, set as a HOCON list (issue 6).</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using ActorVpn.Hosting;
 using ActorVpn.Topology;
 using Akka.Configuration;
@@ -67,13 +68,111 @@ public sealed class ManifestTests
     [MemberData(nameof(Kustomizations))]
     public void Every_environment_variable_is_in_the_override_table(string dir)
     {
+        // POD_NAME is read by ClusterNode (the public hostname) and referenced as $(POD_NAME).
         var known = EnvironmentOverrides.Keys.Keys.Concat(EnvironmentOverrides.ListKeys.Keys).Append("POD_NAME").ToHashSet(StringComparer.Ordinal);
         foreach (var set in Nodes(Render(dir)))
         {
-            foreach (var variable in set.Spec.Template.Spec.Containers.Single(c => c.Name == "avpn").Env)
+            var pod = set.Spec.Template.Spec;
+            foreach (var container in pod.Containers.Concat(pod.InitContainers ?? []))
             {
-                Assert.Contains(variable.Name, known);
+                var declared = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var variable in container.Env ?? [])
+                {
+                    Assert.True(known.Contains(variable.Name), $"{set.Metadata.Name}/{container.Name}: {variable.Name} is read by no code (EnvironmentOverrides)");
+                    Assert.True(declared.Add(variable.Name), $"{set.Metadata.Name}/{container.Name}: {variable.Name} is set twice");
+                    // Kubernetes expands $(VAR) only for variables declared before; any other stays verbatim.
+                    foreach (System.Text.RegularExpressions.Match reference in System.Text.RegularExpressions.Regex.Matches(variable.Value ?? string.Empty, @"\$\(([A-Za-z_][A-Za-z0-9_]*)\)"))
+                    {
+                        Assert.True(declared.Contains(reference.Groups[1].Value), $"{set.Metadata.Name}: {variable.Name} uses $({reference.Groups[1].Value}) before it is declared");
+                    }
+                }
+
+                // what is secret comes from a Secret, never a literal
+                foreach (var variable in (container.Env ?? []).Where(e => SecretVariables.Contains(e.Name)))
+                {
+                    Assert.True(string.IsNullOrEmpty(variable.Value) && variable.ValueFrom?.SecretKeyRef is not null, $"{set.Metadata.Name}: {variable.Name} must come from a secretKeyRef");
+                }
             }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public void Remote_tls_is_on_with_the_certificate_from_a_mounted_secret_and_its_password_from_that_secret(string dir)
+    {
+        var objects = Render(dir);
+        var readme = File.ReadAllText(Path.Combine(Root, "k8s", "README.md"));
+        foreach (var set in Nodes(objects))
+        {
+            var pod = set.Spec.Template.Spec;
+            var container = pod.Containers.Single(c => c.Name == "avpn");
+            var config = NodeConfig(objects, container);
+            Assert.True(RemoteTls.Enabled(config), $"{set.Metadata.Name}: AVPN_REMOTE_TLS must turn Akka.Remote TLS on");
+            Assert.False(config.GetBoolean($"{RemoteTls.Section}.ssl.suppress-validation"), $"{set.Metadata.Name}: TLS without validation");
+
+            // the certificate: a file of a Secret volume, mounted read-only
+            var path = config.GetString($"{RemoteTls.Section}.ssl.certificate.path");
+            Assert.False(string.IsNullOrEmpty(path), $"{set.Metadata.Name}: TLS on without AVPN_REMOTE_TLS_CERTIFICATE");
+            Assert.Equal(path, Env(container, "AVPN_REMOTE_TLS_CERTIFICATE"));
+            var (mount, file) = MountOf(set, container, path);
+            var volume = pod.Volumes.Single(v => v.Name == mount.Name);
+            Assert.True(volume.Secret is not null, $"{set.Metadata.Name}: {path} must be in a Secret volume, not in {mount.Name}");
+            Assert.True(mount.ReadOnlyProperty, $"{set.Metadata.Name}: the certificate's volume {mount.Name} must be mounted read-only");
+            Assert.True(volume.Secret.Optional is not true, $"{set.Metadata.Name}: no certificate, no start: never a node that cannot join");
+            var certificateKey = volume.Secret.Items is { Count: > 0 } items
+                ? items.SingleOrDefault(i => i.Path == file)?.Key
+                : file;
+            Assert.True(certificateKey is not null, $"{set.Metadata.Name}: {path} is not a file the Secret volume {mount.Name} projects");
+
+            // the password: a key of the same Secret, never a literal
+            var password = container.Env.Single(e => e.Name == "AVPN_REMOTE_TLS_PASSWORD");
+            var reference = password.ValueFrom?.SecretKeyRef;
+            Assert.True(string.IsNullOrEmpty(password.Value) && reference is not null, $"{set.Metadata.Name}: AVPN_REMOTE_TLS_PASSWORD must come from a secretKeyRef");
+            Assert.Equal(volume.Secret.SecretName, reference!.Name);
+            Assert.NotEqual(certificateKey, reference.Key);
+            Assert.True(reference.Optional is not true, $"{set.Metadata.Name}: the TLS password is required");
+
+            // k8s/README.md says how to create exactly that Secret
+            Assert.Contains($"create secret generic {volume.Secret.SecretName}", readme, StringComparison.Ordinal);
+            Assert.Contains($"--from-file={certificateKey}=", readme, StringComparison.Ordinal);
+            Assert.Contains($"--from-literal={reference.Key}=", readme, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public void Console_runs_in_the_pod_with_its_files_on_a_writable_persistent_volume(string dir)
+    {
+        var objects = Render(dir);
+        foreach (var set in Nodes(objects))
+        {
+            var pod = set.Spec.Template.Spec;
+            var container = pod.Containers.Single(c => c.Name == "avpn");
+            var config = NodeConfig(objects, container);
+            Assert.True(container.SecurityContext.ReadOnlyRootFilesystem, $"{set.Metadata.Name}: the root file system stays read-only");
+
+            // where `avpn node` keeps admin.avpn and the console authority: --data, else AVPN_CONSOLE_DATA_DIRECTORY / hocon
+            var data = Argument(container, "--data") ?? config.GetString("actorvpn.console.data-directory");
+            Assert.True(Path.IsPathRooted(data), $"{set.Metadata.Name}: data directory {data} is relative to the image's read-only working directory");
+            var (mount, _) = MountOf(set, container, data);
+            Assert.True(mount.ReadOnlyProperty is not true, $"{set.Metadata.Name}: {data} is mounted read-only");
+            Assert.True(!pod.Volumes.Any(v => v.Name == mount.Name), $"{set.Metadata.Name}: {data} is on the pod volume {mount.Name}, which dies with the pod");
+            var claim = set.Spec.VolumeClaimTemplates?.SingleOrDefault(t => t.Metadata.Name == mount.Name);
+            Assert.True(claim is not null, $"{set.Metadata.Name}: {data} must be on a volumeClaimTemplate, so the console authority and admin.avpn survive a restart");
+            Assert.Contains("ReadWriteOnce", claim!.Spec.AccessModes);
+            Assert.True(claim.Spec.Resources.Requests.ContainsKey("storage"), $"{set.Metadata.Name}: claim {claim.Metadata.Name} requests no storage");
+
+            // the console is on: on loopback (kubectl exec / port-forward reach it), or on a declared port
+            var endpoint = Argument(container, "--console") ?? config.GetString("actorvpn.console.endpoint");
+            Assert.NotEqual("off", endpoint);
+            Assert.True(IPEndPoint.TryParse(endpoint, out var at) && at.Port > 0, $"{set.Metadata.Name}: console endpoint {endpoint} is not IP:PORT");
+            Assert.True(IPAddress.IsLoopback(at.Address) || container.Ports.Any(p => p.ContainerPort == at.Port), $"{set.Metadata.Name}: console on {endpoint} but no container port {at.Port}");
+            Assert.DoesNotContain(container.Ports, p => p.ContainerPort == at.Port && p.Name != "console"); // no clash with another port of the pod
+
+            // .NET's temporary files under the read-only root
+            var tmp = container.VolumeMounts.SingleOrDefault(m => m.MountPath == "/tmp");
+            Assert.True(tmp is not null && tmp.ReadOnlyProperty is not true, $"{set.Metadata.Name}: /tmp must be a writable volume");
+            Assert.NotNull(pod.Volumes.Single(v => v.Name == tmp!.Name).EmptyDir);
         }
     }
 
@@ -153,7 +252,9 @@ public sealed class ManifestTests
             var container = set.Spec.Template.Spec.Containers.Single(c => c.Name == "avpn");
             var file = container.Args[^1];
             Assert.StartsWith("/etc/actorvpn/", file);
-            Assert.Equal("/etc/actorvpn", container.VolumeMounts.Single().MountPath);
+            var config = container.VolumeMounts.Single(m => m.MountPath == "/etc/actorvpn");
+            Assert.True(config.ReadOnlyProperty);
+            Assert.Equal(map.Metadata.Name, set.Spec.Template.Spec.Volumes.Single(v => v.Name == config.Name).ConfigMap.Name);
             var options = NodeOptions.FromConfig(ConfigurationFactory.ParseString(map.Data[Path.GetFileName(file)]).WithFallback(ConfigurationFactory.ParseString(HoconLayers.Text("cluster"))));
             options.Validate(topology);
             Assert.Equal("/etc/actorvpn/topology.hocon", options.TopologyFile);
@@ -183,6 +284,54 @@ public sealed class ManifestTests
         objects.OfType<V1StatefulSet>().Where(s => s.Spec.Template.Spec.Containers.Any(c => c.Name == "avpn"));
 
     private static string? Env(V1Container container, string name) => container.Env.SingleOrDefault(e => e.Name == name)?.Value;
+
+    /// <summary>Variables that hold secrets: only ever from a secretKeyRef.</summary>
+    private static readonly HashSet<string> SecretVariables = new(StringComparer.Ordinal) { "AVPN_POSTGRES", "AVPN_KEY_SECRET", "AVPN_REMOTE_TLS_PASSWORD" };
+
+    /// <summary>
+    /// The configuration `avpn node` builds in this container (the layers of <see cref="HoconLayers.Load"/>):
+    /// its plain environment variables over its --config file from the ConfigMap, over hocon/.
+    /// Variables from Secrets or fields are left out (their values are not in the manifests).
+    /// </summary>
+    private static Config NodeConfig(IEnumerable<object> objects, V1Container container)
+    {
+        var map = objects.OfType<V1ConfigMap>().Single(m => m.Metadata.Name.StartsWith("actorvpn-config", StringComparison.Ordinal));
+        var layers = new[] { "console", "remote", "cluster" }.Select(l => ConfigurationFactory.ParseString(HoconLayers.Text(l)));
+        return EnvironmentOverrides.FromEnvironment(name => Env(container, name))
+            .WithFallback(ConfigurationFactory.ParseString(map.Data[Path.GetFileName(Argument(container, "--config")!)]))
+            .WithFallback(layers.Aggregate((higher, lower) => higher.WithFallback(lower)));
+    }
+
+    /// <summary>The value of <paramref name="option"/> in the container's args (<c>--data DIR</c> or <c>--data=DIR</c>), or null.</summary>
+    private static string? Argument(V1Container container, string option)
+    {
+        var args = container.Args ?? [];
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] == option && i + 1 < args.Count)
+            {
+                return args[i + 1];
+            }
+
+            if (args[i].StartsWith(option + "=", StringComparison.Ordinal))
+            {
+                return args[i][(option.Length + 1)..];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The volume mount that holds <paramref name="path"/> (the deepest), and the path inside it.</summary>
+    private static (V1VolumeMount Mount, string Relative) MountOf(V1StatefulSet set, V1Container container, string path)
+    {
+        var mount = (container.VolumeMounts ?? [])
+            .Where(m => path == m.MountPath || path.StartsWith(m.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal))
+            .MaxBy(m => m.MountPath.Length);
+        Assert.True(mount is not null, $"{set.Metadata.Name}: {path} is on no mounted volume, so on the read-only root file system");
+        Assert.True(string.IsNullOrEmpty(mount!.SubPath), $"{set.Metadata.Name}: {path} is under a subPath mount ({mount.Name}), which never sees a Secret's updates");
+        return (mount, path.Length == mount.MountPath.Length ? string.Empty : path[(mount.MountPath.TrimEnd('/').Length + 1)..]);
+    }
 
     private static bool Selects(IDictionary<string, string> selector, IDictionary<string, string> labels) =>
         selector.All(kv => labels.TryGetValue(kv.Key, out var value) && value == kv.Value);

@@ -1,5 +1,7 @@
 using ActorVpn.AuthServers.Hosting;
+using ActorVpn.Cli.Commands;
 using ActorVpn.Hosting;
+using ActorVpn.OperatorConsole;
 using Akka.Configuration;
 using Xunit;
 
@@ -79,5 +81,41 @@ public sealed class HoconLayersTests
             Assert.StartsWith("AVPN_", kv.Key, StringComparison.Ordinal);
             Assert.True(config.HasPath(kv.Value), $"{kv.Key} overrides {kv.Value}, which no layer defines");
         });
+    }
+
+    [Fact]
+    public void Console_endpoint_and_data_directory_come_from_the_environment_below_the_command_line()
+    {
+        // hocon/console.hocon alone: loopback and ./data
+        var defaults = HoconLayers.Load([ConsoleHost.Layer], environment: Environment());
+        Assert.Equal(("127.0.0.1:9110", "./data"), NodeCommand.ConsoleSettings(defaults, console: null, data: null));
+
+        // what a pod sets (k8s/base): the environment wins over the file...
+        var pod = HoconLayers.Load([ConsoleHost.Layer],
+            environment: Environment(("AVPN_CONSOLE_ENDPOINT", "0.0.0.0:9111"), ("AVPN_CONSOLE_DATA_DIRECTORY", "/var/lib/actorvpn")));
+        Assert.Equal("0.0.0.0:9111", pod.GetString("actorvpn.console.endpoint"));
+        Assert.Equal("/var/lib/actorvpn", pod.GetString("actorvpn.console.data-directory"));
+        Assert.Equal(("0.0.0.0:9111", "/var/lib/actorvpn"), NodeCommand.ConsoleSettings(pod, console: null, data: null));
+        Assert.Equal("actorvpn.console.endpoint", EnvironmentOverrides.Keys["AVPN_CONSOLE_ENDPOINT"]);
+        Assert.Equal("actorvpn.console.data-directory", EnvironmentOverrides.Keys["AVPN_CONSOLE_DATA_DIRECTORY"]);
+
+        // ...over an operator file too, and `avpn node --console/--data` over the environment
+        var file = Path.Combine(Path.GetTempPath(), $"avpn-operator-{Guid.NewGuid():N}.hocon");
+        File.WriteAllText(file, "actorvpn.console { endpoint = \"127.0.0.1:9200\", data-directory = \"/srv/file\" }");
+        try
+        {
+            var layered = HoconLayers.Load([ConsoleHost.Layer], operatorFile: file, environment: Environment(("AVPN_CONSOLE_DATA_DIRECTORY", "/var/lib/actorvpn")));
+            Assert.Equal(("127.0.0.1:9200", "/var/lib/actorvpn"), NodeCommand.ConsoleSettings(layered, console: null, data: null));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        Assert.Equal(("off", "/tmp/cli"), NodeCommand.ConsoleSettings(pod, console: "off", data: "/tmp/cli"));
+
+        // "off" through the environment, as `avpn node` reads it (a pod that wants no console)
+        var off = HoconLayers.Load([ConsoleHost.Layer], environment: Environment(("AVPN_CONSOLE_ENDPOINT", "off")));
+        Assert.Equal("off", NodeCommand.ConsoleSettings(off, console: null, data: null).Endpoint);
     }
 }

@@ -4,6 +4,7 @@ using ActorVpn.Cluster;
 using ActorVpn.Credentials;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole;
+using Akka.Configuration;
 
 namespace ActorVpn.Cli.Commands;
 
@@ -13,8 +14,8 @@ public static class NodeCommand
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "HOCON file layered over the embedded hocon/ files (actorvpn.node { groups, proxies, topology }, akka.cluster.seed-nodes, ...)" };
-        var data = new Option<string?>("--data") { Description = "Directory for the operator credential (admin.avpn) and the console authority (default actorvpn.console.data-directory, ./data)" };
-        var consoleAt = new Option<string?>("--console") { Description = "HOST:PORT of the operator console (default actorvpn.console.endpoint, 127.0.0.1:9110); 'off' serves none" };
+        var data = new Option<string?>("--data") { Description = "Directory for the operator credential (admin.avpn) and the console authority (default AVPN_CONSOLE_DATA_DIRECTORY, else actorvpn.console.data-directory, ./data); must be writable" };
+        var consoleAt = new Option<string?>("--console") { Description = "HOST:PORT of the operator console (default AVPN_CONSOLE_ENDPOINT, else actorvpn.console.endpoint, 127.0.0.1:9110); 'off' serves none" };
         var node = new Command("node", "Run one cluster node: the auth-server groups and proxies its configuration names, and the operator console; prints 'ready' once it is an Up member; SIGTERM leaves gracefully")
         {
             config, data, consoleAt,
@@ -26,8 +27,7 @@ public static class NodeCommand
                 // The node's layers plus the console's (endpoint, limits, the ring buffer `log peek` reads).
                 var loaded = HoconLayers.Load([.. ClusterNode.Layers, ConsoleHost.Layer], parse.GetValue(config));
                 await using var running = await ClusterNode.StartAsync(loaded);
-                var endpoint = parse.GetValue(consoleAt) ?? loaded.GetString("actorvpn.console.endpoint", "127.0.0.1:9110");
-                var dataDirectory = parse.GetValue(data) ?? loaded.GetString("actorvpn.console.data-directory", "./data");
+                var (endpoint, dataDirectory) = ConsoleSettings(loaded, parse.GetValue(consoleAt), parse.GetValue(data));
                 using var console = endpoint is "off" ? null : await StartConsoleAsync(running, endpoint, dataDirectory);
                 var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 running.Cluster.RegisterOnMemberUp(() => up.TrySetResult());
@@ -72,6 +72,14 @@ public static class NodeCommand
         });
         return node;
     }
+
+    /// <summary>
+    /// Where a node's console listens and keeps its files: <c>--console</c> / <c>--data</c>, else the
+    /// configuration, whose environment layer holds <c>AVPN_CONSOLE_ENDPOINT</c> /
+    /// <c>AVPN_CONSOLE_DATA_DIRECTORY</c> (how a pod sets them) over hocon/console.hocon.
+    /// </summary>
+    public static (string Endpoint, string DataDirectory) ConsoleSettings(Config loaded, string? console, string? data) =>
+        (console ?? loaded.GetString("actorvpn.console.endpoint", "127.0.0.1:9110"), data ?? loaded.GetString("actorvpn.console.data-directory", "./data"));
 
     /// <summary>
     /// A node's console is for its operators, not for its traffic: if it cannot start (its data
