@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -13,6 +14,32 @@ public static class CertificateFacts
         ArgumentNullException.ThrowIfNull(certificate);
         return TrySubjectName(certificate)
             ?? throw new CredentialException("The certificate's subject does not have exactly one common name (CN).");
+    }
+
+    /// <summary>
+    /// The serial number's content octets (big-endian, as DER encodes the INTEGER), read straight from the
+    /// DER without building an <see cref="X509Certificate2"/> (RFC 5280 §4.1: Certificate → tbsCertificate →
+    /// optional [0] version → serialNumber). For replaying journalled certificates, which were checked when
+    /// they were issued: a hundred times cheaper than loading each one. Throws <see cref="CredentialException"/>
+    /// when the data is not a certificate.
+    /// </summary>
+    public static ReadOnlyMemory<byte> SerialNumberOf(ReadOnlyMemory<byte> certificateDer)
+    {
+        try
+        {
+            var certificate = new AsnReader(certificateDer, AsnEncodingRules.DER).ReadSequence();
+            var toBeSigned = certificate.ReadSequence();
+            if (toBeSigned.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0)))
+            {
+                toBeSigned.ReadEncodedValue(); // version
+            }
+
+            return toBeSigned.ReadIntegerBytes();
+        }
+        catch (AsnContentException e)
+        {
+            throw new CredentialException("The data is not a DER-encoded X.509 certificate.", e);
+        }
     }
 
     /// <summary>The kind the certificate claims (OU, extended key usage, not a CA), or null when it is no ActorVpn leaf certificate.</summary>

@@ -77,11 +77,8 @@ public sealed record AuthServerState(
         return UserCertificateStanding.Active;
     }
 
-    public static string SerialOf(byte[] certificateDer)
-    {
-        using var certificate = CertificateText.FromDer(certificateDer);
-        return SerialOf(certificate);
-    }
+    /// <summary>Read from the DER alone: replaying 10,000 registrations must not load 10,000 certificates.</summary>
+    public static string SerialOf(byte[] certificateDer) => SerialOf(CertificateFacts.SerialNumberOf(certificateDer).Span);
 
     public static string SerialOf(X509Certificate2 certificate) => SerialOf(certificate.SerialNumberBytes.Span);
 
