@@ -721,10 +721,22 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        // Fig. 9 step 910: prepend this server's relay proxy and hold certificate 1 until the client comes.
-        var route = routed.Route.Prepend(RouteEntryFor(relay)).ToList();
-        var holders = routed.Holders.Prepend(Me).ToList();
         var path = routed.Path.Count > 0 ? routed.Path : pending.Path;
+        if (!_state.Proxies.TryGetValue(relay.Name, out var enrolled))
+        {
+            // Fig. 9 step 910 (Fig. 3): this server vouches for its relay proxy on the route with the pin of the identity
+            // it issued. A proxy that has not enrolled has none, so it is not put on the route: the hand-off fails here,
+            // and whatever the servers further on already hold for it is released (【0053】).
+            ReleaseHolders(pending.HandOffId, routed.Holders);
+            Fail(pending, Error(ErrorCodes.Unreachable, PatentStep.Fig9ReturnRoute910,
+                $"{relay.Name} has not enrolled with {Me} (not started, or not yet reached {Me}): {Me} has no identity of it to vouch for, so it puts it on no route"),
+                path);
+            return;
+        }
+
+        // Fig. 9 step 910: prepend this server's relay proxy and hold certificate 1 until the client comes.
+        var route = routed.Route.Prepend(RouteEntryFor(relay, enrolled)).ToList();
+        var holders = routed.Holders.Prepend(Me).ToList();
         _held[pending.HandOffId] = new HeldCertificate(pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination, relay.Name,
             route, path, holders, pending.Next.Length > 0 ? pending.Next : null, Now, Now + _settings.HoldTimeout);
         if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"prepended {relay.Name}: route [{string.Join(", ", route.Select(r => r.Proxy))}]; holding certificate 1"))
@@ -936,9 +948,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     }
 
     /// <summary>Fig. 3 entry as vouched for by this server: the proxy, where it listens, and the pin of the identity issued to it.</summary>
-    private RouteEntry RouteEntryFor(ProxySpec relay) => _state.Proxies.TryGetValue(relay.Name, out var enrolled)
-        ? new RouteEntry(relay.Name, Me, enrolled.ListenAddress ?? relay.Listen.ToString(), enrolled.Pin)
-        : new RouteEntry(relay.Name, Me, relay.Listen.ToString(), null);
+    private RouteEntry RouteEntryFor(ProxySpec relay, ProxyEnrolled enrolled) =>
+        new(relay.Name, Me, enrolled.ListenAddress ?? relay.Listen.ToString(), enrolled.Pin);
 
     private AuthServerIdentity Identity() => new(Me, _spec.Parent, Authority.Certificate.RawData, Authority.SubjectPublicKeyInfo, _state.CredentialsHeld);
 

@@ -149,6 +149,38 @@ public sealed class ControlPlane
         };
     }
 
+    /// <summary>
+    /// Enrols a proxy at the auth server that manages it, for the public key in <paramref name="subjectPublicKeyInfo"/>,
+    /// as the proxy itself does when it starts (<c>ProxyActor</c>): from then on that server vouches for it on routes.
+    /// </summary>
+    public async Task<ProxyIdentityIssued> EnrollProxyAsync(string proxy, byte[] subjectPublicKeyInfo, string? listenAddress = null)
+    {
+        if (!Topology.HasProxy(proxy))
+        {
+            throw new InvalidOperationException($"no proxy '{proxy}' in {Topology.Source}");
+        }
+
+        return await AskAsync<object>(Topology.Proxy(proxy).AuthServer, new EnrollProxy(proxy, subjectPublicKeyInfo, listenAddress)) switch
+        {
+            ProxyIdentityIssued issued => issued,
+            AdminRefused refused => throw new InvalidOperationException(refused.Reason),
+            var other => throw new InvalidOperationException($"unexpected answer {other}"),
+        };
+    }
+
+    /// <summary>
+    /// Enrols every proxy of the topology (but <paramref name="except"/>) with a throwaway key, where no real proxy
+    /// runs: what <c>avpn route trace --topology</c> and control-plane tests stand in for a system whose proxies all started.
+    /// </summary>
+    public async Task EnrollStandInProxiesAsync(IReadOnlyCollection<string>? except = null)
+    {
+        foreach (var proxy in Topology.Proxies.Where(p => except?.Contains(p.Name) != true))
+        {
+            using var key = LeafKey.Create();
+            await EnrollProxyAsync(proxy.Name, key.SubjectPublicKeyInfo, proxy.Listen.ToString());
+        }
+    }
+
     /// <summary>The user as registered at its home server, or null if it is not registered there.</summary>
     public async Task<UserView?> FindUserAsync(string user, string homeServer) =>
         await AskAsync<object>(homeServer, new FindUser(user)) as UserView;

@@ -80,6 +80,9 @@ public static class RouteTracer
         try
         {
             var plane = await ControlPlane.StartAsync(system, topology, AuthServerSettings.FromConfig(config));
+            // No proxy runs here: each is enrolled as it would enrol on start, so the trace shows the route of a system
+            // whose proxies all started (a running system's trace, on the console, shows the real enrolment state).
+            await plane.EnrollStandInProxiesAsync();
             await plane.RegisterTopologyUsersAsync();
             return await TraceAsync(plane, system, user, destination);
         }

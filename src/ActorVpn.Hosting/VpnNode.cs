@@ -39,9 +39,11 @@ public sealed class VpnNode : IAsyncDisposable
 
     public DataPlaneSettings DataPlane { get; }
 
+    /// <param name="proxiesNotStarted">Proxies of the topology this node does not run (tests: a proxy whose host is down, never enrolled).</param>
     public static async Task<VpnNode> StartAsync(TopologyModel topology, Config? overrides = null, IReadOnlyList<string>? concerns = null,
-        IHandOffInterceptor? interceptor = null, TimeProvider? clock = null, string? dataDirectory = null)
+        IHandOffInterceptor? interceptor = null, TimeProvider? clock = null, string? dataDirectory = null, IReadOnlyCollection<string>? proxiesNotStarted = null)
     {
+        var started = topology.Proxies.Where(p => proxiesNotStarted?.Contains(p.Name) != true).ToList();
         // The durable store (SQLite under dataDirectory, or PostgreSQL) and the key secret: DurableStore.
         var config = DurableStore.Complete(HoconLayers.Load(concerns ?? [HoconLayers.PersistenceInMemory], overrides: overrides), dataDirectory);
         var authServers = AuthServerSettings.FromConfig(config, clock) with { KeyProtection = DurableStore.KeyProtectionFor(config, dataDirectory) };
@@ -52,10 +54,10 @@ public sealed class VpnNode : IAsyncDisposable
             Audit.AuditTrail.Start(system, config);
             var control = await ControlPlane.StartAsync(system, topology, authServers, interceptor);
             var settings = DataPlaneSettings.FromConfig(config);
-            var proxies = system.ActorOf(Props.Create(() => new ProxiesGuardian(topology, control, settings)), "proxies");
+            var proxies = system.ActorOf(Props.Create(() => new ProxiesGuardian(started, control, settings)), "proxies");
             await proxies.Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(10)); // its children exist from here on
             var addresses = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var proxy in topology.Proxies)
+            foreach (var proxy in started)
             {
                 try
                 {
@@ -88,7 +90,7 @@ public sealed class VpnNode : IAsyncDisposable
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
         using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
         var entries = Topology.AuthServer(enrollment.HomeServer).Relays
-            .ToDictionary(r => r.Key, r => new EntryProxy(r.Value, ProxyAddresses[r.Value]), StringComparer.Ordinal);
+            .ToDictionary(r => r.Key, r => new EntryProxy(r.Value, ProxyAddresses.GetValueOrDefault(r.Value) ?? Topology.Proxy(r.Value).Listen.ToString()), StringComparer.Ordinal);
         return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
             CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
     }
@@ -109,9 +111,9 @@ public sealed class VpnNode : IAsyncDisposable
     /// <summary>The parent of every proxy actor.</summary>
     private sealed class ProxiesGuardian : ReceiveActor
     {
-        public ProxiesGuardian(TopologyModel topology, ControlPlane control, DataPlaneSettings settings)
+        public ProxiesGuardian(IReadOnlyList<ProxySpec> proxies, ControlPlane control, DataPlaneSettings settings)
         {
-            foreach (var proxy in topology.Proxies)
+            foreach (var proxy in proxies)
             {
                 Context.ActorOf(ProxyActor.Props(proxy, control.AuthServer(proxy.AuthServer), settings), proxy.Name);
             }

@@ -20,6 +20,9 @@ public sealed record ScenarioOptions
 
     /// <summary>A clock the scenario moves by hand (<see cref="VpnScenario.Clock"/>); null for the real clock.</summary>
     public ManualClock? Clock { get; init; }
+
+    /// <summary>Proxies of the topology that are not started (their host is down), so they never enrol at their auth server.</summary>
+    public IReadOnlyCollection<string> ProxiesNotStarted { get; init; } = [];
 }
 
 /// <summary>
@@ -38,9 +41,12 @@ public sealed class VpnScenario : IAsyncDisposable
     private readonly Recorder.Log _log = new();
     private readonly IActorRef _recorder;
 
-    private VpnScenario(VpnNode node, Dictionary<string, EchoServer> destinations, FaultPlan faults, ManualClock? clock)
+    private readonly IReadOnlyCollection<string> _notStarted;
+
+    private VpnScenario(VpnNode node, Dictionary<string, EchoServer> destinations, FaultPlan faults, ManualClock? clock, IReadOnlyCollection<string> notStarted)
     {
         Node = node;
+        _notStarted = notStarted;
         _destinations = destinations;
         Faults = faults;
         Clock = clock;
@@ -61,6 +67,9 @@ public sealed class VpnScenario : IAsyncDisposable
     /// <summary>Every patent step reached so far, in order.</summary>
     public IReadOnlyList<HandOffStepReached> Steps => _log.Steps();
 
+    /// <summary>Every client session that has ended so far, with the reason it failed (null if it closed normally).</summary>
+    public IReadOnlyList<ClientProtocol.SessionClosed> ClosedSessions => _log.Sessions().Closed;
+
     /// <summary>Starts the system of <paramref name="topologyText"/> (contract §1). Proxies listen on ephemeral ports; destinations are echo servers.</summary>
     public static async Task<VpnScenario> StartAsync(string topologyText, ScenarioOptions? options = null)
     {
@@ -76,8 +85,8 @@ public sealed class VpnScenario : IAsyncDisposable
         try
         {
             var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + (options.Config ?? string.Empty));
-            var node = await VpnNode.StartAsync(topology, config, interceptor: faults, clock: options.Clock);
-            return new VpnScenario(node, destinations, faults, options.Clock);
+            var node = await VpnNode.StartAsync(topology, config, interceptor: faults, clock: options.Clock, proxiesNotStarted: options.ProxiesNotStarted);
+            return new VpnScenario(node, destinations, faults, options.Clock, options.ProxiesNotStarted);
         }
         catch
         {
@@ -191,7 +200,7 @@ public sealed class VpnScenario : IAsyncDisposable
                 problems.Add($"{opened - closed.Count} of {opened} client sessions have not ended");
             }
 
-            foreach (var proxy in Topology.Proxies)
+            foreach (var proxy in Topology.Proxies.Where(p => !_notStarted.Contains(p.Name)))
             {
                 var status = await ProxyStatusAsync(proxy.Name);
                 if (status.Sessions.Count > 0)

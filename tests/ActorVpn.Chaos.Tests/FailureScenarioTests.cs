@@ -86,6 +86,35 @@ public sealed class FailureScenarioTests
     }
 
     [Fact]
+    public async Task Relay_proxy_that_never_started_is_refused_as_unreachable_by_its_auth_server_not_as_a_protocol_error()
+    {
+        // proxy3's host is down: it never enrolled with as3, so as3 has no identity of it to vouch for (Fig. 9 step 910).
+        await using var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions { ProxiesNotStarted = ["proxy3"] });
+        await scenario.EnrollAsync("alice");
+
+        var trace = await scenario.TraceAsync("alice");
+        Assert.False(trace.Ok, trace.ToText());
+        Assert.True((ErrorCodes.Unreachable, "as3") == (trace.Error!.Code, trace.Error.At), trace.ToText());
+        Assert.Equal("Fig. 9, step 910", trace.Error.Step);
+        Assert.Contains("proxy3 has not enrolled with as3", trace.Error.Message, StringComparison.Ordinal);
+        Assert.Equal(["as1", "as2", "as4", "as3"], trace.HandOff);
+        Assert.Contains("\"code\":\"unreachable\",\"at\":\"as3\"", trace.ToJson(), StringComparison.Ordinal);
+
+        // The client is refused at the entry proxy with that reason, before any hop is built past it (【0053】).
+        await using (var session = await scenario.ConnectAsync("alice"))
+        {
+            Assert.True(await session.ClosedByChainAsync());
+        }
+
+        await scenario.AssertInvariantsAsync();
+        var closed = Assert.Single(scenario.ClosedSessions);
+        Assert.NotNull(closed.Failure);
+        Assert.StartsWith("unreachable at as3", closed.Failure, StringComparison.Ordinal);
+        Assert.Contains("proxy3 has not enrolled with as3", closed.Failure, StringComparison.Ordinal);
+        Assert.Equal(0, scenario.DestinationConnections());
+    }
+
+    [Fact]
     public async Task Proxy_connection_killed_mid_stream_closes_the_application_and_leaves_nothing_behind()
     {
         await using var scenario = await VpnScenario.StartExampleAsync();

@@ -258,6 +258,59 @@ public sealed class ErrorCodeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Relay_proxy_that_has_not_enrolled_is_put_on_no_route_and_the_hand_off_fails_as_unreachable_there()
+    {
+        // proxy3 never started, so as3 never issued it an identity: as3 cannot vouch for it (Fig. 9 step 910).
+        using var p = await TestPlane.StartAsync(output, unenrolled: ["proxy3"]);
+
+        var result = await p.TraceFailsAsync("alice", "server");
+        AssertError(new(result.Error!, result.HandOff), ErrorCodes.Unreachable, "as3", "as1", "as2", "as4", "as3");
+        Assert.Equal("Fig. 9, step 910", result.Error!.Step);
+        Assert.Contains("proxy3 has not enrolled with as3", result.Error.Message, StringComparison.Ordinal);
+
+        using var json = System.Text.Json.JsonDocument.Parse(result.ToJson());
+        var error = json.RootElement.GetProperty("error");
+        Assert.Equal("unreachable", error.GetProperty("code").GetString());
+        Assert.Equal("as3", error.GetProperty("at").GetString());
+        await AssertNothingHeldAsync(p);
+    }
+
+    [Fact]
+    public async Task Unenrolled_proxy_mid_chain_fails_at_its_server_and_the_certificate_already_held_further_on_is_released()
+    {
+        // as3 holds certificate 1 for proxy3 by the time the reply reaches as2, whose proxy2 has not enrolled.
+        using var p = await TestPlane.StartAsync(output, unenrolled: ["proxy2"]);
+        var steps = p.StepProbe();
+
+        var result = await p.TraceFailsAsync("alice", "server");
+        AssertError(new(result.Error!, result.HandOff), ErrorCodes.Unreachable, "as2", "as1", "as2", "as4", "as3");
+        Assert.Contains("proxy2 has not enrolled with as2", result.Error!.Message, StringComparison.Ordinal);
+
+        // 【0053】: as3 held it (step 910) and drops it at once, not after the hold timeout.
+        await Steps.NextAsync(steps, "as3", PatentStep.Fig9ReturnRoute910);
+        var dropped = await Steps.NextAsync(steps, "as3", PatentStep.HeldDropped);
+        Assert.Contains("released", dropped.Detail, StringComparison.Ordinal);
+        await AssertNothingHeldAsync(p);
+    }
+
+    [Fact]
+    public async Task Once_the_proxy_enrols_its_server_puts_it_on_the_route_with_the_pin_of_the_identity_it_issued()
+    {
+        using var p = await TestPlane.StartAsync(output, unenrolled: ["proxy3"]);
+        Assert.Equal(ErrorCodes.Unreachable, (await p.TraceFailsAsync("alice", "server")).Error!.Code);
+
+        using var key = ActorVpn.Credentials.LeafKey.Create();
+        var issued = await p.Plane.EnrollProxyAsync("proxy3", key.SubjectPublicKeyInfo, "127.0.0.1:7103");
+        var alice = await p.RegisterAsync("alice", "as1");
+        var authenticated = await p.EnterOkAsync(alice, "server");
+        var proxy3 = Assert.Single(authenticated.Route, r => r.Proxy == "proxy3");
+        using var certificate = ActorVpn.Credentials.CertificateText.FromDer(issued.CertificateDer);
+        Assert.Equal(ActorVpn.Credentials.Pins.SpkiSha256(certificate), proxy3.Pin);
+        p.Plane.AuthServer("as1").Tell(new SessionEnded(authenticated.HandOffId));
+        await AssertNothingHeldAsync(p);
+    }
+
+    [Fact]
     public async Task Failure_json_carries_code_at_message_and_path()
     {
         using var p = await TestPlane.StartAsync(output, Example("""

@@ -45,8 +45,9 @@ public sealed class TestPlane : IDisposable
 
     /// <param name="topology">Topology HOCON; default: the patent's example.</param>
     /// <param name="config">Extra HOCON on top of the layers, e.g. <c>actorvpn.auth-server.hold-timeout = 300ms</c>.</param>
+    /// <param name="unenrolled">Proxies that have not enrolled (not started); every other proxy is enrolled as on its start.</param>
     public static async Task<TestPlane> StartAsync(ITestOutputHelper output, string? topology = null, string? config = null,
-        IHandOffInterceptor? interceptor = null, TimeProvider? clock = null)
+        IHandOffInterceptor? interceptor = null, TimeProvider? clock = null, IReadOnlyCollection<string>? unenrolled = null)
     {
         var model = topology is null ? ExampleTopology.Load() : TopologyLoader.LoadText(topology, "test-topology.hocon");
         var overrides = ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + (config ?? string.Empty));
@@ -56,6 +57,7 @@ public sealed class TestPlane : IDisposable
         try
         {
             var plane = await ControlPlaneHost.StartAsync(kit.Sys, model, settings, interceptor, askTimeout: Patience);
+            await plane.EnrollStandInProxiesAsync(except: unenrolled);
             await plane.RegisterTopologyUsersAsync();
             return new TestPlane(kit, plane, settings, layered);
         }

@@ -28,8 +28,7 @@ public abstract class PersistenceSuite(StoreKind kind, ITestOutputHelper output)
         UserEnrollment bob;
         await using (var node = await TestNode.StartAsync(store))
         {
-            using var proxyKey = LeafKey.Create();
-            await node.Plane.AskAsync<ProxyIdentityIssued>("as1", new EnrollProxy("proxy1", proxyKey.SubjectPublicKeyInfo, "127.0.0.1:7101"));
+            await node.Plane.EnrollStandInProxiesAsync(); // every proxy enrolled, as on its start: an auth server vouches only for those (Fig. 9, step 910)
             bob = await node.Plane.RegisterUserAsync("bob", "as1");
             Assert.True((await RouteTracer.TraceAsync(node.Plane, node.System, "bob", "server", bob)).Ok);
             foreach (var server in Servers)
@@ -187,6 +186,7 @@ public abstract class PersistenceSuite(StoreKind kind, ITestOutputHelper output)
     {
         await using var outage = await kind.CreateOutageAsync();
         await using var node = await TestNode.StartAsync(outage.Store);
+        await node.Plane.EnrollStandInProxiesAsync();
         var dave = await node.Plane.RegisterUserAsync("dave", "as1");
 
         await outage.BreakAsync();

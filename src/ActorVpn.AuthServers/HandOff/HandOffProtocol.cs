@@ -4,7 +4,8 @@ namespace ActorVpn.AuthServers.HandOff;
 
 /// <summary>A relay proxy on the route, as vouched for by the auth server that manages it (Fig. 3).</summary>
 /// <param name="Pin">base64 SHA-256 of the proxy certificate's SPKI, issued by <paramref name="AuthServer"/>;
-/// null while the proxy has not enrolled (the client then refuses that hop).</param>
+/// never null from an auth server, which puts no proxy that has not enrolled on a route (Fig. 9 step 910: it fails
+/// the hand-off with <c>unreachable</c> instead); a client still refuses a hop without one.</param>
 public sealed record RouteEntry(string Proxy, string AuthServer, string Address, string? Pin) : IActorVpnMessage;
 
 /// <summary>

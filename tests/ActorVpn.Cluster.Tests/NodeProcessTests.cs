@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using ActorVpn.OperatorConsole;
+using ActorVpn.OperatorConsole.Client;
+using Xunit;
+
+namespace ActorVpn.Cluster.Tests;
+
+/// <summary>
+/// The built <c>avpn node</c> as an operator runs it: a child process with a single-node cluster
+/// configuration and its operator console, inspected through the console's own client library, then
+/// stopped with SIGTERM as Kubernetes stops a pod.
+/// </summary>
+public sealed class NodeProcessTests : IDisposable
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(90); // 2-core CI runs every test project at once
+
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"avpn-node-{Guid.NewGuid():N}");
+
+    public NodeProcessTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Avpn_node_serves_its_console_lists_itself_up_and_leaves_cleanly_on_sigterm()
+    {
+        var remotePort = FreePort();
+        var consolePort = FreePort();
+        var self = $"akka.tcp://actorvpn@127.0.0.1:{remotePort}";
+        var config = Path.Combine(_dir, "node.hocon");
+        await File.WriteAllTextAsync(config, $$"""
+            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{remotePort}} }
+            akka.cluster.seed-nodes = ["{{self}}"]
+            actorvpn.node { groups = [as1, as4], proxies = [], health.port = 0, drain-period = 1s }
+            """);
+        var data = Path.Combine(_dir, "data");
+
+        using var node = AvpnNode.Start("node", "--config", config, "--data", data, "--console", $"127.0.0.1:{consolePort}");
+        try
+        {
+            // "ready" once it is an Up member; the console (and admin.avpn) is up before that.
+            await node.AwaitLineAsync("ready", Generous);
+            var admin = Path.Combine(data, "admin.avpn");
+            Assert.True(File.Exists(admin), $"no {admin}; stdout:\n{node.Stdout}");
+            var credential = OperatorCredential.Load(admin);
+            Assert.Equal($"127.0.0.1:{consolePort}", credential.Endpoint);
+
+            await using (var client = await ConsoleClient.ConnectAsync(credential, Generous))
+            {
+                var reply = await client.RunAsync(["cluster", "show", "--json"]);
+                Assert.True(reply.Exit == ConsoleReply.Ok, reply.Error);
+                var json = JsonDocument.Parse(reply.Output).RootElement;
+                Assert.True(json.GetProperty("cluster").GetBoolean());
+                var member = Assert.Single(json.GetProperty("members").EnumerateArray());
+                Assert.Equal(self, member.GetProperty("address").GetString());
+                Assert.Equal("up", member.GetProperty("status").GetString());
+                Assert.True(member.GetProperty("self").GetBoolean());
+                Assert.True(member.GetProperty("leader").GetBoolean());
+            }
+
+            // SIGTERM: coordinated shutdown (drain, leave the cluster), then exit 0.
+            node.Terminate();
+            Assert.Equal(0, await node.WaitForExitAsync(Generous));
+            Assert.Contains("leaving the cluster", node.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("avpn:", node.Stderr, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException($"{e.Message}\nstdout:\n{node.Stdout}\nstderr:\n{node.Stderr}", e);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The built <c>avpn</c> (copied next to the tests) as a child process, its output read line by line.</summary>
+    private sealed class AvpnNode : IDisposable
+    {
+        private readonly Process _process;
+        private readonly ConcurrentQueue<string> _stdout = new();
+        private readonly ConcurrentQueue<string> _stderr = new();
+        private readonly ConcurrentDictionary<string, TaskCompletionSource> _awaited = new(StringComparer.Ordinal);
+
+        private AvpnNode(Process process) => _process = process;
+
+        public string Stdout => string.Join('\n', _stdout);
+
+        public string Stderr => string.Join('\n', _stderr);
+
+        public static AvpnNode Start(params string[] args)
+        {
+            var avpn = Path.Combine(AppContext.BaseDirectory, "avpn.dll");
+            Assert.True(File.Exists(avpn), $"{avpn} is missing: the Cli project is referenced so it is copied next to the tests");
+            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            start.ArgumentList.Add(avpn);
+            foreach (var arg in args)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            foreach (var variable in start.Environment.Keys.Where(k => k.StartsWith("AVPN_", StringComparison.Ordinal)).ToList())
+            {
+                start.Environment.Remove(variable);
+            }
+
+            var process = new Process { StartInfo = start };
+            var node = new AvpnNode(process);
+            process.OutputDataReceived += (_, line) => node.OnStdout(line.Data);
+            process.ErrorDataReceived += (_, line) =>
+            {
+                if (line.Data is not null)
+                {
+                    node._stderr.Enqueue(line.Data);
+                }
+            };
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return node;
+        }
+
+        /// <summary>Completes once the node prints exactly <paramref name="line"/>; fails if it exits first or the deadline passes.</summary>
+        public async Task AwaitLineAsync(string line, TimeSpan within)
+        {
+            var seen = _awaited.GetOrAdd(line, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (_stdout.Contains(line))
+            {
+                seen.TrySetResult();
+            }
+
+            var exited = _process.WaitForExitAsync();
+            if (await Task.WhenAny(seen.Task, exited).WaitAsync(within) != seen.Task)
+            {
+                Assert.Fail($"avpn node exited ({_process.ExitCode}) before printing '{line}'");
+            }
+        }
+
+        /// <summary>SIGTERM, as Kubernetes (and systemd) stop a process.</summary>
+        public void Terminate()
+        {
+            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+            kill.WaitForExit(TimeSpan.FromSeconds(10));
+            Assert.Equal(0, kill.ExitCode);
+        }
+
+        public async Task<int> WaitForExitAsync(TimeSpan within)
+        {
+            await _process.WaitForExitAsync().WaitAsync(within);
+            _process.WaitForExit(); // the redirected output is drained to its end
+            return _process.ExitCode;
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(TimeSpan.FromSeconds(10));
+            }
+
+            _process.Dispose();
+        }
+
+        private void OnStdout(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            _stdout.Enqueue(line);
+            if (_awaited.TryGetValue(line, out var awaited))
+            {
+                awaited.TrySetResult();
+            }
+        }
+    }
+}
