@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using ActorVpn.OperatorConsole;
 using ActorVpn.OperatorConsole.Client;
+using ActorVpn.Testing;
 using Xunit;
 
 namespace ActorVpn.Cluster.Tests;
@@ -96,25 +97,7 @@ public sealed class NodeProcessTests : IDisposable
 
         public static AvpnNode Start(params string[] args)
         {
-            var avpn = Path.Combine(AppContext.BaseDirectory, "avpn.dll");
-            Assert.True(File.Exists(avpn), $"{avpn} is missing: the Cli project is referenced so it is copied next to the tests");
-            var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add(avpn);
-            foreach (var arg in args)
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            foreach (var variable in start.Environment.Keys.Where(k => k.StartsWith("AVPN_", StringComparison.Ordinal)).ToList())
-            {
-                start.Environment.Remove(variable);
-            }
-
+            var start = AvpnBinary.StartInfo(args);
             var process = new Process { StartInfo = start };
             var node = new AvpnNode(process);
             process.OutputDataReceived += (_, line) => node.OnStdout(line.Data);

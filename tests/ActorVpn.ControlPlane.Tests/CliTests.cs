@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using ActorVpn.Testing;
 using Xunit;
 
 namespace ActorVpn.ControlPlane.Tests;
@@ -11,25 +12,7 @@ public sealed class CliTests
 
     private static async Task<Run> AvpnAsync(params string[] args)
     {
-        var avpn = Path.Combine(AppContext.BaseDirectory, "avpn.dll");
-        Assert.True(File.Exists(avpn), $"{avpn} is missing: the Cli project is referenced so it is copied next to the tests");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(avpn);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var variable in start.Environment.Keys.Where(k => k.StartsWith("AVPN_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(variable);
-        }
-
+        var start = AvpnBinary.StartInfo(args);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
