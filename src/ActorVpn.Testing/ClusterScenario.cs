@@ -326,8 +326,12 @@ public sealed class ClusterScenario : IAsyncDisposable
     private async Task ThrottleAsync(string a, string b, ThrottleMode mode)
     {
         var (left, right) = (_nodes[a], _nodes[b]);
-        await ((IRemoteActorRefProvider)((ExtendedActorSystem)left.System).Provider).Transport.ManagementCommand(new SetThrottle(right.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode));
-        await ((IRemoteActorRefProvider)((ExtendedActorSystem)right.System).Provider).Transport.ManagementCommand(new SetThrottle(left.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode));
+        var applied = await ((IRemoteActorRefProvider)((ExtendedActorSystem)left.System).Provider).Transport.ManagementCommand(new SetThrottle(right.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode))
+            & await ((IRemoteActorRefProvider)((ExtendedActorSystem)right.System).Provider).Transport.ManagementCommand(new SetThrottle(left.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode));
+        if (!applied)
+        {
+            throw new InvalidOperationException($"the throttler transport did not apply {mode.GetType().Name} between {a} and {b} (is applied-adapters = [trttl] set?)");
+        }
     }
 
     /// <summary>
