@@ -166,6 +166,24 @@ public sealed class FailureScenarioTests
     }
 
     [Fact]
+    public async Task Server_crashing_while_a_request_to_it_is_delayed_fails_that_hand_off_cleanly_and_the_next_one_works()
+    {
+        await using var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions { Config = "actorvpn.auth-server.handoff-timeout = 4s" });
+        var alice = await scenario.EnrollAsync("alice");
+        scenario.Faults.Delay("as2", "as4", TimeSpan.FromSeconds(2)).CrashAt("as4", PatentStep.Fig7Receive701);
+
+        var tracing = scenario.TraceAsync("alice");
+        await scenario.AwaitStepAsync("as4", PatentStep.Fig7Receive701);      // as2's request is held back at as4 ...
+        using (var certificate = alice.CertificateWithKey())                // ... when another request crashes as4 (and its group)
+            await scenario.Node.Control.AskAsync<object>("as4", new AuthenticateClient("proxy2", certificate.RawData, "server", null));
+
+        var trace = await tracing;
+        Assert.True((ErrorCodes.Unreachable, "as4") == (trace.Error?.Code, trace.Error?.At), trace.ToText());
+        Assert.True((await scenario.TraceAsync("alice")).Ok);                 // the rules stay: this request is delayed and handled
+        await scenario.AssertInvariantsAsync();
+    }
+
+    [Fact]
     public async Task Slow_downstream_server_makes_the_session_fail_with_timeout_not_hang()
     {
         await using var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions { Config = "actorvpn.auth-server.handoff-timeout = 4s" });
