@@ -40,7 +40,7 @@ public sealed class FaultPlan : IHandOffInterceptor
     /// hand-off timer runs meanwhile, so a delay past what it has left fails the hand-off with <c>timeout</c> at the
     /// callee; the late request then only opens a challenge no one answers. What follows on the link (the certificate
     /// of Fig. 9 step 901) and the answers are not delayed again. Until <see cref="Heal"/>; requests already delayed
-    /// still arrive late.
+    /// still arrive late, unless the callee crashes or stops first (they are lost with it, and their callers time out).
     /// </summary>
     public FaultPlan Delay(string caller, string callee, TimeSpan delay) =>
         Add(new Rule(callee, PatentStep.Fig7Receive701, caller, StepAction.Delay, int.MaxValue) { Delay = Positive(delay) });
