@@ -45,6 +45,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, IssuedRoute> _issued = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IssuedRoute> _forwarded = new(StringComparer.Ordinal);
     private Caller? _answering;
+    private HashSet<object>? _delayedArrived; // requests a harness delayed, now sent back to this server (StepAction.Delay)
 
     public AuthServerActor(AuthServerSpec spec, TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor)
     {
@@ -81,6 +82,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         Command<SessionEnded>(HandleSessionEnded);
         Command<ReleaseHandOff>(release => Release(release.HandOffId, "released by the caller (【0053】)"));
         Command<Sweep>(_ => SweepExpired());
+        Command<DelayedRequest>(HandleDelayedRequest);
 
         Command<RegisterUser>(HandleRegisterUser);
         Command<RevokeUser>(HandleRevokeUser);
@@ -267,7 +269,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         var replyTo = Sender;
         var trace = request.HandOffId ?? "new";
-        if (!Step(PatentStep.Fig7Receive701, trace, $"client at {request.Proxy} for '{request.Destination}'")
+        if (!Step(PatentStep.Fig7Receive701, trace, $"client at {request.Proxy} for '{request.Destination}'", arriving: request)
             || !Step(PatentStep.Fig8IssuedHere801, trace, "is certificate 1 issued here?"))
         {
             return;
@@ -411,7 +413,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleOpen(OpenHandOff open)
     {
-        if (!Step(PatentStep.Fig7Receive701, open.HandOffId, $"hand-off request from {open.Caller}", open.Caller)
+        if (!Step(PatentStep.Fig7Receive701, open.HandOffId, $"hand-off request from {open.Caller}", open.Caller, arriving: open)
             || !Step(PatentStep.Fig7Check702, open.HandOffId, $"inter-server credential of {open.Caller}"))
         {
             return;
@@ -969,21 +971,46 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     // ---------------------------------------------------------------- steps and faults
 
     /// <summary>Marks a patent step: published on the event stream, and a place where a harness may inject a fault.</summary>
-    /// <returns>false if the request must be dropped here (an injected black hole).</returns>
-    private bool Step(PatentStep step, string handOffId, string detail, string? peer = null)
+    /// <param name="arriving">At Fig. 7 step 701, the request that arrives: what an injected delay sends again later.</param>
+    /// <returns>false if the request must not be handled further now (an injected black hole, or a delay).</returns>
+    private bool Step(PatentStep step, string handOffId, string detail, string? peer = null, object? arriving = null)
     {
+        if (arriving is not null && _delayedArrived?.Remove(arriving) == true)
+        {
+            return true; // reached, published and delayed already: handled now, without asking the harness again
+        }
+
         var reached = new HandOffStepReached(Me, step, handOffId, detail, peer);
         Context.System.EventStream.Publish(reached);
-        switch (_interceptor?.OnStep(reached) ?? StepAction.Continue)
+        var decision = _interceptor?.OnStep(reached) ?? StepDecision.Continue;
+        switch (decision.Action)
         {
             case StepAction.Crash:
                 throw new InjectedFaultException($"fault injected at {Me}, {step.Cite()}");
             case StepAction.Hang:
                 _log.Warning("fault injected at {0}, {1}: request dropped", Me, step.Cite());
                 return false;
+            case StepAction.Delay when arriving is not null:
+                // Nothing has been done with the request yet, so handling it later is handling it as if it arrived later.
+                // Its caller's ask timer runs meanwhile, so a delay past the hand-off timeout is a `timeout` there. A timer
+                // of this incarnation: if the server crashes or stops first, the request is lost with it and its caller
+                // times out, as for a request black-holed (no late copy reaches the recovered server).
+                _log.Warning("fault injected at {0}, {1}: request delayed by {2} ms", Me, step.Cite(), decision.Delay.TotalMilliseconds);
+                Timers.StartSingleTimer(new object(), new DelayedRequest(arriving, Sender), decision.Delay);
+                return false;
+            case StepAction.Delay:
+                _log.Warning("fault injected at {0}, {1}: a delay is honoured only where a request arrives (Fig. 7 step 701); continuing", Me, step.Cite());
+                return true;
             default:
                 return true;
         }
+    }
+
+    /// <summary>A request delayed at step 701 is due: sent again from its sender, and handled without a second delay.</summary>
+    private void HandleDelayedRequest(DelayedRequest delayed)
+    {
+        (_delayedArrived ??= new HashSet<object>(ReferenceEqualityComparer.Instance)).Add(delayed.Request);
+        Self.Tell(delayed.Request, delayed.Sender);
     }
 
     /// <summary>Runs a handler while remembering whom it must answer, so a crash inside it still answers (see <see cref="PreRestart"/>).</summary>
@@ -1004,6 +1031,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private sealed record Caller(IActorRef ReplyTo, bool FromClient, IReadOnlyList<string> Path);
 
     private sealed record CallFailed(string HandOffId, string Next, Exception Cause);
+
+    /// <summary>A request an injected <see cref="StepAction.Delay"/> held back, with whom it came from.</summary>
+    private sealed record DelayedRequest(object Request, IActorRef Sender);
 
     private sealed record Sweep
     {

@@ -37,7 +37,8 @@ public sealed record ClusterScenarioOptions
 /// recovers its users and credentials. Faults: <see cref="Faults"/> at named patent steps (on any
 /// node), <see cref="KillNodeAsync"/> (a crash: no leave), <see cref="KillNodeAt"/> (a crash at a
 /// named step, mid-hand-off), <see cref="Partition"/> between two nodes (Akka.Remote's throttler
-/// transport adapter: a black hole both ways), <see cref="StoreOutageAsync"/> (the shared
+/// transport adapter: a black hole both ways), <see cref="Throttle"/> (the same adapter: a bandwidth
+/// limit both ways), <see cref="StoreOutageAsync"/> (the shared
 /// PostgreSQL refuses every node). <see cref="AssertInvariantsAsync"/> checks what
 /// <see cref="VpnScenario.AssertInvariantsAsync"/> does, over the whole cluster.
 /// </summary>
@@ -303,14 +304,34 @@ public sealed class ClusterScenario : IAsyncDisposable
     /// <summary>Black-holes all Akka.Remote traffic between two nodes, both ways (the throttler transport adapter), until <see cref="Heal"/>.</summary>
     public Task Partition(string a, string b) => ThrottleAsync(a, b, Blackhole.Instance);
 
-    /// <summary>Lets traffic between the two nodes flow again.</summary>
+    /// <summary>
+    /// Limits all Akka.Remote traffic between two nodes, both ways, to <paramref name="bytesPerSecond"/> (a token
+    /// bucket of the throttler transport adapter holding a tenth of a second's worth), until <see cref="Heal"/>.
+    /// This is a bandwidth limit, not a latency: a message waits only while the bytes sent before it drain, so small
+    /// messages on a quiet link pass at once. Akka.Remote's throttler (Blackhole, Unthrottled, TokenBucket) has no
+    /// fixed per-message delay; to delay hand-off requests between two auth servers use
+    /// <see cref="FaultPlan.Delay"/> on <see cref="Faults"/>. Too low a limit also slows the cluster's heartbeats,
+    /// and the failure detector may then take the link for a partition.
+    /// </summary>
+    public Task Throttle(string a, string b, int bytesPerSecond)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytesPerSecond);
+        var burst = Math.Max(1, bytesPerSecond / 10);
+        return ThrottleAsync(a, b, new TokenBucket(burst, bytesPerSecond, 0, burst));
+    }
+
+    /// <summary>Lets traffic between the two nodes flow again (after <see cref="Partition"/> or <see cref="Throttle"/>).</summary>
     public Task Heal(string a, string b) => ThrottleAsync(a, b, Unthrottled.Instance);
 
     private async Task ThrottleAsync(string a, string b, ThrottleMode mode)
     {
         var (left, right) = (_nodes[a], _nodes[b]);
-        await ((IRemoteActorRefProvider)((ExtendedActorSystem)left.System).Provider).Transport.ManagementCommand(new SetThrottle(right.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode));
-        await ((IRemoteActorRefProvider)((ExtendedActorSystem)right.System).Provider).Transport.ManagementCommand(new SetThrottle(left.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode));
+        var applied = await ((IRemoteActorRefProvider)((ExtendedActorSystem)left.System).Provider).Transport.ManagementCommand(new SetThrottle(right.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode))
+            & await ((IRemoteActorRefProvider)((ExtendedActorSystem)right.System).Provider).Transport.ManagementCommand(new SetThrottle(left.Cluster.SelfAddress, ThrottleTransportAdapter.Direction.Both, mode));
+        if (!applied)
+        {
+            throw new InvalidOperationException($"the throttler transport did not apply {mode.GetType().Name} between {a} and {b} (is applied-adapters = [trttl] set?)");
+        }
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ namespace ActorVpn.Testing;
 
 /// <summary>
 /// Faults injected at named patent steps of named auth servers: crash the actor (its upper server
-/// restarts it), black-hole the request, or partition two auth servers. Thread-safe; rules can be
+/// restarts it), black-hole the request, partition two auth servers, or delay the requests between them. Thread-safe; rules can be
 /// added and healed while a scenario runs. A seeded random plan is reproducible: replay a failing
 /// seed to get the same faults in the same order of steps.
 /// </summary>
@@ -34,6 +34,24 @@ public sealed class FaultPlan : IHandOffInterceptor
     /// <summary>A link partition: hand-off requests from <paramref name="caller"/> never reach <paramref name="callee"/>.</summary>
     public FaultPlan Partition(string caller, string callee) => Add(new Rule(callee, PatentStep.Fig7Receive701, caller, StepAction.Hang, int.MaxValue));
 
+    /// <summary>
+    /// A slow link: every hand-off request from <paramref name="caller"/> reaches <paramref name="callee"/>
+    /// <paramref name="delay"/> late (Fig. 7 step 701 at the callee; see <see cref="StepAction.Delay"/>). The caller's
+    /// hand-off timer runs meanwhile, so a delay past what it has left fails the hand-off with <c>timeout</c> at the
+    /// callee; the late request then only opens a challenge no one answers. What follows on the link (the certificate
+    /// of Fig. 9 step 901) and the answers are not delayed again. Until <see cref="Heal"/>; requests already delayed
+    /// still arrive late, unless the callee crashes or stops first (they are lost with it, and their callers time out).
+    /// </summary>
+    public FaultPlan Delay(string caller, string callee, TimeSpan delay) =>
+        Add(new Rule(callee, PatentStep.Fig7Receive701, caller, StepAction.Delay, int.MaxValue) { Delay = Positive(delay) });
+
+    /// <summary>
+    /// A slow server: the next <paramref name="times"/> requests arriving at <paramref name="server"/> (from a client's
+    /// proxy or from another auth server, Fig. 7 step 701) are handled <paramref name="delay"/> late.
+    /// </summary>
+    public FaultPlan DelayAt(string server, TimeSpan delay, int times = int.MaxValue) =>
+        Add(new Rule(server, PatentStep.Fig7Receive701, null, StepAction.Delay, times) { Delay = Positive(delay) });
+
     /// <summary>At every step (or only <paramref name="steps"/>), crash or hang with <paramref name="probability"/>, from a seeded generator.</summary>
     public FaultPlan Random(int seed, double probability, IEnumerable<PatentStep>? steps = null)
     {
@@ -57,7 +75,7 @@ public sealed class FaultPlan : IHandOffInterceptor
         }
     }
 
-    /// <summary>Every fault injected so far, in order.</summary>
+    /// <summary>Every fault injected so far, in order (a delayed request once, when it was held back).</summary>
     public IReadOnlyList<(HandOffStepReached Step, StepAction Action)> Injected
     {
         get
@@ -69,21 +87,24 @@ public sealed class FaultPlan : IHandOffInterceptor
         }
     }
 
-    public StepAction OnStep(HandOffStepReached step)
+    public StepDecision OnStep(HandOffStepReached step)
     {
         lock (_gate)
         {
-            var action = Decide(step);
-            if (action != StepAction.Continue)
+            var decision = Decide(step);
+            if (decision.Action != StepAction.Continue)
             {
-                _injected.Add((step, action));
+                _injected.Add((step, decision.Action));
             }
 
-            return action;
+            return decision;
         }
     }
 
-    private StepAction Decide(HandOffStepReached step)
+    private static TimeSpan Positive(TimeSpan delay) =>
+        delay > TimeSpan.Zero ? delay : throw new ArgumentOutOfRangeException(nameof(delay), delay, "a delay must be positive");
+
+    private StepDecision Decide(HandOffStepReached step)
     {
         for (var i = 0; i < _rules.Count; i++)
         {
@@ -100,7 +121,7 @@ public sealed class FaultPlan : IHandOffInterceptor
                 }
 
                 rule.Then?.Invoke(step);
-                return rule.Action;
+                return new StepDecision(rule.Action, rule.Delay);
             }
         }
 
@@ -129,5 +150,7 @@ public sealed class FaultPlan : IHandOffInterceptor
     private sealed record Rule(string Server, PatentStep Step, string? Peer, StepAction Action, int Remaining)
     {
         public Action<HandOffStepReached>? Then { get; init; }
+
+        public TimeSpan Delay { get; init; }
     }
 }

@@ -155,10 +155,10 @@ public sealed class VpnScenario : IAsyncDisposable
         return result;
     }
 
-    /// <summary>Waits until <paramref name="server"/> reaches <paramref name="step"/>.</summary>
-    public async Task<HandOffStepReached> AwaitStepAsync(string server, PatentStep step, TimeSpan? within = null) =>
-        (await EventuallyAsync(() => Task.FromResult(_log.Steps().FirstOrDefault(s => s.AuthServer == server && s.Step == step)),
-            within, $"{server} never reached {step.Cite()}"))!;
+    /// <summary>Waits until <paramref name="server"/> reaches <paramref name="step"/> (for the hand-off <paramref name="handOffId"/>, if given).</summary>
+    public async Task<HandOffStepReached> AwaitStepAsync(string server, PatentStep step, TimeSpan? within = null, string? handOffId = null) =>
+        (await EventuallyAsync(() => Task.FromResult(_log.Steps().FirstOrDefault(s => s.AuthServer == server && s.Step == step && (handOffId is null || s.HandOffId == handOffId))),
+            within, $"{server} never reached {step.Cite()}{(handOffId is null ? string.Empty : $" for hand-off {handOffId}")}"))!;
 
     /// <summary>Kills every live connection at <paramref name="proxy"/> (a TCP hop dies mid-stream).</summary>
     public void KillConnectionsAt(string proxy) =>

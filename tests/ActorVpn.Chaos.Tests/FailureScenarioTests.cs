@@ -147,6 +147,72 @@ public sealed class FailureScenarioTests
     }
 
     [Fact]
+    public async Task Delay_between_two_auth_servers_well_inside_the_hand_off_timeout_still_carries_the_session()
+    {
+        await using var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions { Config = "actorvpn.auth-server.handoff-timeout = 4s" });
+        await scenario.EnrollAsync("alice");
+        scenario.Faults.Delay("as2", "as4", TimeSpan.FromMilliseconds(200));   // a twentieth of the hand-off timeout
+
+        await using (var session = await scenario.ConnectAsync("alice"))
+        {
+            Assert.True(await session.RoundTripAsync(64 * 1024));
+        }
+
+        var trace = await scenario.TraceAsync("alice");
+        Assert.True(trace.Ok, trace.ToText());
+        Assert.Equal(["as1", "as2", "as4", "as3"], trace.HandOff);
+        // Fig. 7 step 701 at as4: each hand-off request from as2 was held back, then handled.
+        Assert.Equal(2, scenario.Faults.Injected.Count(f => (f.Action, f.Step.AuthServer, f.Step.Peer) == (StepAction.Delay, "as4", "as2")));
+        await scenario.AssertInvariantsAsync();
+    }
+
+    [Fact]
+    public async Task Delay_between_two_auth_servers_beyond_the_hand_off_timeout_times_out_there_and_heals()
+    {
+        await using var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions { Config = "actorvpn.auth-server.handoff-timeout = 4s" });
+        await scenario.EnrollAsync("alice");
+        scenario.Faults.Delay("as2", "as4", TimeSpan.FromSeconds(6));           // longer than the whole hand-off may take
+
+        await using (var session = await scenario.ConnectAsync("alice"))
+        {
+            Assert.True(await session.ClosedByChainAsync());
+        }
+
+        var trace = await scenario.TraceAsync("alice");
+        Assert.True((ErrorCodes.Timeout, "as4") == (trace.Error?.Code, trace.Error?.At), trace.ToText());
+        Assert.Equal(["as1", "as2", "as4"], trace.HandOff);
+
+        scenario.Faults.Heal();
+        await using (var next = await scenario.ConnectAsync("alice"))
+        {
+            Assert.True(await next.RoundTripAsync(64 * 1024));
+        }
+
+        // The traced request reaches as4 after its caller gave up (step 702 at last): it must leave nothing behind.
+        var late = trace.Steps.First(s => (s.AuthServer, s.Step) == ("as4", PatentStep.Fig7Receive701)).HandOffId;
+        await scenario.AwaitStepAsync("as4", PatentStep.Fig7Check702, handOffId: late);
+        await scenario.AssertInvariantsAsync();
+    }
+
+    [Fact]
+    public async Task Server_crashing_while_a_request_to_it_is_delayed_fails_that_hand_off_cleanly_and_the_next_one_works()
+    {
+        await using var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions { Config = "actorvpn.auth-server.handoff-timeout = 4s" });
+        var alice = await scenario.EnrollAsync("alice");
+        scenario.Faults.Delay("as2", "as4", TimeSpan.FromSeconds(2)).CrashAt("as4", PatentStep.Fig7Receive701);
+
+        var tracing = scenario.TraceAsync("alice");
+        await scenario.AwaitStepAsync("as4", PatentStep.Fig7Receive701);      // as2's request is held back at as4 ...
+        using (var certificate = alice.CertificateWithKey())                // ... when another request crashes as4 (and its group)
+            await scenario.Node.Control.AskAsync<object>("as4", new AuthenticateClient("proxy2", certificate.RawData, "server", null));
+
+        var trace = await tracing;
+        Assert.True((ErrorCodes.Unreachable, "as4") == (trace.Error?.Code, trace.Error?.At), trace.ToText());
+        Assert.True((await scenario.TraceAsync("alice")).Ok);                 // the rules stay: this request is delayed and handled
+        await scenario.AssertInvariantsAsync();
+    }
+
+    [Fact]
     public async Task Slow_downstream_server_makes_the_session_fail_with_timeout_not_hang()
     {
         await using var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions { Config = "actorvpn.auth-server.handoff-timeout = 4s" });

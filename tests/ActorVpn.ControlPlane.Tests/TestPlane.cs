@@ -117,7 +117,7 @@ public sealed class TestPlane : IDisposable
 /// <summary>Fault injection at a patent step, decided by a function (called from actor threads).</summary>
 public sealed class Interceptor(Func<HandOffStepReached, StepAction> decide) : IHandOffInterceptor
 {
-    public StepAction OnStep(HandOffStepReached step) => decide(step);
+    public StepDecision OnStep(HandOffStepReached step) => decide(step);
 
     /// <summary><paramref name="action"/> the first time <paramref name="authServer"/> reaches <paramref name="step"/>, then continue.</summary>
     public static Interceptor Once(string authServer, PatentStep step, StepAction action)

@@ -10,12 +10,33 @@ public enum StepAction
 
     /// <summary>Stop handling this request without answering (a black hole).</summary>
     Hang,
+
+    /// <summary>
+    /// Handle this request <see cref="StepDecision.Delay"/> late, as if it had spent that long on the link. Honoured
+    /// where a request arrives (Fig. 7 step 701, before the server has done anything with it): the server sends the
+    /// same message to itself, from the same sender, after the delay and handles it then without asking again.
+    /// Elsewhere it is ignored with a warning.
+    /// </summary>
+    Delay,
+}
+
+/// <summary>An interceptor's answer at a step: the action, and for <see cref="StepAction.Delay"/> how long.</summary>
+public readonly record struct StepDecision(StepAction Action, TimeSpan Delay)
+{
+    public static StepDecision Continue => new(StepAction.Continue, TimeSpan.Zero);
+
+    /// <summary>Handle the arriving request <paramref name="delay"/> late (see <see cref="StepAction.Delay"/>).</summary>
+    public static StepDecision DelayBy(TimeSpan delay) => new(StepAction.Delay, delay);
+
+    public static StepDecision FromStepAction(StepAction action) => new(action, TimeSpan.Zero);
+
+    public static implicit operator StepDecision(StepAction action) => FromStepAction(action);
 }
 
 /// <summary>A hook called at every <see cref="PatentStep"/>: fault injection for failure tests.</summary>
 public interface IHandOffInterceptor
 {
-    StepAction OnStep(HandOffStepReached step);
+    StepDecision OnStep(HandOffStepReached step);
 }
 
 /// <summary>The exception an injected <see cref="StepAction.Crash"/> throws.</summary>
