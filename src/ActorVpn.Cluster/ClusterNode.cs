@@ -145,6 +145,7 @@ public sealed class ClusterNode : IAsyncDisposable
             var self = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             system.ActorOf(AuditLog.Props(audit with { PersistenceId = $"{audit.PersistenceId}-{self.Host}-{self.Port}" }), AuditLog.Name);
             system.ActorOf(StoreFailureAnswerer.Props(), StoreFailureAnswerer.Name); // requests caught in a failing group get a prompt answer
+            system.ActorOf(RevocationRelay.Props(), RevocationRelay.Name); // before any group: no revocation goes unannounced
             var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
             var settings = DataPlaneSettings.FromConfig(config);
             var specs = options.Proxies.Select(topology.Proxy).ToList();
@@ -168,6 +169,11 @@ public sealed class ClusterNode : IAsyncDisposable
     /// </summary>
     private static async Task AwaitStoreAsync(StoreProbe store, TimeSpan wait)
     {
+        if (wait <= TimeSpan.Zero)
+        {
+            return; // 0s: start without the store; /healthz/ready says 503 until it answers
+        }
+
         var until = DateTime.UtcNow + wait;
         while (!await store.AnswersAsync(TimeSpan.FromSeconds(2)))
         {
