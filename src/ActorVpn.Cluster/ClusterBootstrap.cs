@@ -161,5 +161,5 @@ public static class ClusterBootstrap
     private static TimeSpan Shorter(TimeSpan interval) => interval < TimeSpan.FromSeconds(1) ? interval : TimeSpan.FromSeconds(1);
 }
 
-/// <summary>The store did not answer a starting node: it cannot recover any group's state (its own exit code, docs/cluster-exit-codes.md).</summary>
+/// <summary>The store did not answer a starting node: it cannot recover any group's state (its own exit code, docs/cluster-node.md).</summary>
 public sealed class StoreUnrecoverableException(string message) : Exception(message);

@@ -2,7 +2,7 @@ namespace ActorVpn.Cluster;
 
 /// <summary>
 /// How <c>avpn node</c> ends, one code per cause, so a supervisor (Kubernetes, systemd) and an
-/// operator can tell them apart (docs/cluster-exit-codes.md).
+/// operator can tell them apart (docs/cluster-node.md).
 /// </summary>
 public static class NodeExitCodes
 {
