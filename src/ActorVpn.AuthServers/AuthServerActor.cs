@@ -898,6 +898,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         {
             ApplyEvent(evt);
             _log.Info("user {0} revoked at {1} by {2}", evt.User, Me, evt.By);
+            Context.System.EventStream.Publish(new UserRevokedNotice(evt.User, Me));
             replyTo.Tell(new UserRevokedAck(evt.User));
         });
     }

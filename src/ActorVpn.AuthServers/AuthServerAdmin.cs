@@ -15,6 +15,12 @@ public static class AuthServerAdmin
 
     public sealed record UserRevokedAck(string User) : IActorVpnMessage;
 
+    /// <summary>
+    /// Published on the event stream of the auth server's system once a revocation is persisted, so
+    /// whatever carries live sessions (every proxy, on every node of a cluster) closes the user's (【0053】).
+    /// </summary>
+    public sealed record UserRevokedNotice(string User, string AuthServer) : IActorVpnMessage;
+
     /// <summary>【0023】: issue an inter-server credential to <paramref name="Caller"/> for its signing key.</summary>
     public sealed record IssuePeerCredential(string Caller, byte[] CallerPublicKeyInfo) : IActorVpnMessage;
 

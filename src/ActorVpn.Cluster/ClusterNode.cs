@@ -26,8 +26,14 @@ public sealed class ClusterNode : IAsyncDisposable
 {
     public const string SystemName = "actorvpn";
 
-    /// <summary>The HOCON layers of a cluster node, lowest precedence first (under an operator file and the environment).</summary>
-    public static readonly IReadOnlyList<string> Layers = [HoconLayers.PersistenceInMemory, "cluster", "remote"];
+    /// <summary>
+    /// The HOCON layers of a cluster node, lowest precedence first (under an operator file and the
+    /// environment): the console's layer too, so <c>avpn node</c>, the test harness and every test
+    /// node read one configuration.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Layers = [HoconLayers.PersistenceInMemory, "cluster", "remote", ConsoleLayer];
+
+    private const string ConsoleLayer = "console";
 
     private readonly WebApplication? _health;
 
@@ -64,7 +70,7 @@ public sealed class ClusterNode : IAsyncDisposable
     public string? HealthUrl => _health?.Urls.FirstOrDefault();
 
     /// <summary>The layers for a durable store: <c>persistence.postgres</c> or <c>persistence.sqlite</c> in place of the in-memory journal.</summary>
-    public static IReadOnlyList<string> LayersFor(string store) => [DurableStore.LayerFor(store), "cluster", "remote"];
+    public static IReadOnlyList<string> LayersFor(string store) => [DurableStore.LayerFor(store), "cluster", "remote", ConsoleLayer];
 
     /// <summary>
     /// Loads a node's configuration: the embedded layers, the operator's file, the environment, then
@@ -109,8 +115,13 @@ public sealed class ClusterNode : IAsyncDisposable
         return ConfigurationFactory.ParseString(text.ToString()).WithFallback(config);
     }
 
+    /// <param name="dataDirectory">
+    /// Where a node keeps its files (<c>avpn node --data DIR</c>): the SQLite journal of a single-node
+    /// cluster, the key secret when none is configured, and the client profiles of the topology's
+    /// users this node registers (<c>DIR/profiles</c>). Null: none of these.
+    /// </param>
     public static async Task<ClusterNode> StartAsync(Config config, TopologyModel? topology = null, IHandOffInterceptor? interceptor = null,
-        Func<string, string?>? environment = null)
+        Func<string, string?>? environment = null, string? dataDirectory = null)
     {
         var options = NodeOptions.FromConfig(config);
         topology ??= ExampleTopology.LoadOrDefault(options.TopologyFile.Length > 0 ? options.TopologyFile : null);
@@ -118,9 +129,12 @@ public sealed class ClusterNode : IAsyncDisposable
         config = Derive(config, options, environment);
 
         // The durable store every node shares (PostgreSQL in a cluster) and the secret its signing keys are journalled under.
-        config = DurableStore.Complete(config, dataDirectory: null);
-        var authServers = AuthServerSettings.FromConfig(config) with { KeyProtection = DurableStore.KeyProtectionFor(config, dataDirectory: null) };
+        config = DurableStore.Complete(config, dataDirectory);
+        // Nodes sharing PostgreSQL must share one key secret (AVPN_KEY_SECRET): a file of each node's own would lock the others out of the keys.
+        var keyDirectory = DurableStore.StoreOf(config) == DurableStore.Postgres ? null : dataDirectory;
+        var authServers = AuthServerSettings.FromConfig(config) with { KeyProtection = DurableStore.KeyProtectionFor(config, keyDirectory) };
         var store = StoreProbe.FromConfig(config);
+        await AwaitStoreAsync(store, options.StoreWait);
         var advertise = options.AdvertisedHost(config.GetString("akka.remote.dot-netty.tcp.public-hostname", string.Empty));
 
         var system = ActorSystem.Create(SystemName, RemoteTls.SystemSetup(config)); // Akka.Remote over pinned mutual TLS when enable-ssl is on
@@ -131,11 +145,13 @@ public sealed class ClusterNode : IAsyncDisposable
             var self = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             system.ActorOf(AuditLog.Props(audit with { PersistenceId = $"{audit.PersistenceId}-{self.Host}-{self.Port}" }), AuditLog.Name);
             system.ActorOf(StoreFailureAnswerer.Props(), StoreFailureAnswerer.Name); // requests caught in a failing group get a prompt answer
+            system.ActorOf(RevocationRelay.Props(), RevocationRelay.Name); // before any group: no revocation goes unannounced
             var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
             var settings = DataPlaneSettings.FromConfig(config);
             var specs = options.Proxies.Select(topology.Proxy).ToList();
             var proxies = system.ActorOf(Props.Create(() => new NodeProxies(specs, routes, settings, advertise)), "proxies");
             AddDrainTask(system, specs, options.DrainPeriod);
+            ClusterBootstrap.Start(system, topology, routes, options, dataDirectory is null ? null : Path.Combine(Path.GetFullPath(dataDirectory), "profiles"));
             var health = options.HealthPort > 0 ? await StartHealthAsync(system, options, store) : null;
             return new ClusterNode(system, topology, options, routes, proxies, health, store);
         }
@@ -143,6 +159,30 @@ public sealed class ClusterNode : IAsyncDisposable
         {
             await system.Terminate();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A node whose store does not answer within <paramref name="wait"/> of starting cannot recover
+    /// any group's state: it stops with <see cref="StoreUnrecoverableException"/> (its own exit code)
+    /// rather than join the cluster and fail every request.
+    /// </summary>
+    private static async Task AwaitStoreAsync(StoreProbe store, TimeSpan wait)
+    {
+        if (wait <= TimeSpan.Zero)
+        {
+            return; // 0s: start without the store; /healthz/ready says 503 until it answers
+        }
+
+        var until = DateTime.UtcNow + wait;
+        while (!await store.AnswersAsync(TimeSpan.FromSeconds(2)))
+        {
+            if (DateTime.UtcNow >= until)
+            {
+                throw new StoreUnrecoverableException($"the {store.Store} store did not answer within {wait.TotalSeconds:0.#} s of starting (actorvpn.node.store-wait); check AVPN_POSTGRES and that the database runs");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500)); // start-up polling of an outside service, not a test wait
         }
     }
 

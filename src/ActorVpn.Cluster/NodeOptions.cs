@@ -23,6 +23,12 @@ public sealed record NodeOptions(
     /// </summary>
     public string AdvertiseHost { get; init; } = string.Empty;
 
+    /// <summary>How long a starting node waits for its store to answer before it gives up (<c>actorvpn.node.store-wait</c>).</summary>
+    public TimeSpan StoreWait { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often the inter-server credentials and the topology's users are checked and completed (<c>actorvpn.node.bootstrap-interval</c>).</summary>
+    public TimeSpan BootstrapInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     public static NodeOptions FromConfig(Config config)
     {
         var node = config.GetConfig(Section) ?? throw new ConfigurationException($"{Section} is missing (hocon/cluster.hocon not loaded?)");
@@ -38,6 +44,8 @@ public sealed record NodeOptions(
             node.GetInt("seed.replicas", 0))
         {
             AdvertiseHost = node.GetString("advertise-host", string.Empty),
+            StoreWait = node.GetTimeSpan("store-wait", TimeSpan.FromSeconds(60)),
+            BootstrapInterval = node.GetTimeSpan("bootstrap-interval", TimeSpan.FromSeconds(5)),
         };
     }
 

@@ -47,9 +47,10 @@ public sealed class ConsoleNode
 
     public static ConsoleNode Of(ClusterNode node)
     {
+        // The cluster's credential keeper distributes the inter-server credentials; the console only asks.
         return new ConsoleNode(node.System, node.Topology, node.Options.Proxies, node.Proxies.Path,
-            timeout => ControlPlane.AttachAsync(node.System, node.Topology, name => node.Routes[name], timeout),
-            enrollment => ClusterProfileAsync(node, enrollment));
+            timeout => Task.FromResult(ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], timeout)),
+            enrollment => ClusterBootstrap.ProfileForAsync(node.System, node.Topology, node.Options.Proxies, enrollment));
     }
 
     /// <summary>Why no client profile can be written here for a user of <paramref name="homeServer"/>, or null.</summary>
@@ -79,19 +80,4 @@ public sealed class ConsoleNode
 
     /// <summary>A client profile for a fresh enrollment: its certificate, key, trust anchor and entry proxies.</summary>
     public Task<ClientProfile> ProfileForAsync(UserEnrollment enrollment) => _profileFor(enrollment);
-
-    /// <summary>On a cluster node a profile names the entry proxies of its home server; this node must host them to know their addresses.</summary>
-    private static async Task<ClientProfile> ClusterProfileAsync(ClusterNode node, UserEnrollment enrollment)
-    {
-        var entries = new Dictionary<string, EntryProxy>(StringComparer.Ordinal);
-        foreach (var (destination, proxy) in node.Topology.AuthServer(enrollment.HomeServer).Relays)
-        {
-            entries[destination] = new EntryProxy(proxy, await node.ProxyAddressAsync(proxy, TimeSpan.FromSeconds(10)));
-        }
-
-        using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
-        using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
-        return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
-            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
-    }
 }

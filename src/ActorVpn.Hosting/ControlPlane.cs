@@ -55,10 +55,26 @@ public sealed class ControlPlane
     /// </summary>
     public static async Task<ControlPlane> AttachAsync(ActorSystem system, TopologyModel topology, Func<string, ICanTell> resolve, TimeSpan? askTimeout = null)
     {
-        var plane = new ControlPlane(system, topology, askTimeout ?? TimeSpan.FromSeconds(30), resolve);
+        var plane = Over(system, topology, resolve, askTimeout);
         var identities = await plane.IdentitiesAsync();
         await plane.DistributeCredentialsAsync(identities);
         return plane;
+    }
+
+    /// <summary>
+    /// A control plane over auth servers that run elsewhere, which distributes nothing: where one
+    /// distributor already keeps the credentials (a cluster's credential keeper), a second one racing
+    /// it could leave a caller holding a credential its callee no longer recognises.
+    /// </summary>
+    public static ControlPlane Over(ActorSystem system, TopologyModel topology, Func<string, ICanTell> resolve, TimeSpan? askTimeout = null) =>
+        new(system, topology, askTimeout ?? TimeSpan.FromSeconds(30), resolve);
+
+    /// <summary>How many of the 【0023】 credentials the topology's trusts call for are not held yet (for the current keys).</summary>
+    public async Task<int> MissingCredentialsAsync()
+    {
+        var identities = await IdentitiesAsync();
+        return Topology.AuthServers.Sum(callee => callee.Trusts.Count(caller =>
+            !(identities[caller].CredentialsHeld.TryGetValue(callee.Name, out var held) && CertifiesKey(held, identities[caller].PublicKeyInfo))));
     }
 
     /// <summary>An auth server by name (through its actor path, which follows Fig. 4).</summary>

@@ -5,6 +5,12 @@ namespace ActorVpn.Proxies;
 /// <summary>The <c>actorvpn.data-plane</c> section of the HOCON configuration.</summary>
 public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan ConnectTimeout, TimeSpan AuthTimeout)
 {
+    /// <summary>
+    /// How long an authenticated session may last before the proxy closes it and the client must
+    /// authenticate again (<c>max-session-lifetime</c>); zero: no limit (the default).
+    /// </summary>
+    public TimeSpan MaxSessionLifetime { get; init; } = TimeSpan.Zero;
+
     public static readonly DataPlaneSettings Default = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(8));
 
     public static DataPlaneSettings FromConfig(Config config)
@@ -21,7 +27,10 @@ public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan Conne
             Positive(section, "connect-timeout", Default.ConnectTimeout),
             // A proxy waits for its auth server a little longer than the hand-off may take, so the
             // auth server's own `timeout` answer arrives first.
-            handoff + TimeSpan.FromSeconds(3));
+            handoff + TimeSpan.FromSeconds(3))
+        {
+            MaxSessionLifetime = section.GetString("max-session-lifetime", "off") is "off" or "" ? TimeSpan.Zero : Positive(section, "max-session-lifetime", TimeSpan.Zero),
+        };
     }
 
     private static TimeSpan Positive(Config section, string key, TimeSpan fallback)

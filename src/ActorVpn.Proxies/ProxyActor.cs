@@ -128,6 +128,13 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
                 session.Tell(close);
             }
         });
+        Receive<CloseUserSessions>(close =>
+        {
+            foreach (var (session, counters) in _sessions.Where(s => s.Value.User == close.User))
+            {
+                session.Tell(new CloseSession(counters.HandOffId ?? counters.Id, close.Reason));
+            }
+        });
     }
 
     private void StartAccepting()

@@ -66,6 +66,12 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             Context.Stop(Self);
         });
         Receive<GetProxyStatus>(_ => Sender.Tell(View()));
+        Receive<SessionLifetimeOver>(_ =>
+        {
+            // actorvpn.data-plane.max-session-lifetime: the client must authenticate again (Fig. 6) on a new session.
+            _log.Info("{0}: session {1} of {2} closed: its maximum lifetime of {3} is over (【0053】)", _proxy.Name, Counters.Id, Counters.User, _settings.MaxSessionLifetime);
+            Context.Stop(Self);
+        });
     }
 
     public static Props Props(ProxySpec proxy, ICanTell authServer, X509Certificate2 identity, DataPlaneSettings settings, Socket client, SessionCounters counters) =>
@@ -125,7 +131,10 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             case ("auth", AuthRequest request):
                 // Fig. 6 steps 602-604: forward certificate 1 to this proxy's own auth server and wait.
                 _destination = request.Destination;
-                _audit.Requested(_clientCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false), request.Destination, request.HandOffId);
+                // Known from here, not only once authenticated: a revocation that reaches this proxy while the
+                // auth server is still judging the certificate closes this session too.
+                Counters.User = _clientCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+                _audit.Requested(Counters.User, request.Destination, request.HandOffId);
                 _stage = "asking auth server";
                 _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id), _settings.AuthTimeout)
                     .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
@@ -170,6 +179,11 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         Counters.User = session.User;
         Counters.HandOffId = session.HandOffId;
         _stage = "connect";
+        if (_settings.MaxSessionLifetime > TimeSpan.Zero)
+        {
+            Timers.StartSingleTimer(nameof(SessionLifetimeOver), SessionLifetimeOver.Instance, _settings.MaxSessionLifetime);
+        }
+
         var route = session.Route.Select(r => new RouteHop(r.Proxy, r.Address, r.Pin ?? string.Empty)).ToList();
         Write(new AuthAccepted(session.HandOffId, route, session.NextHop?.Proxy), "Fig. 6, step 605", then: () => ReadFrame("Fig. 6, step 607"));
     }
@@ -240,6 +254,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause));
             Receive<HandshakeDeadline>(_ => Abort("Fig. 6", new TimeoutException("handshake deadline while writing")));
             Receive<CloseSession>(_ => Context.Stop(Self));
+            Receive<SessionLifetimeOver>(_ => Context.Stop(Self));
             Receive<GetProxyStatus>(_ => Sender.Tell(View()));
         }
     }
@@ -329,6 +344,11 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private sealed record HandshakeDeadline
     {
         public static readonly HandshakeDeadline Instance = new();
+    }
+
+    private sealed record SessionLifetimeOver
+    {
+        public static readonly SessionLifetimeOver Instance = new();
     }
 }
 

@@ -25,4 +25,7 @@ public static class ProxyProtocol
 
     /// <summary>Closes every connection of a hand-off (【0053】), e.g. when its user is revoked or an operator kills it.</summary>
     public sealed record CloseSession(string HandOffId, string Reason) : IActorVpnMessage;
+
+    /// <summary>Closes every connection of <paramref name="User"/> at this proxy, relaying or still authenticating (a revocation, 【0053】).</summary>
+    public sealed record CloseUserSessions(string User, string Reason) : IActorVpnMessage;
 }

@@ -164,7 +164,14 @@ public sealed class ClusterScenario : IAsyncDisposable
 
             await scenario.EventuallyAsync(() => scenario.Entry.Cluster.State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == nodes,
                 "the cluster did not form");
-            scenario._plane = await ControlPlane.AttachAsync(scenario.Entry.System, topology, name => scenario.Entry.Routes[name], VpnScenario.DefaultDeadline);
+            // The nodes' own credential keeper distributes the inter-server credentials, as in `avpn node`: the harness only waits for it.
+            var plane = ControlPlane.Over(scenario.Entry.System, topology, name => scenario.Entry.Routes[name], VpnScenario.DefaultDeadline);
+            if (!await TryEventuallyAsync(async () => await plane.MissingCredentialsAsync() == 0, null))
+            {
+                throw new TimeoutException("the inter-server credentials were not distributed");
+            }
+
+            scenario._plane = plane;
             foreach (var proxy in topology.Proxies)
             {
                 await scenario.Entry.ProxyAddressAsync(proxy.Name, VpnScenario.DefaultDeadline * 3);

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -39,7 +37,7 @@ public sealed class NodeProcessTests : IDisposable
             """);
         var data = Path.Combine(_dir, "data");
 
-        using var node = AvpnNode.Start("node", "--config", config, "--data", data, "--console", $"127.0.0.1:{consolePort}");
+        using var node = AvpnProcess.Start("node", "--config", config, "--data", data, "--console", $"127.0.0.1:{consolePort}");
         try
         {
             // "ready" once it is an Up member; the console (and admin.avpn) is up before that.
@@ -79,95 +77,5 @@ public sealed class NodeProcessTests : IDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>The built <c>avpn</c> (copied next to the tests) as a child process, its output read line by line.</summary>
-    private sealed class AvpnNode : IDisposable
-    {
-        private readonly Process _process;
-        private readonly ConcurrentQueue<string> _stdout = new();
-        private readonly ConcurrentQueue<string> _stderr = new();
-        private readonly ConcurrentDictionary<string, TaskCompletionSource> _awaited = new(StringComparer.Ordinal);
-
-        private AvpnNode(Process process) => _process = process;
-
-        public string Stdout => string.Join('\n', _stdout);
-
-        public string Stderr => string.Join('\n', _stderr);
-
-        public static AvpnNode Start(params string[] args)
-        {
-            var start = AvpnBinary.StartInfo(args);
-            var process = new Process { StartInfo = start };
-            var node = new AvpnNode(process);
-            process.OutputDataReceived += (_, line) => node.OnStdout(line.Data);
-            process.ErrorDataReceived += (_, line) =>
-            {
-                if (line.Data is not null)
-                {
-                    node._stderr.Enqueue(line.Data);
-                }
-            };
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return node;
-        }
-
-        /// <summary>Completes once the node prints exactly <paramref name="line"/>; fails if it exits first or the deadline passes.</summary>
-        public async Task AwaitLineAsync(string line, TimeSpan within)
-        {
-            var seen = _awaited.GetOrAdd(line, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            if (_stdout.Contains(line))
-            {
-                seen.TrySetResult();
-            }
-
-            var exited = _process.WaitForExitAsync();
-            if (await Task.WhenAny(seen.Task, exited).WaitAsync(within) != seen.Task)
-            {
-                Assert.Fail($"avpn node exited ({_process.ExitCode}) before printing '{line}'");
-            }
-        }
-
-        /// <summary>SIGTERM, as Kubernetes (and systemd) stop a process.</summary>
-        public void Terminate()
-        {
-            using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
-            kill.WaitForExit(TimeSpan.FromSeconds(10));
-            Assert.Equal(0, kill.ExitCode);
-        }
-
-        public async Task<int> WaitForExitAsync(TimeSpan within)
-        {
-            await _process.WaitForExitAsync().WaitAsync(within);
-            _process.WaitForExit(); // the redirected output is drained to its end
-            return _process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(TimeSpan.FromSeconds(10));
-            }
-
-            _process.Dispose();
-        }
-
-        private void OnStdout(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            _stdout.Enqueue(line);
-            if (_awaited.TryGetValue(line, out var awaited))
-            {
-                awaited.TrySetResult();
-            }
-        }
     }
 }

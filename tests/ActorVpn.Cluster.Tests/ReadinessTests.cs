@@ -54,6 +54,7 @@ public sealed class ReadinessTests : IAsyncLifetime
         // B: PostgreSQL selected by its connection string (as AVPN_POSTGRES does), on a port nobody listens on.
         var b = await StartAsync(topology, healthB, $$"""
             actorvpn.persistence { connection-string = "Host=127.0.0.1;Port={{FreePort()}};Database=actorvpn;Username=postgres;Timeout=2", key-secret = "s" }
+            actorvpn.node.store-wait = 0s # start without it: readiness is what is checked here
             """, seed: a.Cluster.SelfAddress.ToString());
         Assert.Equal("PostgreSQL.15", b.Store.Store);
 

@@ -8,7 +8,7 @@ using Akka.Configuration;
 
 namespace ActorVpn.Cli.Commands;
 
-/// <summary><c>avpn node --config F</c> (contract §2, issue 6): one node of a multi-node cluster, until SIGTERM.</summary>
+/// <summary><c>avpn node --config F</c>: one node of a multi-node cluster, until SIGTERM; its exit codes are <see cref="NodeExitCodes"/>.</summary>
 public static class NodeCommand
 {
     public static Command Create()
@@ -24,10 +24,12 @@ public static class NodeCommand
         {
             try
             {
-                // The node's layers plus the console's (endpoint, limits, the ring buffer `log peek` reads).
-                var loaded = HoconLayers.Load([.. ClusterNode.Layers, ConsoleHost.Layer], parse.GetValue(config));
-                await using var running = await ClusterNode.StartAsync(loaded);
+                // The one configuration path of a cluster node (the test harness uses it too): the
+                // embedded layers with the store the configuration or AVPN_POSTGRES selects, the
+                // console's layer, the operator's file and the environment.
+                var loaded = ClusterNode.LoadConfig(parse.GetValue(config));
                 var (endpoint, dataDirectory) = ConsoleSettings(loaded, parse.GetValue(consoleAt), parse.GetValue(data));
+                await using var running = await ClusterNode.StartAsync(loaded, dataDirectory: dataDirectory);
                 using var console = endpoint is "off" ? null : await StartConsoleAsync(running, endpoint, dataDirectory);
                 var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 running.Cluster.RegisterOnMemberUp(() => up.TrySetResult());
@@ -61,16 +63,42 @@ public static class NodeCommand
                 }
 
                 await Task.WhenAny(stopped.Task, running.System.WhenTerminated);
+                if (!stopped.Task.IsCompleted && running.System.WhenTerminated.IsCompleted)
+                {
+                    // Not asked to stop: the cluster removed this node, or it never joined.
+                    return Ended(running, up.Task.IsCompleted);
+                }
+
                 Console.Out.WriteLine("leaving the cluster");
                 await running.LeaveAsync();
-                return 0;
+                return NodeExitCodes.Left;
+            }
+            catch (StoreUnrecoverableException e)
+            {
+                Console.Error.WriteLine($"avpn: store unrecoverable: {e.Message}");
+                return NodeExitCodes.StoreUnrecoverable;
             }
             catch (Exception e)
             {
-                return CliRunner.Report(e);
+                var code = CliRunner.Report(e);
+                return code == CliRunner.Usage ? NodeExitCodes.Configuration : NodeExitCodes.FailedStart;
             }
         });
         return node;
+    }
+
+    /// <summary>Why a node stopped that was not asked to: downed by the cluster (the split-brain resolver), or a join that never succeeded.</summary>
+    private static int Ended(ClusterNode running, bool wasUp)
+    {
+        var reason = Akka.Actor.CoordinatedShutdown.Get(running.System).ShutdownReason;
+        if (wasUp || reason is Akka.Actor.CoordinatedShutdown.ClusterDowningReason)
+        {
+            Console.Error.WriteLine($"avpn: this node was downed by the cluster ({reason?.GetType().Name ?? "removed"}); exiting with code {NodeExitCodes.Downed} so it is restarted and rejoins");
+            return NodeExitCodes.Downed;
+        }
+
+        Console.Error.WriteLine($"avpn: the node stopped before joining the cluster ({reason?.GetType().Name ?? "terminated"}): check akka.cluster.seed-nodes");
+        return NodeExitCodes.FailedStart;
     }
 
     /// <summary>
