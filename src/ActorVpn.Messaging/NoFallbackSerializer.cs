@@ -1,5 +1,6 @@
 using System.Runtime.Serialization;
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.Serialization;
 
 namespace ActorVpn.Messaging;
@@ -14,6 +15,13 @@ namespace ActorVpn.Messaging;
 /// </summary>
 public sealed class NoFallbackSerializer(ExtendedActorSystem system) : Serializer(system)
 {
+    /// <summary>The constructor Akka calls for the <c>json</c> entry, which has settings (<c>serialization-settings.json</c>); none apply.</summary>
+    public NoFallbackSerializer(ExtendedActorSystem system, Config settings)
+        : this(system)
+    {
+        _ = settings;
+    }
+
     public override int Identifier => 4712;
 
     public override bool IncludeManifest => false;
