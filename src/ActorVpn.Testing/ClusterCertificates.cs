@@ -22,7 +22,7 @@ public sealed class ClusterCertificates : IDisposable
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         Authority = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(2));
         CaPath = Path.Combine(directory, $"{name}.crt");
-        File.WriteAllText(CaPath, Authority.ExportCertificatePem());
+        File.WriteAllText(CaPath, Authority.ExportCertificatePem() + "\n");
     }
 
     public string Directory { get; }

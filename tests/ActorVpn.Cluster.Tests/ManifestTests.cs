@@ -16,7 +16,7 @@ namespace ActorVpn.Cluster.Tests;
 /// </summary>
 public sealed class ManifestTests
 {
-    private static readonly string Root = FindRoot();
+    internal static readonly string Root = FindRoot();
 
     public static TheoryData<string> Kustomizations() => new() { "k8s/base", "k8s/overlays/dev", "k8s/overlays/prod" };
 
@@ -29,8 +29,8 @@ public sealed class ManifestTests
         Assert.All(objects, o => Assert.IsAssignableFrom<IKubernetesObject>(o));
         Assert.Contains(objects, o => o is V1Namespace);
         Assert.Contains(objects, o => o is V1ServiceAccount);
-        Assert.DoesNotContain(objects, o => o is V1Role); // nothing calls the Kubernetes API
-        Assert.Contains(objects, o => o is V1RoleBinding);
+        Assert.DoesNotContain(objects, o => o is V1Role or V1RoleBinding); // nothing calls the Kubernetes API
+        Assert.Contains(objects, o => o is V1NetworkPolicy);
         Assert.Contains(objects, o => o is V1ConfigMap);
         Assert.Contains(objects, o => o is V1PodDisruptionBudget);
     }

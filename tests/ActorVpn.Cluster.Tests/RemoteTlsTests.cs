@@ -66,7 +66,7 @@ public sealed class RemoteTlsTests : IAsyncLifetime
         node1.System.EventStream.Subscribe(warnings.Ref, typeof(Akka.Event.Warning));
         // The stranger trusts both CAs, so it accepts node1's certificate and it is node1 that must refuse.
         var bundle = Path.Combine(_dir, "both-cas.crt");
-        File.WriteAllText(bundle, File.ReadAllText(ca.CaPath) + File.ReadAllText(foreignCa.CaPath));
+        File.WriteAllText(bundle, File.ReadAllText(ca.CaPath) + "\n" + File.ReadAllText(foreignCa.CaPath));
         var stranger = new Dictionary<string, string>(foreignCa.EnvironmentFor("stranger")) { ["AVPN_REMOTE_TLS_CA"] = bundle };
         var node3 = await StartAsync(topology, "groups = [], proxies = []", stranger, node1.Cluster.SelfAddress.ToString());
         await warnings.FishForMessageAsync<Akka.Event.Warning>(w => w.Message.ToString()!.Contains("not issued by the cluster CA", StringComparison.Ordinal), Generous);
