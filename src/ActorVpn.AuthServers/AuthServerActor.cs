@@ -4,6 +4,7 @@ using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.Hosting;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Credentials;
+using ActorVpn.Messaging;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Event;
@@ -84,11 +85,11 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         Command<Sweep>(_ => SweepExpired());
         Command<DelayedRequest>(HandleDelayedRequest);
 
-        Command<RegisterUser>(HandleRegisterUser);
-        Command<RevokeUser>(HandleRevokeUser);
-        Command<IssuePeerCredential>(HandleIssuePeerCredential);
-        Command<AcceptPeerCredential>(HandleAcceptPeerCredential);
-        Command<EnrollProxy>(HandleEnrollProxy);
+        Command<RegisterUser>(register => Admitted(register, HandleRegisterUser));
+        Command<RevokeUser>(revoke => Admitted(revoke, HandleRevokeUser));
+        Command<IssuePeerCredential>(issue => Admitted(issue, HandleIssuePeerCredential));
+        Command<AcceptPeerCredential>(accept => Admitted(accept, HandleAcceptPeerCredential));
+        Command<EnrollProxy>(enroll => Admitted(enroll, HandleEnrollProxy));
         Command<FindUser>(find => Sender.Tell(_state.Users.TryGetValue(find.User, out var user)
             ? new UserView(user.Name, user.RegisteredAt, user.RevokedAt, user.ActiveSerials.Count)
             : new AdminRefused($"user '{find.User}' is not registered at {Me}")));
@@ -851,6 +852,20 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     }
 
     // ---------------------------------------------------------------- administration
+
+    /// <summary>Acts on an administrative message only if its sender may send it; a refusal is logged and answered.</summary>
+    private void Admitted<T>(T command, Action<T> handle)
+        where T : IActorVpnMessage
+    {
+        if (_settings.Admission?.Invoke(Sender, command) is { } refusal)
+        {
+            _log.Warning("{0}: refused {1} from {2}: {3}", Me, typeof(T).Name, Sender, refusal);
+            Sender.Tell(new AdminRefused($"{typeof(T).Name} refused: {refusal}"));
+            return;
+        }
+
+        handle(command);
+    }
 
     private void HandleRegisterUser(RegisterUser register)
     {

@@ -137,7 +137,8 @@ public sealed class ClusterNode : IAsyncDisposable
         await AwaitStoreAsync(store, options.StoreWait);
         var advertise = options.AdvertisedHost(config.GetString("akka.remote.dot-netty.tcp.public-hostname", string.Empty));
 
-        var system = ActorSystem.Create(SystemName, RemoteTls.SystemSetup(config)); // Akka.Remote over pinned mutual TLS when enable-ssl is on
+        RemoteTls.RequireOnNetwork(config); // no plaintext Akka.Remote beyond loopback
+        var system = ActorSystem.Create(SystemName, RemoteTls.SystemSetup(config)); // Akka.Remote over CA-verified mutual TLS when enable-ssl is on
         try
         {
             // The audit trail (issue #5), journalled per node: nodes share one store, so each writes under its own address.
@@ -146,6 +147,8 @@ public sealed class ClusterNode : IAsyncDisposable
             system.ActorOf(AuditLog.Props(audit with { PersistenceId = $"{audit.PersistenceId}-{self.Host}-{self.Port}" }), AuditLog.Name);
             system.ActorOf(StoreFailureAnswerer.Props(), StoreFailureAnswerer.Name); // requests caught in a failing group get a prompt answer
             system.ActorOf(RevocationRelay.Props(), RevocationRelay.Name); // before any group: no revocation goes unannounced
+            // Administrative messages only from this node or from members whose roles may send them.
+            authServers = authServers with { Admission = AdminSenders.For(system, AdminSenders.FromConfig(config)) };
             var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
             var settings = DataPlaneSettings.FromConfig(config);
             var specs = options.Proxies.Select(topology.Proxy).ToList();

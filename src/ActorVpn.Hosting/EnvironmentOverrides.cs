@@ -27,6 +27,7 @@ public static class EnvironmentOverrides
         ["AVPN_REMOTE_TLS"] = "akka.remote.dot-netty.tcp.enable-ssl",
         ["AVPN_REMOTE_TLS_CERTIFICATE"] = "akka.remote.dot-netty.tcp.ssl.certificate.path",
         ["AVPN_REMOTE_TLS_PASSWORD"] = "akka.remote.dot-netty.tcp.ssl.certificate.password",
+        ["AVPN_REMOTE_TLS_CA"] = "actorvpn.node.remote-tls.ca",
         ["AVPN_TOPOLOGY"] = "actorvpn.node.topology",
         ["AVPN_DRAIN_PERIOD"] = "actorvpn.node.drain-period",
         ["AVPN_HEALTH_PORT"] = "actorvpn.node.health.port",

@@ -16,7 +16,7 @@ namespace ActorVpn.Cluster.Tests;
 /// </summary>
 public sealed class ManifestTests
 {
-    private static readonly string Root = FindRoot();
+    internal static readonly string Root = FindRoot();
 
     public static TheoryData<string> Kustomizations() => new() { "k8s/base", "k8s/overlays/dev", "k8s/overlays/prod" };
 
@@ -29,8 +29,8 @@ public sealed class ManifestTests
         Assert.All(objects, o => Assert.IsAssignableFrom<IKubernetesObject>(o));
         Assert.Contains(objects, o => o is V1Namespace);
         Assert.Contains(objects, o => o is V1ServiceAccount);
-        Assert.Contains(objects, o => o is V1Role);
-        Assert.Contains(objects, o => o is V1RoleBinding);
+        Assert.DoesNotContain(objects, o => o is V1Role or V1RoleBinding); // nothing calls the Kubernetes API
+        Assert.Contains(objects, o => o is V1NetworkPolicy);
         Assert.Contains(objects, o => o is V1ConfigMap);
         Assert.Contains(objects, o => o is V1PodDisruptionBudget);
     }
@@ -98,10 +98,11 @@ public sealed class ManifestTests
 
     [Theory]
     [MemberData(nameof(Kustomizations))]
-    public void Remote_tls_is_on_with_the_certificate_from_a_mounted_secret_and_its_password_from_that_secret(string dir)
+    public void Remote_tls_is_on_with_each_pods_own_certificate_and_the_cluster_CA_from_its_tiers_secret(string dir)
     {
         var objects = Render(dir);
         var readme = File.ReadAllText(Path.Combine(Root, "k8s", "README.md"));
+        var secrets = new HashSet<string>(StringComparer.Ordinal);
         foreach (var set in Nodes(objects))
         {
             var pod = set.Spec.Template.Spec;
@@ -109,34 +110,96 @@ public sealed class ManifestTests
             var config = NodeConfig(objects, container);
             Assert.True(RemoteTls.Enabled(config), $"{set.Metadata.Name}: AVPN_REMOTE_TLS must turn Akka.Remote TLS on");
             Assert.False(config.GetBoolean($"{RemoteTls.Section}.ssl.suppress-validation"), $"{set.Metadata.Name}: TLS without validation");
+            RemoteTls.RequireOnNetwork(config); // binds 0.0.0.0: would refuse to start without TLS
 
-            // the certificate: a file of a Secret volume, mounted read-only
+            // the certificate: the file named after the pod, from a Secret volume, read-only; nothing else of it in the container
             var path = config.GetString($"{RemoteTls.Section}.ssl.certificate.path");
-            Assert.False(string.IsNullOrEmpty(path), $"{set.Metadata.Name}: TLS on without AVPN_REMOTE_TLS_CERTIFICATE");
             Assert.Equal(path, Env(container, "AVPN_REMOTE_TLS_CERTIFICATE"));
-            var (mount, file) = MountOf(set, container, path);
+            var mount = container.VolumeMounts.Single(m => m.MountPath == path);
+            Assert.Equal("$(POD_NAME).pfx", mount.SubPathExpr);
+            Assert.True(mount.ReadOnlyProperty, $"{set.Metadata.Name}: the certificate must be mounted read-only");
             var volume = pod.Volumes.Single(v => v.Name == mount.Name);
-            Assert.True(volume.Secret is not null, $"{set.Metadata.Name}: {path} must be in a Secret volume, not in {mount.Name}");
-            Assert.True(mount.ReadOnlyProperty, $"{set.Metadata.Name}: the certificate's volume {mount.Name} must be mounted read-only");
-            Assert.True(volume.Secret.Optional is not true, $"{set.Metadata.Name}: no certificate, no start: never a node that cannot join");
-            var certificateKey = volume.Secret.Items is { Count: > 0 } items
-                ? items.SingleOrDefault(i => i.Path == file)?.Key
-                : file;
-            Assert.True(certificateKey is not null, $"{set.Metadata.Name}: {path} is not a file the Secret volume {mount.Name} projects");
+            Assert.True(volume.Secret is { Optional: not true, Items: null or { Count: 0 } }, $"{set.Metadata.Name}: {path} must come from a required Secret volume");
+            Assert.All(container.VolumeMounts.Where(m => m.Name == mount.Name), m => Assert.False(string.IsNullOrEmpty(m.SubPath) && string.IsNullOrEmpty(m.SubPathExpr),
+                $"{set.Metadata.Name}: the whole Secret {volume.Secret.SecretName} (every pod's key) is mounted at {m.MountPath}"));
+            Assert.EndsWith($"-{set.Spec.Template.Metadata.Labels["app.kubernetes.io/component"]}", volume.Secret.SecretName); // one Secret per tier
+            secrets.Add(volume.Secret.SecretName);
+
+            // the cluster CA: a key of the same Secret
+            var ca = config.GetString(RemoteTls.CaKey);
+            Assert.Equal(ca, Env(container, "AVPN_REMOTE_TLS_CA"));
+            Assert.Equal("ca.crt", container.VolumeMounts.Single(m => m.MountPath == ca && m.Name == mount.Name).SubPath);
 
             // the password: a key of the same Secret, never a literal
             var password = container.Env.Single(e => e.Name == "AVPN_REMOTE_TLS_PASSWORD");
             var reference = password.ValueFrom?.SecretKeyRef;
             Assert.True(string.IsNullOrEmpty(password.Value) && reference is not null, $"{set.Metadata.Name}: AVPN_REMOTE_TLS_PASSWORD must come from a secretKeyRef");
             Assert.Equal(volume.Secret.SecretName, reference!.Name);
-            Assert.NotEqual(certificateKey, reference.Key);
             Assert.True(reference.Optional is not true, $"{set.Metadata.Name}: the TLS password is required");
 
-            // k8s/README.md says how to create exactly that Secret
+            // k8s/README.md says how to create exactly that Secret, with a certificate per pod
             Assert.Contains($"create secret generic {volume.Secret.SecretName}", readme, StringComparison.Ordinal);
-            Assert.Contains($"--from-file={certificateKey}=", readme, StringComparison.Ordinal);
             Assert.Contains($"--from-literal={reference.Key}=", readme, StringComparison.Ordinal);
         }
+
+        Assert.Equal(2, secrets.Count); // auth and proxy pods never share key material
+        Assert.Contains("--from-file=ca.crt=", readme, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kustomizations))]
+    public void Pods_meet_pod_security_restricted_without_a_token_and_each_tier_admits_only_what_it_needs(string dir)
+    {
+        var objects = Render(dir);
+        var ns = objects.OfType<V1Namespace>().Single();
+        Assert.Equal("restricted", ns.Metadata.Labels["pod-security.kubernetes.io/enforce"]);
+        Assert.False(objects.OfType<V1ServiceAccount>().Single().AutomountServiceAccountToken);
+        foreach (var set in objects.OfType<V1StatefulSet>())
+        {
+            var pod = set.Spec.Template.Spec;
+            var labels = set.Spec.Template.Metadata.Labels;
+            Assert.Equal("actorvpn", labels["app.kubernetes.io/part-of"]);
+            Assert.True(labels.ContainsKey("app.kubernetes.io/name") && labels.ContainsKey("app.kubernetes.io/component"), $"{set.Metadata.Name}: app.kubernetes.io/* labels");
+            Assert.False(pod.AutomountServiceAccountToken, $"{set.Metadata.Name}: a service-account token nothing uses");
+            Assert.Equal("RuntimeDefault", pod.SecurityContext.SeccompProfile.Type);
+            Assert.True(pod.SecurityContext.RunAsNonRoot);
+            Assert.All(pod.Containers, c => Assert.True(c.SecurityContext is { AllowPrivilegeEscalation: false } && c.SecurityContext.Capabilities.Drop.Contains("ALL"),
+                $"{set.Metadata.Name}/{c.Name}: no privilege escalation, no capabilities"));
+        }
+
+        foreach (var budget in objects.OfType<V1PodDisruptionBudget>())
+        {
+            Assert.Equal("AlwaysAllow", budget.Spec.UnhealthyPodEvictionPolicy);
+        }
+
+        // Ingress: denied by default; 4053 from the nodes; the entry proxy from anywhere, the others from the proxies.
+        var policies = objects.OfType<V1NetworkPolicy>().ToList();
+        Assert.Contains(policies, p => p.Spec.PodSelector.MatchLabels is null or { Count: 0 } && p.Spec.Ingress is null or { Count: 0 } && p.Spec.PolicyTypes.Contains("Ingress"));
+        var remote = policies.Single(p => p.Spec.Ingress?.Any(i => i.Ports.Any(port => port.Port.Value == "remote")) == true);
+        Assert.Equal("actorvpn", remote.Spec.Ingress.Single().FromProperty.Single().PodSelector.MatchLabels["app.kubernetes.io/name"]);
+        var proxies = policies.Single(p => p.Spec.Ingress?.Any(i => i.Ports.Any(port => port.Port.Value == "proxy1")) == true);
+        Assert.Null(proxies.Spec.Ingress.Single(i => i.Ports.Any(port => port.Port.Value == "proxy1")).FromProperty);
+        Assert.NotNull(proxies.Spec.Ingress.Single(i => i.Ports.Any(port => port.Port.Value == "proxy2")).FromProperty);
+        if (objects.OfType<V1StatefulSet>().Any(s => s.Metadata.Name == "actorvpn-postgres"))
+        {
+            var store = policies.Single(p => p.Spec.PodSelector.MatchLabels is { } m && m.TryGetValue("app.kubernetes.io/name", out var n) && n == "actorvpn-postgres");
+            Assert.Equal("actorvpn", store.Spec.Ingress.Single().FromProperty.Single().PodSelector.MatchLabels["app.kubernetes.io/name"]);
+        }
+    }
+
+    [Theory]
+    [InlineData("k8s/overlays/dev", "NodePort")]
+    [InlineData("k8s/overlays/prod", "LoadBalancer")]
+    public void The_entry_proxy_is_reachable_from_outside_and_the_image_is_the_one_the_README_builds(string dir, string type)
+    {
+        var objects = Render(dir);
+        Assert.Equal(type, objects.OfType<V1Service>().Single(s => s.Metadata.Name == "proxy1").Spec.Type);
+        var built = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(Root, "k8s", "README.md")), @"docker build .* -t (\S+) ").Groups[1].Value;
+        Assert.All(Nodes(objects), set => Assert.Equal(built, set.Spec.Template.Spec.Containers.Single(c => c.Name == "avpn").Image));
+
+        // proxy pods journal their session audit to the shared store
+        var proxy = Nodes(objects).Single(s => s.Metadata.Name == "actorvpn-proxy").Spec.Template.Spec.Containers.Single(c => c.Name == "avpn");
+        Assert.Equal("actorvpn-postgres", proxy.Env.Single(e => e.Name == "AVPN_POSTGRES").ValueFrom.SecretKeyRef.Name);
     }
 
     [Theory]

@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using ActorVpn.Hosting;
+using ActorVpn.Testing;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Cluster;
@@ -36,16 +35,16 @@ public sealed class RemoteTlsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Nodes_with_the_cluster_certificate_form_over_TLS_and_carry_a_hand_off_and_a_node_without_it_cannot_join()
+    public async Task Nodes_with_their_own_certificates_from_the_cluster_CA_form_over_TLS_and_carry_a_hand_off_and_a_node_from_another_CA_cannot_join()
     {
-        var cluster = Certificate("cluster", "pw1");
-        var stranger = Certificate("stranger", "pw2");
+        using var ca = new ClusterCertificates(_dir);
+        using var foreignCa = new ClusterCertificates(Directory.CreateDirectory(Path.Combine(_dir, "foreign")).FullName, "another-ca");
         _echo = new EchoServer(new HostPort("127.0.0.1", 0));
         var topology = ClusterFailoverTests.Topology(_echo.Address);
 
-        var node1 = await StartAsync(topology, "groups = [as1], proxies = [proxy1]", cluster, "pw1", seed: null);
+        var node1 = await StartAsync(topology, "groups = [as1], proxies = [proxy1]", ca.EnvironmentFor("node-1"), seed: null);
         node1.Cluster.Join(node1.Cluster.SelfAddress);
-        var node2 = await StartAsync(topology, "groups = [as4], proxies = [proxy2, proxy3]", cluster, "pw1", node1.Cluster.SelfAddress.ToString());
+        var node2 = await StartAsync(topology, "groups = [as4], proxies = [proxy2, proxy3]", ca.EnvironmentFor("node-2"), node1.Cluster.SelfAddress.ToString());
         var kit = new Akka.TestKit.Xunit2.TestKit(node1.System);
         await kit.AwaitAssertAsync(() => Assert.Equal(2, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up)), Generous, TimeSpan.FromMilliseconds(200));
         Assert.True(RemoteTls.Enabled(node1.System.Settings.Config));
@@ -61,14 +60,28 @@ public sealed class RemoteTlsTests : IAsyncLifetime
         var alice = await ClusterFailoverTests.ProfileAsync(plane, topology, node1, "alice", "as1");
         Assert.Equal(["proxy1", "proxy2", "proxy3"], await ClusterFailoverTests.DialAndEchoAsync(alice));
 
-        // A node presenting another certificate: node1 refuses its TLS handshake, so it never associates or joins.
+        // A node whose certificate another CA issued: node1 refuses it as a TLS client (its client
+        // certificate is checked against the cluster CA too), so it never associates or joins.
         var warnings = new Akka.TestKit.TestProbe(node1.System, new Akka.TestKit.Xunit2.XunitAssertions());
         node1.System.EventStream.Subscribe(warnings.Ref, typeof(Akka.Event.Warning));
-        var node3 = await StartAsync(topology, "groups = [], proxies = []", stranger, "pw2", node1.Cluster.SelfAddress.ToString());
-        await warnings.FishForMessageAsync<Akka.Event.Warning>(w => w.Message.ToString()!.Contains("TLS handshake failure", StringComparison.Ordinal), Generous);
+        // The stranger trusts both CAs, so it accepts node1's certificate and it is node1 that must refuse.
+        var bundle = Path.Combine(_dir, "both-cas.crt");
+        File.WriteAllText(bundle, File.ReadAllText(ca.CaPath) + "\n" + File.ReadAllText(foreignCa.CaPath));
+        var stranger = new Dictionary<string, string>(foreignCa.EnvironmentFor("stranger")) { ["AVPN_REMOTE_TLS_CA"] = bundle };
+        var node3 = await StartAsync(topology, "groups = [], proxies = []", stranger, node1.Cluster.SelfAddress.ToString());
+        await warnings.FishForMessageAsync<Akka.Event.Warning>(w => w.Message.ToString()!.Contains("not issued by the cluster CA", StringComparison.Ordinal), Generous);
         Assert.NotEqual(MemberStatus.Up, node3.Cluster.SelfMember.Status);
         Assert.DoesNotContain(node1.Cluster.State.Members, m => m.Address.Equals(node3.Cluster.SelfAddress));
         Assert.Equal(2, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up));
+    }
+
+    [Fact]
+    public async Task A_node_bound_beyond_loopback_without_TLS_refuses_to_start_and_says_how_to_turn_it_on()
+    {
+        var config = ClusterNode.LoadConfig(environment: v => v == "AVPN_HOSTNAME" ? "0.0.0.0" : null);
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => ClusterNode.StartAsync(config, environment: _ => null));
+        Assert.Contains("AVPN_REMOTE_TLS=on", e.Message);
+        Assert.Contains("AVPN_REMOTE_TLS_CA", e.Message);
     }
 
     [Fact]
@@ -79,25 +92,9 @@ public sealed class RemoteTlsTests : IAsyncLifetime
         Assert.Contains("ssl.certificate.path", e.Message);
     }
 
-    private string Certificate(string name, string password)
+    // TLS on through the environment, as a pod sets it (AVPN_REMOTE_TLS*).
+    private async Task<ClusterNode> StartAsync(TopologyModel topology, string node, IReadOnlyDictionary<string, string> environment, string? seed)
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN=actorvpn-{name}", key, HashAlgorithmName.SHA256);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var path = Path.Combine(_dir, $"{name}.pfx");
-        File.WriteAllBytes(path, certificate.Export(X509ContentType.Pfx, password));
-        return path;
-    }
-
-    private async Task<ClusterNode> StartAsync(TopologyModel topology, string node, string certificate, string password, string? seed)
-    {
-        // TLS on through the environment, as a pod sets it (AVPN_REMOTE_TLS*).
-        var environment = new Dictionary<string, string>
-        {
-            ["AVPN_REMOTE_TLS"] = "on",
-            ["AVPN_REMOTE_TLS_CERTIFICATE"] = certificate,
-            ["AVPN_REMOTE_TLS_PASSWORD"] = password,
-        };
         var overrides = ConfigurationFactory.ParseString($$"""
             akka.loglevel = WARNING
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }

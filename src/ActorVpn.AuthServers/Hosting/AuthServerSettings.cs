@@ -18,6 +18,9 @@ public sealed record AuthServerSettings(
     /// <summary>When a snapshot of the state is taken (<c>snapshot-every</c>, <c>snapshot-every-user-fraction</c>).</summary>
     public SnapshotPolicy Snapshots { get; init; } = SnapshotPolicy.Default;
 
+    /// <summary>Who may send administrative messages; null: anyone (a single process, whose senders are all its own).</summary>
+    public AdminAdmission? Admission { get; init; }
+
     public static readonly AuthServerSettings Default = new(
         HandOffTimeout: TimeSpan.FromSeconds(5),
         HoldTimeout: TimeSpan.FromSeconds(30),
