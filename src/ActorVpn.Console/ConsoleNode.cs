@@ -4,6 +4,7 @@ using ActorVpn.Credentials;
 using ActorVpn.Hosting;
 using ActorVpn.Topology;
 using Akka.Actor;
+using Akka.Cluster;
 
 namespace ActorVpn.OperatorConsole;
 
@@ -11,18 +12,20 @@ namespace ActorVpn.OperatorConsole;
 /// What the console commands need of the node they run on, whichever kind it is: <c>avpn up</c>'s
 /// single process (<see cref="VpnNode"/>: every auth server and proxy here) or one <c>avpn node</c>
 /// of a cluster (<see cref="ClusterNode"/>: the auth servers are reached through the group
-/// singletons wherever they run; only this node's own proxies are listed).
+/// singletons wherever they run, and the proxies of every member are found where they run).
 /// </summary>
 public sealed class ConsoleNode
 {
     private readonly Func<TimeSpan, Task<ControlPlane>> _control;
     private readonly Func<UserEnrollment, Task<ClientProfile>> _profileFor;
+    private readonly Func<TimeSpan, Task<IReadOnlyList<ProxyAt>>> _locate;
     private readonly SemaphoreSlim _attaching = new(1, 1);
     private ControlPlane? _attached;
 
     private ConsoleNode(ActorSystem system, TopologyModel topology, IReadOnlyList<string> proxies, ActorPath proxiesPath,
-        Func<TimeSpan, Task<ControlPlane>> control, Func<UserEnrollment, Task<ClientProfile>> profileFor)
+        Func<TimeSpan, Task<ControlPlane>> control, Func<UserEnrollment, Task<ClientProfile>> profileFor, Func<TimeSpan, Task<IReadOnlyList<ProxyAt>>> locate)
     {
+        _locate = locate;
         System = system;
         Topology = topology;
         Proxies = proxies;
@@ -41,17 +44,31 @@ public sealed class ConsoleNode
     /// <summary>The parent of this node's proxy actors (<c>/user/proxies</c>).</summary>
     public ActorPath ProxiesPath { get; }
 
-    public static ConsoleNode Of(VpnNode node) =>
-        new(node.System, node.Topology, node.Topology.Proxies.Select(p => p.Name).ToList(), node.Proxies.Path,
-            _ => Task.FromResult(node.Control), enrollment => Task.FromResult(node.ProfileFor(enrollment)));
+    /// <summary>A running proxy, the node it runs on (its member address) and the way to it.</summary>
+    public sealed record ProxyAt(string Proxy, string Node, ICanTell Actor);
+
+    public static ConsoleNode Of(VpnNode node)
+    {
+        var self = ((ExtendedActorSystem)node.System).Provider.DefaultAddress.ToString();
+        IReadOnlyList<ProxyAt> here = node.Topology.Proxies.Select(p => new ProxyAt(p.Name, self, node.System.ActorSelection(node.Proxies.Path / p.Name))).ToList();
+        return new(node.System, node.Topology, node.Topology.Proxies.Select(p => p.Name).ToList(), node.Proxies.Path,
+            _ => Task.FromResult(node.Control), enrollment => Task.FromResult(node.ProfileFor(enrollment)), _ => Task.FromResult(here));
+    }
 
     public static ConsoleNode Of(ClusterNode node)
     {
         // The cluster's credential keeper distributes the inter-server credentials; the console only asks.
         return new ConsoleNode(node.System, node.Topology, node.Options.Proxies, node.Proxies.Path,
             timeout => Task.FromResult(ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], timeout)),
-            enrollment => ClusterBootstrap.ProfileForAsync(node.System, node.Topology, node.Options.Proxies, enrollment));
+            enrollment => ClusterBootstrap.ProfileForAsync(node.System, node.Topology, node.Options.Proxies, enrollment), probe => ClusterProxiesAsync(node, probe));
     }
+
+    /// <summary>
+    /// Every proxy running now, on whichever node: on <c>avpn up</c> all of them here; on a cluster
+    /// node those of every reachable member with role <c>proxy</c>. An unreachable member is not
+    /// asked (it could not answer before <paramref name="probeTimeout"/>); its proxies are missing.
+    /// </summary>
+    public Task<IReadOnlyList<ProxyAt>> ProxiesAsync(TimeSpan probeTimeout) => _locate(probeTimeout);
 
     /// <summary>Why no client profile can be written here for a user of <paramref name="homeServer"/>, or null.</summary>
     public string? ProfileProblem(string homeServer) =>
@@ -80,4 +97,28 @@ public sealed class ConsoleNode
 
     /// <summary>A client profile for a fresh enrollment: its certificate, key, trust anchor and entry proxies.</summary>
     public Task<ClientProfile> ProfileForAsync(UserEnrollment enrollment) => _profileFor(enrollment);
+
+    /// <summary>Asks each reachable proxy member, in parallel, which proxies of the topology it runs (<c>/user/proxies/NAME</c>).</summary>
+    private static async Task<IReadOnlyList<ProxyAt>> ClusterProxiesAsync(ClusterNode node, TimeSpan probeTimeout)
+    {
+        var state = node.Cluster.State;
+        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
+        var members = state.Members
+            .Where(m => m.Status is (MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Leaving) && m.HasRole(ClusterRoles.Proxy) && !unreachable.Contains(m.Address))
+            .ToList();
+        var found = await Task.WhenAll(members.SelectMany(m => node.Topology.Proxies.Select(async p =>
+        {
+            var path = new RootActorPath(m.Address) / "user" / "proxies" / p.Name;
+            try
+            {
+                var identity = await node.System.ActorSelection(path).Ask<ActorIdentity>(new Identify(p.Name), probeTimeout);
+                return identity.Subject is { } actor ? new ProxyAt(p.Name, m.Address.ToString(), actor) : null;
+            }
+            catch (AskTimeoutException)
+            {
+                return null;
+            }
+        })));
+        return found.OfType<ProxyAt>().OrderBy(p => p.Proxy, StringComparer.Ordinal).ToList();
+    }
 }

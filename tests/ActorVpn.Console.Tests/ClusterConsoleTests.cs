@@ -201,7 +201,7 @@ public sealed class ClusterConsoleTests : IAsyncLifetime
         return await client.RunAsync(words);
     }
 
-    private static TopologyModel Topology()
+    internal static TopologyModel Topology()
     {
         var topology = TopologyLoader.LoadText(ExampleTopology.Text, "cluster console test topology");
         return new TopologyModel(topology.Source, topology.Destinations, topology.AuthServers,
@@ -210,15 +210,23 @@ public sealed class ClusterConsoleTests : IAsyncLifetime
 
     private async Task<ClusterNode> StartNodeAsync(TopologyModel topology, string group, string? seed)
     {
+        var node = await StartNodeAsync(topology, group, seed, extraConfig: string.Empty);
+        _nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>One in-process node with tuned timings hosting <paramref name="group"/> and no proxies; the first (no seed) joins itself.</summary>
+    internal static async Task<ClusterNode> StartNodeAsync(TopologyModel topology, string group, string? seed, string extraConfig)
+    {
         var overrides = ConfigurationFactory.ParseString($$"""
             {{ClusterScenario.FastClusterTimings}}
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
             akka.cluster.seed-nodes = [{{(seed is null ? string.Empty : $"\"{seed}\"")}}]
             actorvpn.node { groups = [{{group}}], proxies = [], health.port = 0, drain-period = 1s }
             actorvpn.console.tail-probe-interval = 200ms
+            {{extraConfig}}
             """);
         var node = await ClusterNode.StartAsync(ClusterNode.LoadConfig(overrides: overrides, environment: _ => null), topology, environment: _ => null);
-        _nodes.Add(node);
         if (seed is null)
         {
             node.Cluster.Join(node.Cluster.SelfAddress);

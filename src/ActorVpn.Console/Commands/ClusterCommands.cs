@@ -16,8 +16,13 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
 {
     private const string NotACluster = "this node is not an Akka.Cluster member (`avpn up` runs the whole system in one process); cluster membership commands need `avpn node`";
 
-    /// <summary>A group's singleton and where it runs right now (null: no node answered for it).</summary>
-    public sealed record GroupHost(string Group, string? Node, IReadOnlyList<string> Candidates);
+    /// <summary>
+    /// A group's singleton and where it runs right now (null: no node answered for it). When no
+    /// reachable candidate runs it but the oldest candidate (where the singleton manager places it)
+    /// is unreachable, <see cref="Node"/> names that member and <see cref="Reachable"/> is false: the
+    /// group was last there and cannot be asked until the partition heals or the member is downed.
+    /// </summary>
+    public sealed record GroupHost(string Group, string? Node, IReadOnlyList<string> Candidates, bool Reachable = true);
 
     public static bool IsCluster(ActorSystem system) => ((ExtendedActorSystem)system).Provider is IClusterActorRefProvider;
 
@@ -65,7 +70,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
             leader = m.Address.Equals(state.Leader),
             self = m.Address.Equals(cluster.SelfAddress),
         }).ToList();
-        var hosts = await GroupHostsAsync(system, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, ProbeTimeout(timeout));
+        var hosts = await GroupHostsAsync(system, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, ProbeTimeout(timeout), unreachable);
         var json = new { provider = "cluster", cluster = true, leader = state.Leader?.ToString(), members, groups = hosts };
 
         var text2 = new StringBuilder($"cluster of {members.Count} member(s), leader {state.Leader?.ToString() ?? "(none)"}\n");
@@ -77,7 +82,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
         text2.Append("auth-server groups (cluster singletons):\n");
         foreach (var g in hosts)
         {
-            text2.Append($"  {g.Group,-8} hosted on {g.Node ?? "(no node right now)"}  candidates [{string.Join(", ", g.Candidates)}]\n");
+            text2.Append($"  {g.Group,-8} hosted on {g.Node ?? "(no node right now)"}{(g.Reachable ? string.Empty : " (UNREACHABLE: last known host)")}  candidates [{string.Join(", ", g.Candidates)}]\n");
         }
 
         return ConsoleCommands.Reply(line, json, text2.ToString());
@@ -152,18 +157,23 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
     public static string StatusOf(MemberStatus status) => status.ToString().ToLowerInvariant();
 
     /// <summary>
-    /// Where each group's singleton really runs: every member that may host it (role
-    /// <c>group-&lt;root&gt;</c>) is asked, with <see cref="Identify"/>, whether it has
-    /// <c>/user/group-&lt;root&gt;/&lt;root&gt;</c>; the one that does is the host.
+    /// Where each group's singleton really runs: every reachable member that may host it (role
+    /// <c>group-&lt;root&gt;</c>) is asked at once, with <see cref="Identify"/>, whether it has
+    /// <c>/user/group-&lt;root&gt;/&lt;root&gt;</c>; the one that does is the host. An unreachable member
+    /// is not asked (it cannot answer before the bound; during a partition that made every call wait
+    /// for it): if none of the reachable ones runs the group, the cluster state says where it is, on
+    /// the oldest candidate, where the singleton manager places it.
     /// </summary>
-    public static async Task<IReadOnlyList<GroupHost>> GroupHostsAsync(ActorSystem system, IReadOnlyList<string> groups, IEnumerable<Member> members, TimeSpan probeTimeout)
+    public static async Task<IReadOnlyList<GroupHost>> GroupHostsAsync(ActorSystem system, IReadOnlyList<string> groups, IEnumerable<Member> members, TimeSpan probeTimeout,
+        IReadOnlySet<Address>? unreachable = null)
     {
+        unreachable ??= Akka.Cluster.Cluster.Get(system).State.Unreachable.Select(m => m.Address).ToHashSet();
         var candidates = members.Where(m => m.Status is not (MemberStatus.Removed or MemberStatus.Down)).ToList();
         return await Task.WhenAll(groups.Select(async group =>
         {
             var role = GroupPlacement.RoleOf(group);
             var able = candidates.Where(m => m.HasRole(role)).OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).ToList();
-            var answers = await Task.WhenAll(able.Select(async m =>
+            var answers = await Task.WhenAll(able.Where(m => !unreachable.Contains(m.Address)).Select(async m =>
             {
                 var path = new RootActorPath(m.Address) / "user" / GroupPlacement.ManagerName(group) / group;
                 try
@@ -176,11 +186,20 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
                     return null;
                 }
             }));
-            return new GroupHost(group, answers.FirstOrDefault(a => a is not null), able.Select(m => m.Address.ToString()).ToList());
+            var names = able.Select(m => m.Address.ToString()).ToList();
+            if (answers.FirstOrDefault(a => a is not null) is { } host)
+            {
+                return new GroupHost(group, host, names);
+            }
+
+            var oldest = able.Where(m => m.Status is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting).OrderBy(m => m, Member.AgeOrdering).FirstOrDefault();
+            return oldest is not null && unreachable.Contains(oldest.Address)
+                ? new GroupHost(group, oldest.Address.ToString(), names, Reachable: false)
+                : new GroupHost(group, null, names);
         }));
     }
 
-    private static TimeSpan ProbeTimeout(TimeSpan commandTimeout) => TimeSpan.FromTicks(Math.Min(commandTimeout.Ticks, TimeSpan.FromSeconds(3).Ticks));
+    private static TimeSpan ProbeTimeout(TimeSpan commandTimeout) => TimeSpan.FromTicks(Math.Min(commandTimeout.Ticks, TimeSpan.FromSeconds(2).Ticks));
 
     private ConsoleReply Change(CommandLine line, string words, Func<Member, string?> already, Action<Akka.Cluster.Cluster, Address> act, Func<Address, string> done)
     {

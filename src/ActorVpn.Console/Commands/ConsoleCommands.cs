@@ -270,11 +270,14 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
 
     private static string Join(IEnumerable<string> items) => items.ToList() is { Count: > 0 } list ? string.Join(", ", list) : "(none)";
 
-    private Task<ProxyStatus> ProxyStatusAsync(string proxy) =>
-        node.System.ActorSelection(node.ProxiesPath / proxy).Ask<ProxyStatus>(GetProxyStatus.Instance, timeout);
+    /// <summary>A proxy's status and the node it runs on.</summary>
+    private sealed record ProxyOnNode(ConsoleNode.ProxyAt At, ProxyStatus Status);
 
-    private async Task<IReadOnlyList<ProxyStatus>> AllProxyStatusAsync() =>
-        await Task.WhenAll(node.Proxies.Select(ProxyStatusAsync));
+    /// <summary>A short bound for finding the proxies of the cluster: a member that does not answer at once is not waited for.</summary>
+    private TimeSpan ProbeTimeout => TimeSpan.FromTicks(Math.Min(timeout.Ticks, TimeSpan.FromSeconds(2).Ticks));
+
+    private async Task<IReadOnlyList<ProxyOnNode>> AllProxyStatusAsync() =>
+        await Task.WhenAll((await node.ProxiesAsync(ProbeTimeout)).Select(async p => new ProxyOnNode(p, await p.Actor.Ask<ProxyStatus>(GetProxyStatus.Instance, timeout))));
 
     private async Task<ConsoleReply> ProxyListAsync(CommandLine line)
     {
@@ -283,9 +286,10 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
             return usage;
         }
 
-        var statuses = await AllProxyStatusAsync();
-        var text = string.Concat(statuses.Select(s =>
-            $"{s.Proxy,-10} {s.Address,-22} owner {s.AuthServer,-8} live {s.Sessions.Count,3}  accepted {s.Accepted}  refused {s.Refused}  bytes {s.BytesRelayed}\n"));
+        var found = await AllProxyStatusAsync();
+        var statuses = found.Select(f => f.Status).ToList();
+        var text = string.Concat(found.Select(f => (f.Status, f.At.Node)).Select(f =>
+            $"{f.Status.Proxy,-10} {f.Status.Address,-22} owner {f.Status.AuthServer,-8} live {f.Status.Sessions.Count,3}  accepted {f.Status.Accepted}  refused {f.Status.Refused}  bytes {f.Status.BytesRelayed}  on {f.Node}\n"));
         return Reply(line, statuses, text.Length == 0 ? "(no proxies)\n" : text);
     }
 
@@ -302,13 +306,13 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
             return ConsoleReply.Failure($"no proxy '{name}' (known: {string.Join(", ", node.Topology.Proxies.Select(p => p.Name))})");
         }
 
-        if (!node.Proxies.Contains(name, StringComparer.Ordinal))
+        if ((await node.ProxiesAsync(ProbeTimeout)).FirstOrDefault(p => p.Proxy == name) is not { } at)
         {
-            return ConsoleReply.Failure($"proxy '{name}' runs on another node of the cluster (this node runs: {Join(node.Proxies)}); ask that node's console");
+            return ConsoleReply.Failure($"proxy '{name}' is not running on any reachable node of the cluster (see `cluster show`)");
         }
 
-        var s = await ProxyStatusAsync(name);
-        var text = new StringBuilder($"proxy {s.Proxy}\n  listen   : {s.Address}\n  owner    : {s.AuthServer}\n  accepted : {s.Accepted}  refused {s.Refused}  bytes relayed {s.BytesRelayed}\n  connections ({s.Sessions.Count}):\n");
+        var s = await at.Actor.Ask<ProxyStatus>(GetProxyStatus.Instance, timeout);
+        var text = new StringBuilder($"proxy {s.Proxy}\n  node     : {at.Node}\n  listen   : {s.Address}\n  owner    : {s.AuthServer}\n  accepted : {s.Accepted}  refused {s.Refused}  bytes relayed {s.BytesRelayed}\n  connections ({s.Sessions.Count}):\n");
         foreach (var c in s.Sessions)
         {
             text.Append($"    {c.Id,-14} {c.Stage,-10} user {c.User ?? "-"}  session {c.HandOffId ?? "-"}  onward {c.OnwardTo ?? "-"}  in {c.BytesIn} out {c.BytesOut}\n");
@@ -319,29 +323,50 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
 
     // ---------------------------------------------------------------- sessions
 
-    /// <summary>A client session across the chain: every proxy connection of one hand-off, entry proxy first.</summary>
-    public sealed record SessionView(string Id, string User, IReadOnlyList<string> Route, DateTimeOffset Since, double AgeSeconds, long BytesIn, long BytesOut);
+    /// <summary>
+    /// A client session across the chain: every proxy connection of one hand-off, entry proxy first,
+    /// and the node each of those proxies runs on (<see cref="Nodes"/>, in the order of <see cref="Route"/>).
+    /// </summary>
+    public sealed record SessionView(string Id, string User, IReadOnlyList<string> Route, DateTimeOffset Since, double AgeSeconds, long BytesIn, long BytesOut,
+        IReadOnlyList<string> Nodes)
+    {
+        /// <summary>Where each hop runs, so closing the session reaches every proxy of the chain (【0053】).</summary>
+        internal IReadOnlyList<ICanTell> Actors { get; init; } = [];
+    }
 
+    /// <summary>The live sessions of every proxy of every reachable node: one hand-off's connections, on whichever nodes, are one session.</summary>
     private async Task<IReadOnlyList<SessionView>> SessionsAsync()
     {
         var now = DateTimeOffset.UtcNow;
         var statuses = await AllProxyStatusAsync();
         return statuses
-            .SelectMany(s => s.Sessions.Where(c => c.HandOffId is not null).Select(c => (Proxy: s.Proxy, Connection: c)))
+            .SelectMany(s => s.Status.Sessions.Where(c => c.HandOffId is not null).Select(c => (Hop: s.At, Connection: c)))
             .GroupBy(x => x.Connection.HandOffId!, StringComparer.Ordinal)
             .Select(g =>
             {
                 var hops = g.OrderBy(x => x.Connection.Since).ToList();
                 var entry = hops[0].Connection;
-                return new SessionView(g.Key, entry.User ?? "-", hops.Select(h => h.Proxy).ToList(), entry.Since,
-                    Math.Round((now - entry.Since).TotalSeconds, 1), entry.BytesIn, entry.BytesOut);
+                return new SessionView(g.Key, entry.User ?? "-", hops.Select(h => h.Hop.Proxy).ToList(), entry.Since,
+                    Math.Round((now - entry.Since).TotalSeconds, 1), entry.BytesIn, entry.BytesOut, hops.Select(h => h.Hop.Node).ToList())
+                {
+                    Actors = hops.Select(h => h.Hop.Actor).ToList(),
+                };
             })
             .OrderBy(s => s.Since)
             .ToList();
     }
 
     private static string SessionText(SessionView s) =>
-        $"{s.Id}  user {s.User}  route {string.Join(" -> ", s.Route)}  age {s.AgeSeconds:0.0} s  in {s.BytesIn} out {s.BytesOut}\n";
+        $"{s.Id}  user {s.User}  route {string.Join(" -> ", s.Route)}  age {s.AgeSeconds:0.0} s  in {s.BytesIn} out {s.BytesOut}  on {string.Join(", ", s.Nodes.Distinct())}\n";
+
+    /// <summary>【0053】: closing a session at its proxies, on whichever nodes they run, closes every connection of its chain and the client's.</summary>
+    private static void Close(SessionView session, string reason)
+    {
+        foreach (var hop in session.Actors)
+        {
+            hop.Tell(new CloseSession(session.Id, reason), ActorRefs.NoSender);
+        }
+    }
 
     private async Task<ConsoleReply> SessionListAsync(CommandLine line)
     {
@@ -365,7 +390,6 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         return session is null ? ConsoleReply.Failure($"no live session '{line.Positionals[2]}' (see `session list`)") : Reply(line, session, SessionText(session));
     }
 
-    /// <summary>【0053】: closing a session at its proxies closes every connection of its chain and the client's.</summary>
     private async Task<ConsoleReply> SessionKillAsync(CommandLine line)
     {
         if (Arity(line, 3, "session kill") is { } usage)
@@ -379,12 +403,9 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
             return ConsoleReply.Failure($"no live session '{line.Positionals[2]}' (see `session list`)");
         }
 
-        foreach (var proxy in session.Route)
-        {
-            node.System.ActorSelection(node.ProxiesPath / proxy).Tell(new CloseSession(session.Id, "killed by the operator"));
-        }
+        Close(session, "killed by the operator");
 
-        return Reply(line, new { killed = session.Id, user = session.User, route = session.Route }, $"session {session.Id} of {session.User} closed at {string.Join(", ", session.Route)}\n");
+        return Reply(line, new { killed = session.Id, user = session.User, route = session.Route, nodes = session.Nodes }, $"session {session.Id} of {session.User} closed at {string.Join(", ", session.Route)} (on {string.Join(", ", session.Nodes.Distinct())})\n");
     }
 
     // ---------------------------------------------------------------- route trace, users
@@ -495,10 +516,7 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         var closed = (await SessionsAsync()).Where(s => s.User == user).ToList();
         foreach (var session in closed)
         {
-            foreach (var proxy in session.Route)
-            {
-                node.System.ActorSelection(node.ProxiesPath / proxy).Tell(new CloseSession(session.Id, $"user {user} revoked"));
-            }
+            Close(session, $"user {user} revoked");
         }
 
         return Reply(line, new { user, authServer = home.Server, closedSessions = closed.Select(s => s.Id).ToList() },

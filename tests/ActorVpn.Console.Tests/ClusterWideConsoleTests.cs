@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Text.Json;
+using ActorVpn.Cluster;
+using ActorVpn.OperatorConsole.Client;
+using ActorVpn.Testing;
+using Akka.Cluster;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ActorVpn.OperatorConsole.Tests;
+
+/// <summary>
+/// The console of one node answers for the whole cluster: sessions relayed by the proxies of another
+/// node are listed (naming that node) and killed from it, and <c>cluster show</c> does not wait for a
+/// member it cannot reach.
+/// </summary>
+public sealed class ClusterWideConsoleTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_node_without_proxies_lists_and_kills_the_sessions_relayed_on_another_node()
+    {
+        // node1 runs every proxy; node2 runs none, only (part of) the auth servers.
+        await using var cluster = await ClusterScenario.StartExampleAsync(nodes: 3);
+        using var console = await ConsoleHost.StartAsync(cluster.Nodes["node2"], "127.0.0.1:0");
+        await cluster.EnrollAsync("alice");
+        await using var session = await cluster.ConnectAsync("alice");
+        Assert.True(await session.RoundTripAsync(1024, Generous));
+
+        var node1 = cluster.Nodes["node1"].Cluster.SelfAddress.ToString();
+        var listed = await RunAsync(console, "session", "list", "--json");
+        var view = Assert.Single(JsonDocument.Parse(listed.Output).RootElement.EnumerateArray());
+        Assert.Equal("alice", view.GetProperty("user").GetString());
+        Assert.Equal(["proxy1", "proxy2", "proxy3"], view.GetProperty("route").EnumerateArray().Select(r => r.GetString()));
+        Assert.All(view.GetProperty("nodes").EnumerateArray(), n => Assert.Equal(node1, n.GetString()));
+        var id = view.GetProperty("id").GetString()!;
+        Assert.Contains($"on {node1}", (await RunAsync(console, "session", "list")).Output, StringComparison.Ordinal);
+
+        var kill = await RunAsync(console, "session", "kill", id);
+        Assert.True(kill.Exit == ConsoleReply.Ok, kill.Error);
+        Assert.True(await session.ClosedByChainAsync(Generous)); // 【0053】: the chain on node1 closed the application's connection
+    }
+
+    [Fact]
+    public async Task Cluster_show_answers_during_a_partition_naming_the_unreachable_host_of_a_group()
+    {
+        // The split-brain resolver waits long here, so the crashed member stays unreachable (not downed) while we look.
+        const string Patient = """
+            akka.cluster.split-brain-resolver.stable-after = 120s
+            akka.coordinated-shutdown.run-by-actor-system-terminate = off
+            """;
+        var topology = ClusterConsoleTests.Topology();
+        var nodes = new List<ClusterNode>();
+        try
+        {
+            var node1 = await ClusterConsoleTests.StartNodeAsync(topology, "as1", seed: null, Patient);
+            nodes.Add(node1);
+            var seed = node1.Cluster.SelfAddress.ToString();
+            nodes.Add(await ClusterConsoleTests.StartNodeAsync(topology, "as4", seed, Patient));
+            await AwaitAsync(node1, () => Assert.Equal(2, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up)));
+            nodes.Add(await ClusterConsoleTests.StartNodeAsync(topology, "as4", seed, Patient));
+            await AwaitAsync(node1, () => Assert.Equal(3, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up)));
+            using var console = await ConsoleHost.StartAsync(node1, "127.0.0.1:0");
+            var node2 = nodes[1].Cluster.SelfAddress;
+            await AwaitAsync(node1, async () => Assert.Equal(node2.ToString(), Groups(await RunAsync(console, "cluster", "show", "--json"))["as4"].GetProperty("node").GetString()));
+
+            await nodes[1].System.Terminate(); // a crash: no leave, so as4's host becomes unreachable and stays a member
+            await AwaitAsync(node1, () => Assert.Contains(node1.Cluster.State.Unreachable, m => m.Address.Equals(node2)));
+
+            var clock = Stopwatch.StartNew();
+            var shown = await RunAsync(console, "cluster", "show", "--json");
+            output.WriteLine($"cluster show with as4's host unreachable answered in {clock.ElapsedMilliseconds} ms");
+            var as4 = Groups(shown)["as4"];
+            Assert.Equal(node2.ToString(), as4.GetProperty("node").GetString());
+            Assert.False(as4.GetProperty("reachable").GetBoolean());
+            Assert.True(Groups(shown)["as1"].GetProperty("reachable").GetBoolean());
+            Assert.Contains("(UNREACHABLE: last known host)", (await RunAsync(console, "cluster", "show")).Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var node in nodes.AsEnumerable().Reverse())
+            {
+                await node.DisposeAsync(); // one after another: stopping several at once times out their cluster-exiting phase
+            }
+        }
+    }
+
+    private static Dictionary<string, JsonElement> Groups(ConsoleReply reply) =>
+        JsonDocument.Parse(reply.Output).RootElement.GetProperty("groups").EnumerateArray().ToDictionary(g => g.GetProperty("group").GetString()!, g => g);
+
+    private static async Task<ConsoleReply> RunAsync(ConsoleHost console, params string[] words)
+    {
+        await using var client = await ConsoleClient.ConnectAsync(console.Credential, Generous);
+        return await client.RunAsync(words);
+    }
+
+    /// <summary>TestKit's AwaitAssert (retries until it passes) with a generous deadline; no sleeps.</summary>
+    private static Task AwaitAsync(ClusterNode node, Action assertion) => AwaitAsync(node, () =>
+    {
+        assertion();
+        return Task.CompletedTask;
+    });
+
+    private static async Task AwaitAsync(ClusterNode node, Func<Task> assertion)
+    {
+        var kit = new Akka.TestKit.Xunit2.TestKit(node.System);
+        await kit.AwaitAssertAsync(assertion, Generous, TimeSpan.FromMilliseconds(200));
+    }
+}
