@@ -49,12 +49,12 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         _client = client;
         _clientStream = new NetworkStream(client, ownsSocket: false);
         Counters = counters;
-        _audit = new SessionAudit(Context.System.EventStream, proxy.Name, counters);
+        _audit = new SessionAudit(Context.System.EventStream, proxy.Name, counters, PeerAddressOf(client));
 
         Receive<TlsAccepted>(OnTlsAccepted);
         Receive<FrameRead>(OnFrame);
         Receive<ClientAuthenticated>(OnAuthenticated);
-        Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message));
+        Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message, refused.VerifiedUser));
         Receive<OnwardConnected>(OnOnwardConnected);
         Receive<RelayFinished>(OnRelayFinished);
         Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause));
@@ -114,6 +114,8 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     {
         _tls = accepted.Tls;
         _clientCertificate = accepted.ClientCertificate;
+        Counters.ServerName = accepted.Tls.TargetHostName;
+        _audit.Presented(_clientCertificate.RawData, _clientCertificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
         _stage = "auth";
         ReadFrame("Fig. 6, step 601");
     }
@@ -125,7 +127,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             case ("auth", AuthRequest request):
                 // Fig. 6 steps 602-604: forward certificate 1 to this proxy's own auth server and wait.
                 _destination = request.Destination;
-                _audit.Requested(_clientCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false), request.Destination, request.HandOffId);
+                _audit.Requested(request.Destination);
                 _stage = "asking auth server";
                 _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id), _settings.AuthTimeout)
                     .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
@@ -244,10 +246,10 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void Refuse(string code, string step, string at, string message)
+    private void Refuse(string code, string step, string at, string message, string? verifiedUser = null)
     {
         Counters.Refused = true;
-        _audit.Refused(code, at, message);
+        _audit.Refused(code, at, message, verifiedUser);
         _log.Info("{0}: refused session {1}: {2} at {3} ({4}): {5}", _proxy.Name, Counters.Id, code, at, step, message);
         if (_tls is null || _stage == "relaying")
         {
@@ -274,7 +276,20 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     }
 
     private ProxySessionView View() => new(Counters.Id, Counters.User, Counters.HandOffId, _stage, Counters.OnwardTo,
-        Interlocked.Read(ref Counters.Relay.BytesAToB), Interlocked.Read(ref Counters.Relay.BytesBToA), Counters.Since);
+        Interlocked.Read(ref Counters.Relay.BytesAToB), Interlocked.Read(ref Counters.Relay.BytesBToA), Counters.Since, Counters.ServerName);
+
+    /// <summary>The peer's IP address (no port: one source's many connections are one source in the audit trail).</summary>
+    private static string PeerAddressOf(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint is System.Net.IPEndPoint ip ? ip.Address.ToString() : "?";
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return "?";
+        }
+    }
 
     internal static async Task<Socket> ConnectAsync(HostPort endpoint, TimeSpan timeout, CancellationToken ct)
     {
@@ -346,6 +361,8 @@ public sealed class SessionCounters(string id)
     public string? HandOffId { get; set; }
 
     public string? OnwardTo { get; set; }
+
+    public string? ServerName { get; set; }
 
     public bool Refused { get; set; }
 
