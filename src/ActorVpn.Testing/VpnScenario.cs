@@ -146,7 +146,8 @@ public sealed class VpnScenario : IAsyncDisposable
     public async Task<RouteTraceResult> TraceAsync(string user, string destination = "server", bool keepHeld = false)
     {
         var enrollment = _enrollments.GetValueOrDefault(user) ?? throw new InvalidOperationException($"enrol '{user}' first");
-        return await RouteTracer.TraceAsync(Node.Control, Node.System, user, destination, enrollment.HomeServer, keepHeld);
+        // The user's own certificate 1, as its entry proxy presents it: what servers further on hold is then that certificate.
+        return await RouteTracer.TraceAsync(Node.Control, Node.System, user, destination, enrollment, keepHeld);
     }
 
     /// <summary>Waits until <paramref name="server"/> reaches <paramref name="step"/> (for the hand-off <paramref name="handOffId"/>, if given).</summary>
