@@ -73,6 +73,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
         // Fig. 6 step 603 -> Fig. 7 -> Fig. 8
         Command<AuthenticateClient>(request => Answering(new Caller(Sender, FromClient: true, [Me]), () => HandleClient(request)));
+        Command<TraceRoute>(trace => Answering(new Caller(Sender, FromClient: true, [Me]), () => HandleTrace(trace)));
         // Fig. 9, steps 905/906 then 908 seen from the callee
         Command<OpenHandOff>(HandleOpen);
         Command<HandOffCertificate>(request => Answering(new Caller(Sender, FromClient: false, request.Path.Append(Me).ToList()), () => HandleCertificate(request)));
@@ -291,6 +292,14 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             var verdict = Authority.Verify(certificate, CertificateKind.User, Now);
             switch (verdict)
             {
+                case CertificateVerdict.Valid when request.HandOffId is not null:
+                    // Fig. 8, step 801 (yes): a session starts here, at the home server, and a hand-off id belongs only to the
+                    // later proxies of a route. Answering it would give the entry proxy no sign that this is the session's entry,
+                    // so the session would run without its connect and end records.
+                    RefuseClient(replyTo, ErrorCodes.NoRoute, PatentStep.Fig8IssuedHere801,
+                        $"'{certificate.SubjectName}' presented hand-off id {request.HandOffId} at {request.Proxy}, but {Me} is its home server, where a session starts without one",
+                        verifiedUser: certificate.SubjectName);
+                    return;
                 case CertificateVerdict.Valid:
                     HandleHomeClient(request, certificate, replyTo);
                     return;
@@ -315,16 +324,61 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         switch (_state.StandingOf(certificate))
         {
             case UserCertificateStanding.UnknownUser:
-                RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"user '{user}' is not registered at {Me}");
+                RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"user '{user}' is not registered at {Me}", verifiedUser: user);
                 return;
             case UserCertificateStanding.Revoked:
-                RefuseClient(replyTo, ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702, $"the certificate of '{user}' was revoked at {Me}");
+                RefuseClient(replyTo, ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702, $"the certificate of '{user}' was revoked at {Me}", verifiedUser: user);
                 return;
         }
 
+        StartHomeHandOff(request, user, replyTo);
+    }
+
+    /// <summary>
+    /// An operator's route trace: the hand-off a client of <paramref name="trace"/>'s user would start at its entry proxy, with a
+    /// certificate issued for this trace alone. It is never persisted nor made one of the user's active certificates, and its key
+    /// is discarded, so nothing could ever present it: the trace changes no state (an inspection), while the servers further on
+    /// check it exactly as a client's certificate 1.
+    /// </summary>
+    private void HandleTrace(TraceRoute trace)
+    {
+        var replyTo = Sender;
+        if (!Step(PatentStep.Fig7Receive701, "trace", $"route trace of '{trace.User}' to '{trace.Destination}' (an operator's inspection)", arriving: trace)
+            || !Step(PatentStep.Fig8IssuedHere801, "trace", "is the user registered here?"))
+        {
+            return;
+        }
+
+        if (!_state.Users.TryGetValue(trace.User, out var registered))
+        {
+            RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"user '{trace.User}' is not registered at {Me}");
+            return;
+        }
+
+        if (registered.RevokedAt is not null)
+        {
+            RefuseClient(replyTo, ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702, $"'{trace.User}' was revoked at {Me}");
+            return;
+        }
+
+        byte[] throwAway;
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var now = Now;
+            using var issued = Authority.Issue(CertificateKind.User, trace.User, key.ExportSubjectPublicKeyInfo(), now.AddMinutes(-1), now + _settings.HandOffTimeout + _settings.HoldTimeout);
+            throwAway = issued.RawData;
+        }
+
+        var entry = _tables.RelayProxyFor(trace.Destination)?.Name ?? "-";
+        StartHomeHandOff(new AuthenticateClient(entry, throwAway, trace.Destination, null), trace.User, replyTo);
+    }
+
+    /// <summary>Fig. 8 from step 802 at the home server, for a user whose certificate 1 it verified.</summary>
+    private void StartHomeHandOff(AuthenticateClient request, string user, IActorRef replyTo)
+    {
         if (!_tables.KnowsDestination(request.Destination))
         {
-            RefuseClient(replyTo, ErrorCodes.UnknownDestination, PatentStep.Fig8LookUp802, $"no destination '{request.Destination}' is known");
+            RefuseClient(replyTo, ErrorCodes.UnknownDestination, PatentStep.Fig8LookUp802, $"no destination '{request.Destination}' is known", verifiedUser: user);
             return;
         }
 
@@ -334,7 +388,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             RefuseClient(replyTo, ErrorCodes.NoRoute, PatentStep.Fig8LookUp802,
                 entryProxy is null
                     ? $"{Me} manages no relay proxy for '{request.Destination}' (Fig. 3)"
-                    : $"'{request.Destination}' is relayed by {entryProxy.Name}, not by {request.Proxy} (Fig. 3)");
+                    : $"'{request.Destination}' is relayed by {entryProxy.Name}, not by {request.Proxy} (Fig. 3)",
+                verifiedUser: user);
             return;
         }
 
@@ -350,7 +405,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             case NextHop.End:
                 // A one-proxy chain: the entry proxy is also the exit proxy.
                 Step(PatentStep.Fig8Authenticated811, handOffId, "route [] (End)");
-                replyTo.Tell(new ClientAuthenticated(user, handOffId, [], null, _tables.DestinationAddress(request.Destination), path, []));
+                replyTo.Tell(new ClientAuthenticated(user, handOffId, [], null, _tables.DestinationAddress(request.Destination), path, [], AtHome: true));
                 return;
             case NextHop.Route route:
                 StartCall(new PendingHandOff(handOffId, replyTo, FromClient: true, request.UserCertificateDer, user, request.Destination,
@@ -706,7 +761,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             }
 
             _issued[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout);
-            pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, pending.HandOffId, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders));
+            pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, pending.HandOffId, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders, AtHome: true));
             return;
         }
 
@@ -752,14 +807,15 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         _pending.Remove(pending.HandOffId);
         _log.Info("hand-off {0} failed: {1}", pending.HandOffId, error);
-        pending.ReplyTo.Tell(pending.FromClient ? new ClientRefused(error, path) : new HandOffFailed(error, path));
+        // A client's hand-off starts only at its home server, after it verified certificate 1: the refusal is that user's.
+        pending.ReplyTo.Tell(pending.FromClient ? new ClientRefused(error, path, pending.User) : new HandOffFailed(error, path));
     }
 
-    private void RefuseClient(IActorRef replyTo, string code, PatentStep step, string message, IReadOnlyList<string>? path = null)
+    private void RefuseClient(IActorRef replyTo, string code, PatentStep step, string message, IReadOnlyList<string>? path = null, string? verifiedUser = null)
     {
         var error = Error(code, step, message);
         _log.Info("client refused (Fig. 7, step 704): {0}", error);
-        replyTo.Tell(new ClientRefused(error, path ?? [Me]));
+        replyTo.Tell(new ClientRefused(error, path ?? [Me], verifiedUser));
     }
 
     private HandOffError Error(string code, PatentStep step, string message) => new(code, Me, step.Cite(), message);

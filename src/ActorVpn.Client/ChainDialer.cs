@@ -16,6 +16,12 @@ public sealed class ChainException(string step, string hop, string code, string 
     public string Hop { get; } = hop;
 
     public string Code { get; } = code;
+
+    /// <summary>Why, without the code, hop and step that <see cref="Exception.Message"/> already puts in front.</summary>
+    public string Reason { get; } = message;
+
+    /// <summary>One line for the log: code, hop and step once, then the reason (or the cause underneath it).</summary>
+    public string Summary => $"{Code} at {Hop} ({Step}): {InnerException?.Message ?? Reason}";
 }
 
 /// <summary>An end-to-end session to the destination: one TCP connection to the entry proxy carrying the exit proxy's TLS session.</summary>
@@ -149,7 +155,8 @@ public static class ChainDialer
     {
         try
         {
-            return await TlsHop.ConnectAsync(transport, proxy, certificate, verify, ct);
+            // One constant server name for every hop: the SNI travels readable, and the proxy's name there would reveal the route.
+            return await TlsHop.ConnectAsync(transport, TlsHop.ServerName, certificate, verify, ct);
         }
         catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
         {

@@ -54,7 +54,7 @@ public sealed class ClientSessionActor : ReceiveActor
             var cause = failure.Cause is AggregateException { InnerException: { } inner } ? inner : failure.Cause;
             _failure = cause switch
             {
-                ChainException chain => $"{chain.Code} at {chain.Hop} ({chain.Step}): {chain.InnerException?.Message ?? chain.Message}",
+                ChainException chain => chain.Summary,
                 OperationCanceledException => $"timeout: the chain was not up within {_handshakeTimeout.TotalSeconds:0.#} s",
                 _ => cause.Message,
             };

@@ -84,7 +84,7 @@ public static class RouteTracer
             // whose proxies all started (a running system's trace, on the console, shows the real enrolment state).
             await plane.EnrollStandInProxiesAsync();
             await plane.RegisterTopologyUsersAsync();
-            return await TraceAsync(plane, system, user, destination);
+            return await TraceAsync(plane, system, user, destination, homeServer: null, keepHeld: true);
         }
         finally
         {
@@ -92,11 +92,30 @@ public static class RouteTracer
         }
     }
 
-    /// <summary>Traces on a running control plane, presenting the user's certificate at its entry proxy as the proxy would (Fig. 6, step 603).</summary>
-    public static async Task<RouteTraceResult> TraceAsync(ControlPlane plane, ActorSystem system, string user, string destination, UserEnrollment? enrollment = null)
+    /// <summary>
+    /// Traces on a running control plane: the user's home server runs the hand-off its entry proxy would start (Fig. 6, step 603),
+    /// with a throw-away certificate of its own (<see cref="TraceRoute"/>), so the trace is an inspection and changes no state. No
+    /// client follows it, so unless <paramref name="keepHeld"/> the home server then releases what the holders hold, as when a
+    /// session ends (【0053】).
+    /// </summary>
+    /// <param name="homeServer">The user's home server; by default the one the topology names.</param>
+    public static Task<RouteTraceResult> TraceAsync(ControlPlane plane, ActorSystem system, string user, string destination, string? homeServer = null, bool keepHeld = false) =>
+        TraceAsync(plane, system, user, destination, homeServer, _ => new TraceRoute(user, destination), keepHeld);
+
+    /// <summary>
+    /// The hand-off of one client: <paramref name="enrollment"/>'s own certificate 1 presented at its entry proxy as the proxy
+    /// would (Fig. 6, step 603). What a client's first hop does, for tests of how a given certificate fares; registers nothing.
+    /// </summary>
+    public static Task<RouteTraceResult> TraceAsync(ControlPlane plane, ActorSystem system, string user, string destination, UserEnrollment? enrollment, bool keepHeld = false) =>
+        enrollment is null
+            ? TraceAsync(plane, system, user, destination, homeServer: null, keepHeld)
+            : TraceAsync(plane, system, user, destination, enrollment.HomeServer, entry => new AuthenticateClient(entry, enrollment.CertificateDer, destination, null), keepHeld);
+
+    private static async Task<RouteTraceResult> TraceAsync(ControlPlane plane, ActorSystem system, string user, string destination, string? homeServer,
+        Func<string, object> request, bool keepHeld)
     {
         var topology = plane.Topology;
-        var home = enrollment?.HomeServer ?? topology.Users.FirstOrDefault(u => u.Name == user)?.AuthServer;
+        var home = homeServer ?? topology.Users.FirstOrDefault(u => u.Name == user)?.AuthServer;
         if (home is null)
         {
             return Failure(user, destination, [], new HandOffError(ErrorCodes.UnknownUser, "-", PatentStep.Fig7Check702.Cite(),
@@ -116,13 +135,17 @@ public static class RouteTracer
                 $"{home}, the home server of '{user}', manages no relay proxy for '{destination}' (Fig. 3): the client has no entry proxy"), []);
         }
 
-        enrollment ??= await plane.RegisterUserAsync(user, home, by: "route trace");
         var steps = new List<HandOffStepReached>();
         var recorder = system.ActorOf(Props.Create(() => new StepRecorder(steps)));
         system.EventStream.Subscribe(recorder, typeof(HandOffStepReached));
         try
         {
-            var answer = await plane.AskAsync<object>(home, new AuthenticateClient(entry, enrollment.CertificateDer, destination, null));
+            var answer = await plane.AskAsync<object>(home, request(entry));
+            if (answer is ClientAuthenticated { } traced && !keepHeld)
+            {
+                plane.AuthServer(home).Tell(new SessionEnded(traced.HandOffId));
+            }
+
             await recorder.Ask<ActorIdentity>(new Identify(null)); // every step published before the answer is now recorded
             lock (steps)
             {

@@ -147,7 +147,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
     {
         var live = _sessions.Values.Sum(c => Interlocked.Read(ref c.Relay.BytesAToB) + Interlocked.Read(ref c.Relay.BytesBToA));
         var views = _sessions.Values.Select(c => new ProxySessionView(c.Id, c.User, c.HandOffId, c.OnwardTo is null ? "handshake" : "relaying", c.OnwardTo,
-            Interlocked.Read(ref c.Relay.BytesAToB), Interlocked.Read(ref c.Relay.BytesBToA), c.Since)).ToList();
+            Interlocked.Read(ref c.Relay.BytesAToB), Interlocked.Read(ref c.Relay.BytesBToA), c.Since, c.ServerName)).ToList();
         return new ProxyStatus(_spec.Name, _spec.AuthServer, _address, _accepted, _refused, _bytesOfEnded + live, views);
     }
 

@@ -49,12 +49,12 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         _client = client;
         _clientStream = new NetworkStream(client, ownsSocket: false);
         Counters = counters;
-        _audit = new SessionAudit(Context.System.EventStream, proxy.Name, counters);
+        _audit = new SessionAudit(Context.System.EventStream, proxy.Name, counters, PeerAddressOf(client));
 
         Receive<TlsAccepted>(OnTlsAccepted);
         Receive<FrameRead>(OnFrame);
         Receive<ClientAuthenticated>(OnAuthenticated);
-        Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message));
+        Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message, refused.VerifiedUser));
         Receive<OnwardConnected>(OnOnwardConnected);
         Receive<RelayFinished>(OnRelayFinished);
         Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause));
@@ -120,6 +120,8 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     {
         _tls = accepted.Tls;
         _clientCertificate = accepted.ClientCertificate;
+        Counters.ServerName = accepted.Tls.TargetHostName;
+        _audit.Presented(_clientCertificate.RawData, _clientCertificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
         _stage = "auth";
         ReadFrame("Fig. 6, step 601");
     }
@@ -134,7 +136,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
                 // Known from here, not only once authenticated: a revocation that reaches this proxy while the
                 // auth server is still judging the certificate closes this session too.
                 Counters.User = _clientCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-                _audit.Requested(Counters.User, request.Destination, request.HandOffId);
+                _audit.Requested(request.Destination);
                 _stage = "asking auth server";
                 _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id), _settings.AuthTimeout)
                     .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
@@ -259,10 +261,10 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void Refuse(string code, string step, string at, string message)
+    private void Refuse(string code, string step, string at, string message, string? verifiedUser = null)
     {
         Counters.Refused = true;
-        _audit.Refused(code, at, message);
+        _audit.Refused(code, at, message, verifiedUser);
         _log.Info("{0}: refused session {1}: {2} at {3} ({4}): {5}", _proxy.Name, Counters.Id, code, at, step, message);
         if (_tls is null || _stage == "relaying")
         {
@@ -289,7 +291,20 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     }
 
     private ProxySessionView View() => new(Counters.Id, Counters.User, Counters.HandOffId, _stage, Counters.OnwardTo,
-        Interlocked.Read(ref Counters.Relay.BytesAToB), Interlocked.Read(ref Counters.Relay.BytesBToA), Counters.Since);
+        Interlocked.Read(ref Counters.Relay.BytesAToB), Interlocked.Read(ref Counters.Relay.BytesBToA), Counters.Since, Counters.ServerName);
+
+    /// <summary>The peer's IP address (no port: one source's many connections are one source in the audit trail).</summary>
+    private static string PeerAddressOf(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint is System.Net.IPEndPoint ip ? ip.Address.ToString() : "?";
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return "?";
+        }
+    }
 
     internal static async Task<Socket> ConnectAsync(HostPort endpoint, TimeSpan timeout, CancellationToken ct)
     {
@@ -366,6 +381,8 @@ public sealed class SessionCounters(string id)
     public string? HandOffId { get; set; }
 
     public string? OnwardTo { get; set; }
+
+    public string? ServerName { get; set; }
 
     public bool Refused { get; set; }
 

@@ -19,7 +19,9 @@ public static class ProxyProtocol
     }
 
     /// <summary>One connection through this proxy, as an operator sees it.</summary>
-    public sealed record ProxySessionView(string Id, string? User, string? HandOffId, string Stage, string? OnwardTo, long BytesIn, long BytesOut, DateTimeOffset Since) : IActorVpnMessage;
+    /// <param name="ServerName">The server name (SNI) the client's TLS handshake asked this proxy for.</param>
+    public sealed record ProxySessionView(string Id, string? User, string? HandOffId, string Stage, string? OnwardTo, long BytesIn, long BytesOut, DateTimeOffset Since,
+        string? ServerName = null) : IActorVpnMessage;
 
     public sealed record ProxyStatus(string Proxy, string AuthServer, string Address, long Accepted, long Refused, long BytesRelayed, IReadOnlyList<ProxySessionView> Sessions) : IActorVpnMessage;
 

@@ -146,13 +146,8 @@ public sealed class VpnScenario : IAsyncDisposable
     public async Task<RouteTraceResult> TraceAsync(string user, string destination = "server", bool keepHeld = false)
     {
         var enrollment = _enrollments.GetValueOrDefault(user) ?? throw new InvalidOperationException($"enrol '{user}' first");
-        var result = await RouteTracer.TraceAsync(Node.Control, Node.System, user, destination, enrollment);
-        if (result.Ok && !keepHeld && result.Steps.FirstOrDefault(s => s.Step == PatentStep.Fig8LookUp802) is { } start)
-        {
-            Node.Control.AuthServer(enrollment.HomeServer).Tell(new ClientAuthProtocol.SessionEnded(start.HandOffId));
-        }
-
-        return result;
+        // The user's own certificate 1, as its entry proxy presents it: what servers further on hold is then that certificate.
+        return await RouteTracer.TraceAsync(Node.Control, Node.System, user, destination, enrollment, keepHeld);
     }
 
     /// <summary>Waits until <paramref name="server"/> reaches <paramref name="step"/> (for the hand-off <paramref name="handOffId"/>, if given).</summary>

@@ -101,7 +101,7 @@ public sealed class TestPlane : IDisposable
 
     /// <summary><c>avpn route trace</c> on this running plane.</summary>
     public Task<RouteTraceResult> TraceAsync(string user, string destination, UserEnrollment? enrollment = null) =>
-        RouteTracer.TraceAsync(Plane, Sys, user, destination, enrollment);
+        RouteTracer.TraceAsync(Plane, Sys, user, destination, enrollment, keepHeld: true);
 
     public async Task<RouteTraceResult> TraceFailsAsync(string user, string destination, UserEnrollment? enrollment = null)
     {

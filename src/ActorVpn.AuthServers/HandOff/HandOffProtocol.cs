@@ -67,6 +67,8 @@ public static class ClientAuthProtocol
     /// <param name="Route">At the entry proxy (home server), the relay proxies after it; empty elsewhere.</param>
     /// <param name="NextHop">The one proxy this proxy may connect onwards to; null when it is the exit proxy.</param>
     /// <param name="Destination">The destination's address, given to the exit proxy only.</param>
+    /// <param name="AtHome">The user's home server answered (Fig. 8, yes-branch of 801): the proxy that asked is the
+    /// session's entry proxy. Decided by the server from the certificate, never from what the client sent.</param>
     public sealed record ClientAuthenticated(
         string User,
         string HandOffId,
@@ -74,10 +76,20 @@ public static class ClientAuthProtocol
         RouteEntry? NextHop,
         string? DestinationAddress,
         IReadOnlyList<string> HandOffPath,
-        IReadOnlyList<string> Holders) : IActorVpnMessage;
+        IReadOnlyList<string> Holders,
+        bool AtHome = false) : IActorVpnMessage;
 
     /// <summary>Fig. 7 step 704: refused.</summary>
-    public sealed record ClientRefused(HandOffError Error, IReadOnlyList<string> HandOffPath) : IActorVpnMessage;
+    /// <param name="VerifiedUser">Set only when the home server verified the certificate as one it issued (the TLS handshake
+    /// proved the key): the refusal is then this user's own attempt. Null for anything not verified, whose name is only a claim.</param>
+    public sealed record ClientRefused(HandOffError Error, IReadOnlyList<string> HandOffPath, string? VerifiedUser = null) : IActorVpnMessage;
+
+    /// <summary>
+    /// An operator's route trace (an inspection): the home server runs the real hand-off for <paramref name="User"/> with a
+    /// throw-away certificate it issues for this trace alone, never persisted and never one of the user's active certificates,
+    /// so the user's state is untouched. Answered like <see cref="AuthenticateClient"/>.
+    /// </summary>
+    public sealed record TraceRoute(string User, string Destination) : IActorVpnMessage;
 
     /// <summary>The entry proxy's session ended: release whatever the hand-off still holds downstream (【0053】).</summary>
     public sealed record SessionEnded(string HandOffId) : IActorVpnMessage;

@@ -202,16 +202,18 @@ public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
     public async Task<ConsoleReply> AuditedAsync(string operatorName, IReadOnlyList<string> words, Func<Task<ConsoleReply>> run)
     {
         var p = words.TakeWhile(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
-        if (p.Count != 3 || p[0] != "user" || p[1] is not ("add" or "revoke"))
+        // A route trace changes nothing, but it runs a real hand-off for a user: who looked, and at whom, is on record.
+        var trace = p is ["route", "trace", _, _];
+        if (!trace && (p.Count != 3 || p[0] != "user" || p[1] is not ("add" or "revoke")))
         {
             return await run();
         }
 
-        var action = $"user {p[1]}";
+        var action = $"{p[0]} {p[1]}";
         var index = words.ToList().IndexOf("--auth-server");
         var server = index >= 0 && index + 1 < words.Count ? words[index + 1] : null;
         var started = new AuditRecord(AuditRecord.Admin, Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), action, p[2], operatorName,
-            server, null, [], [], AuditRecord.Started, null, string.Join(' ', words), DateTimeOffset.UtcNow, null);
+            server, trace ? p[3] : null, [], [], AuditRecord.Started, null, string.Join(' ', words), DateTimeOffset.UtcNow, null);
         if (await WriteAsync(started) is { } refused)
         {
             return ConsoleReply.Failure($"{refused.Code}: '{action} {p[2]}' was not carried out: {refused.Reason} (operator actions are refused while they cannot be audited)");

@@ -3,6 +3,7 @@ using System.Text.Json;
 using ActorVpn.AuthServers;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Hosting;
+using ActorVpn.Hosting.Audit;
 using ActorVpn.OperatorConsole.Logging;
 using ActorVpn.Proxies;
 using Akka.Actor;
@@ -178,7 +179,8 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         }
 
         var peeked = RingBufferLog.For(node.System).Peek(lines, level);
-        var text = string.Concat(peeked.Select(e => $"{e.Timestamp:HH:mm:ss.fff} {e.Level,-7} {e.Source}: {e.Message}\n"));
+        // Log lines quote what peers sent (names, frames, certificate subjects): escaped, so they cannot forge lines or drive the terminal.
+        var text = string.Concat(peeked.Select(e => $"{e.Timestamp:HH:mm:ss.fff} {e.Level,-7} {TerminalText.Escape(e.Source)}: {TerminalText.Escape(e.Message)}\n"));
         return Reply(line, peeked, peeked.Count == 0 ? "(no log lines)\n" : text);
     }
 
@@ -428,11 +430,8 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         }
         else
         {
-            // A user added through the console is not in the topology file: trace with a fresh certificate from its home server.
-            var enrollment = home is not null && node.Topology.Users.All(u => u.Name != user)
-                ? await (await ControlAsync()).RegisterUserAsync(user, home.Server, by: "route trace")
-                : null;
-            result = await RouteTracer.TraceAsync(await ControlAsync(), node.System, user, destination, enrollment);
+            // An inspection: the home server traces with a throw-away certificate, so the user's own stay as they are.
+            result = await RouteTracer.TraceAsync(await ControlAsync(), node.System, user, destination, home?.Server);
         }
 
         return new ConsoleReply(result.Ok ? ConsoleReply.Ok : ConsoleReply.Failed, line.Json ? result.ToJson() + "\n" : result.ToText(),

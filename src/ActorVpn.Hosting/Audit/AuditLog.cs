@@ -1,4 +1,5 @@
 using ActorVpn.Proxies;
+using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -26,6 +27,10 @@ namespace ActorVpn.Hosting.Audit;
 /// is back. If more than <c>actorvpn.audit.max-pending</c> pile up during an outage, the oldest is
 /// dropped and logged in full at error level, and counted (<c>audit tail</c> shows it): never
 /// silently lost.
+///
+/// Unauthenticated failures (<see cref="UnauthenticatedAttemptObserved"/>) are anyone's to cause, so they are aggregated
+/// (<see cref="UnauthenticatedAggregate"/>): one record per proxy, peer address and certificate per window, at most
+/// <c>max-sources</c> of them and one summary per window, so a flood cannot grow the store without bound.
 /// </summary>
 public sealed class AuditLog : ReceiveActor, IWithTimers
 {
@@ -46,11 +51,27 @@ public sealed class AuditLog : ReceiveActor, IWithTimers
     private long _dropped;
     private string? _lastFailure;
     private TimeSpan _retry = FirstRetry;
+    private readonly UnauthenticatedAggregate _unauthenticated;
 
     public AuditLog(AuditSettings settings)
     {
         _settings = settings;
+        _unauthenticated = new UnauthenticatedAggregate(settings.UnauthenticatedMaxSources);
         Receive<SessionAttemptObserved>(observed => Enqueue(FromSession(observed), replyTo: null));
+        Receive<UnauthenticatedAttemptObserved>(observed =>
+        {
+            if (_unauthenticated.Add(observed))
+            {
+                Timers.StartSingleTimer(nameof(FlushUnauthenticated), FlushUnauthenticated.Instance, _settings.UnauthenticatedWindow);
+            }
+        });
+        Receive<FlushUnauthenticated>(_ =>
+        {
+            foreach (var record in _unauthenticated.Flush())
+            {
+                Enqueue(record, replyTo: null);
+            }
+        });
         Receive<RecordAdminAction>(record =>
         {
             if (_failed)
@@ -96,6 +117,7 @@ public sealed class AuditLog : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Context.System.EventStream.Subscribe(Self, typeof(SessionAttemptObserved));
+        Context.System.EventStream.Subscribe(Self, typeof(UnauthenticatedAttemptObserved));
         StartJournal_();
     }
 
@@ -163,6 +185,89 @@ public sealed class AuditLog : ReceiveActor, IWithTimers
     {
         public static readonly StartJournal Instance = new();
     }
+
+    private sealed record FlushUnauthenticated
+    {
+        public static readonly FlushUnauthenticated Instance = new();
+    }
+}
+
+/// <summary>
+/// Unauthenticated failures of one window, counted per (proxy, peer address, certificate fingerprint): the first
+/// <c>maxSources</c> sources get a record each, any others one summary record. Memory and records per window are
+/// bounded by <c>maxSources</c>, however many connections a flood makes.
+/// </summary>
+internal sealed class UnauthenticatedAggregate(int maxSources)
+{
+    private readonly Dictionary<(string Proxy, string Peer, string Fingerprint), Source> _sources = [];
+    private Source? _others;
+    private long _otherSources;
+
+    /// <summary>Counts one failure; true if it opens a window (the caller schedules its flush).</summary>
+    public bool Add(UnauthenticatedAttemptObserved observed)
+    {
+        var opens = _sources.Count == 0 && _others is null;
+        var key = (observed.Proxy, observed.PeerAddress, observed.Fingerprint);
+        if (_sources.TryGetValue(key, out var source))
+        {
+            source.Add(observed);
+        }
+        else if (_sources.Count < maxSources)
+        {
+            _sources[key] = new Source(observed);
+        }
+        else if (_others is null)
+        {
+            _others = new Source(observed);
+            _otherSources = 1;
+        }
+        else
+        {
+            _others.Add(observed);
+            _otherSources++; // attempts beyond the itemised sources (repeat sources are not told apart: no memory per source)
+        }
+
+        return opens;
+    }
+
+    /// <summary>The window's records, and a fresh window.</summary>
+    public IReadOnlyList<AuditRecord> Flush()
+    {
+        var records = _sources.Values.Select(s => s.ToRecord(null)).ToList();
+        if (_others is { } others)
+        {
+            records.Add(others.ToRecord($"{_otherSources} attempt(s) beyond the {maxSources} sources itemised in this window"));
+        }
+
+        _sources.Clear();
+        _others = null;
+        _otherSources = 0;
+        return records;
+    }
+
+    private sealed class Source(UnauthenticatedAttemptObserved first)
+    {
+        private readonly UnauthenticatedAttemptObserved _first = first;
+        private UnauthenticatedAttemptObserved _last = first;
+        private long _count = 1;
+
+        public void Add(UnauthenticatedAttemptObserved observed)
+        {
+            _last = observed;
+            _count++;
+        }
+
+        public AuditRecord ToRecord(string? summary)
+        {
+            var claim = _first.ClaimedName is null ? string.Empty : $"certificate names '{_first.ClaimedName}', not verified; ";
+            var message = summary is null
+                ? $"{_count} attempt(s) at {_first.Proxy} before authentication: {claim}last: {_last.Code}: {_last.Message}"
+                : $"{summary}: last at {_last.Proxy}: {_last.Code}: {_last.Message}";
+            return new AuditRecord(AuditRecord.Unauthenticated, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), "connect", AuditRecord.NoUser,
+                null, null, null, [_first.Proxy], [], AuditRecord.Error, _last.Code, message, _first.At, _last.At,
+                summary is null ? _first.PeerAddress : "*", summary is null ? _first.Fingerprint : null, _count);
+        }
+    }
 }
 
 /// <summary>Starting the node's audit trail.</summary>
@@ -173,12 +278,14 @@ public static class AuditTrail
 }
 
 /// <summary>The audit trail's settings (<c>actorvpn.audit</c>).</summary>
-public sealed record AuditSettings(string PersistenceId, int MaxPending, int Recent)
+public sealed record AuditSettings(string PersistenceId, int MaxPending, int Recent, TimeSpan UnauthenticatedWindow, int UnauthenticatedMaxSources)
 {
     public static AuditSettings FromConfig(Config config) => new(
         config.GetString("actorvpn.audit.persistence-id", "audit"),
         config.GetInt("actorvpn.audit.max-pending", 10_000),
-        config.GetInt("actorvpn.audit.recent", 1_000));
+        config.GetInt("actorvpn.audit.recent", 1_000),
+        config.GetTimeSpan("actorvpn.audit.unauthenticated.window", TimeSpan.FromSeconds(10), allowInfinite: false),
+        Math.Max(1, config.GetInt("actorvpn.audit.unauthenticated.max-sources", 100)));
 }
 
 public static class AuditCodes
@@ -215,7 +322,7 @@ public sealed class AuditJournal : ReceivePersistentActor
         PersistenceId = persistenceId;
         Recover<RecoveryCompleted>(_ => Context.Parent.Tell(new Ready(LastSequenceNr)));
         Command<Write>(write => PersistAsync(
-            new Tagged(write.Record, [AuditRecord.TrailTag, AuditRecord.UserTag(write.Record.User)]),
+            new Tagged(write.Record, write.Record.Tags),
             _ => Context.Parent.Tell(new Written(write.Id, LastSequenceNr))));
     }
 

@@ -13,6 +13,13 @@ namespace ActorVpn.Wire;
 /// </summary>
 public static class TlsHop
 {
+    /// <summary>
+    /// The server name (SNI) every client hop sends. A hop's ClientHello is readable by whoever carries it (the client's link,
+    /// and the proxies before it, which relay later hops raw), so naming the next proxy there would tell an observer the route.
+    /// Every hop sends this one name instead; the pin its auth server put on the route identifies the proxy (Fig. 9, step 910).
+    /// </summary>
+    public const string ServerName = "avpn-proxy";
+
     // A certificate context builds the certificate's chain once; handing SslStream a bare certificate rebuilds it on every handshake.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<X509Certificate2, SslStreamCertificateContext> Contexts = new();
 
