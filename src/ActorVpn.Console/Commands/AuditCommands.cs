@@ -194,7 +194,8 @@ public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
     // ---------------------------------------------------------------- operator actions
 
     /// <summary>
-    /// Runs <paramref name="run"/> (the console's own <c>user add</c> / <c>user revoke</c>) between two
+    /// Runs <paramref name="run"/> (the console's own <c>user add</c> / <c>user revoke</c>, and
+    /// <c>operator add</c> / <c>operator revoke</c>, whose record's user is the operator added or revoked) between two
     /// audit records: <c>started</c>, confirmed by the store before anything is done (fail closed: if
     /// it cannot be written, the action is refused with <c>store-unavailable</c>), then the outcome.
     /// Any other command runs as it is.
@@ -202,12 +203,12 @@ public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
     public async Task<ConsoleReply> AuditedAsync(string operatorName, IReadOnlyList<string> words, Func<Task<ConsoleReply>> run)
     {
         var p = words.TakeWhile(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
-        if (p.Count != 3 || p[0] != "user" || p[1] is not ("add" or "revoke"))
+        if (p.Count != 3 || p[0] is not ("user" or "operator") || p[1] is not ("add" or "revoke"))
         {
             return await run();
         }
 
-        var action = $"user {p[1]}";
+        var action = $"{p[0]} {p[1]}";
         var index = words.ToList().IndexOf("--auth-server");
         var server = index >= 0 && index + 1 < words.Count ? words[index + 1] : null;
         var started = new AuditRecord(AuditRecord.Admin, Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), action, p[2], operatorName,
