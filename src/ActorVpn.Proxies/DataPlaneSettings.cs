@@ -7,12 +7,16 @@ public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan Conne
 {
     public static readonly DataPlaneSettings Default = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(8));
 
+    /// <summary>How long before its TLS identity expires a proxy asks its auth server for a new one (<c>actorvpn.auth-server.credential-renew-before</c>).</summary>
+    public TimeSpan IdentityRenewBefore { get; init; } = TimeSpan.FromDays(30);
+
     public static DataPlaneSettings FromConfig(Config config)
     {
+        var renewBefore = config.GetTimeSpan("actorvpn.auth-server.credential-renew-before", Default.IdentityRenewBefore, allowInfinite: false);
         var section = config.GetConfig("actorvpn.data-plane");
         if (section is null || section.IsEmpty)
         {
-            return Default;
+            return Default with { IdentityRenewBefore = renewBefore };
         }
 
         var handoff = config.GetTimeSpan("actorvpn.auth-server.handoff-timeout", TimeSpan.FromSeconds(5), allowInfinite: false);
@@ -21,7 +25,10 @@ public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan Conne
             Positive(section, "connect-timeout", Default.ConnectTimeout),
             // A proxy waits for its auth server a little longer than the hand-off may take, so the
             // auth server's own `timeout` answer arrives first.
-            handoff + TimeSpan.FromSeconds(3));
+            handoff + TimeSpan.FromSeconds(3))
+        {
+            IdentityRenewBefore = renewBefore,
+        };
     }
 
     private static TimeSpan Positive(Config section, string key, TimeSpan fallback)
