@@ -496,7 +496,11 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return $"{open.Caller} holds no credential issued by {Me} ({Me} does not list it in 'trusts')";
         }
 
-        if (!_state.CredentialsIssued.TryGetValue(open.Caller, out var issued) || !issued.AsSpan().SequenceEqual(open.CredentialDer))
+        // The latest credential issued to the caller, or an earlier one for the same key that is still valid (checked
+        // below): a renewal replaces the credential here before the caller holds the new one, and hand-offs in flight
+        // meanwhile present the old one (the overlap). One for another key (the caller's key changed) is refused.
+        if (!_state.CredentialsIssued.TryGetValue(open.Caller, out var issued)
+            || !(issued.AsSpan().SequenceEqual(open.CredentialDer) || SameSubjectKey(issued, open.CredentialDer)))
         {
             return $"the credential {open.Caller} presented is not the one {Me} issued to it";
         }
@@ -516,6 +520,20 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         return null;
+    }
+
+    private static bool SameSubjectKey(byte[] issuedDer, byte[] presentedDer)
+    {
+        try
+        {
+            using var issued = CertificateText.FromDer(issuedDer);
+            using var presented = CertificateText.FromDer(presentedDer);
+            return issued.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(presented.PublicKey.ExportSubjectPublicKeyInfo());
+        }
+        catch (Exception e) when (e is CredentialException or CryptographicException)
+        {
+            return false;
+        }
     }
 
     private void HandleCertificate(HandOffCertificate request)

@@ -29,6 +29,9 @@ public sealed class ConsoleAuthority : IDisposable
     /// <summary>The node's console identity, with its private key (the TLS server certificate).</summary>
     public X509Certificate2 ServerIdentity { get; }
 
+    /// <summary>The operators this authority issued certificates to, and which are revoked (in memory until <see cref="KeepOperatorsIn"/>).</summary>
+    public OperatorRegistry Operators { get; private set; } = OperatorRegistry.InMemory();
+
     public string ServerPin => Pins.SpkiSha256(ServerIdentity);
 
     public static ConsoleAuthority Create(DateTimeOffset now)
@@ -104,6 +107,9 @@ public sealed class ConsoleAuthority : IDisposable
         File.WriteAllText(path, JsonSerializer.Serialize(stored, Json));
     }
 
+    /// <summary>Keeps the operator registry in <paramref name="path"/> (loaded if it exists), so revocations survive a restart.</summary>
+    public void KeepOperatorsIn(string path) => Operators = OperatorRegistry.LoadOrCreate(path);
+
     /// <summary>Is <paramref name="credential"/> an operator credential of this console (its anchor, its pin, a valid operator certificate)?</summary>
     public bool Issued(OperatorCredential credential, DateTimeOffset now)
     {
@@ -125,13 +131,15 @@ public sealed class ConsoleAuthority : IDisposable
     {
         using var key = LeafKey.Create();
         using var certificate = _authority.Issue(CertificateKind.Operator, name, key.SubjectPublicKeyInfo, now.AddMinutes(-5), now.AddYears(1));
+        Operators.Issued(name, certificate.SerialNumber, now);
         return new OperatorCredential(endpoint, CertificateText.ToPem(_authority.Certificate), ServerPin,
             CertificateText.ToPem(certificate), CertificateText.PrivateKeyToPem(key.ExportPkcs8PrivateKey()));
     }
 
-    /// <summary>Is <paramref name="presented"/> an operator certificate of this console, valid now?</summary>
+    /// <summary>Is <paramref name="presented"/> an operator certificate of this console, valid now and not revoked?</summary>
     public bool IsOperator(X509Certificate2 presented, DateTimeOffset now) =>
-        _authority.Verify(presented, CertificateKind.Operator, now) == CertificateVerdict.Valid;
+        _authority.Verify(presented, CertificateKind.Operator, now) == CertificateVerdict.Valid
+        && !Operators.IsRevoked(presented.GetNameInfo(X509NameType.SimpleName, forIssuer: false), presented.SerialNumber);
 
     private sealed record Stored(string AuthorityCertificatePem, string AuthorityKeyPem, string ServerCertificatePem, string ServerKeyPem);
 

@@ -9,11 +9,12 @@ public sealed record ConsoleRequest(IReadOnlyList<string> Args);
 
 /// <summary>
 /// The node's answer: the exit code, the text to print (JSON with <c>--json</c>), and for
-/// <c>user add</c> the new client profile, which the operator's side writes to <c>--out</c>.
+/// <c>user add</c> the new client profile, which the operator's side writes to <c>--out</c> (for
+/// <c>operator add</c> the new operator credential, <see cref="OperatorJson"/>, likewise).
 /// A streaming command (<c>cluster tail</c>) sends replies with <see cref="More"/> set, one per
 /// event, and ends with one without it; a request the client sends meanwhile stops the stream.
 /// </summary>
-public sealed record ConsoleReply(int Exit, string Output, string? Error = null, string? ProfileJson = null, bool More = false)
+public sealed record ConsoleReply(int Exit, string Output, string? Error = null, string? ProfileJson = null, bool More = false, string? OperatorJson = null)
 {
     /// <summary>
     /// The words a client sends to stop a streaming command (any request does). With no stream

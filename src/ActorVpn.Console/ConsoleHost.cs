@@ -72,7 +72,14 @@ public sealed class ConsoleHost : IDisposable
         IActorRef? host = null;
         try
         {
-            host = node.System.ActorOf(ConsoleHostActor.Props(address, authority, new ConsoleCommands(node, commandTimeout), handshake), ConsoleHostActor.Name);
+            if (adminPath is not null)
+            {
+                // Revoked operators stay revoked across restarts.
+                authority.KeepOperatorsIn(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(adminPath))!, OperatorRegistry.FileName));
+            }
+
+            var operators = new OperatorCommands(authority);
+            host = node.System.ActorOf(ConsoleHostActor.Props(address, authority, new ConsoleCommands(node, commandTimeout) { Operators = operators }, handshake), ConsoleHostActor.Name);
             ConsoleHostActor.Listening listening;
             try
             {
@@ -83,11 +90,19 @@ public sealed class ConsoleHost : IDisposable
                 throw new InvalidOperationException($"the console did not start listening on {endpoint} (address in use? see the log)");
             }
 
+            operators.Endpoint = listening.Address;
             var previous = adminPath is not null ? Existing(adminPath, authority) : null;
             var credential = previous ?? authority.IssueOperator("operator", listening.Address, DateTimeOffset.UtcNow);
             if (credential.Endpoint != listening.Address)
             {
                 credential = credential with { Endpoint = listening.Address }; // the console moved: same certificate, new endpoint
+            }
+
+            if (previous is not null)
+            {
+                // One written before operators were recorded: recorded now, so `operator list` shows it and revoking its name refuses it.
+                using var kept = CertificateText.FromPem(previous.CertificatePem);
+                authority.Operators.Issued(kept.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, forIssuer: false), kept.SerialNumber, DateTimeOffset.UtcNow);
             }
 
             if (adminPath is not null && credential != previous)

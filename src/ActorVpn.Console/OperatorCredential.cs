@@ -23,6 +23,30 @@ public sealed record OperatorCredential(string Endpoint, string ConsoleAnchorPem
         return key.AttachTo(certificate);
     }
 
+    /// <summary>The credential as its file holds it (what <c>operator add</c> hands to the operator's side to save).</summary>
+    public string ToFileText() => JsonSerializer.Serialize(new Stored(FormatVersion, this), Json);
+
+    /// <summary>A credential from its file's text.</summary>
+    /// <exception cref="CredentialException">Not an operator credential, or its key does not fit its certificate.</exception>
+    public static OperatorCredential FromFileText(string text)
+    {
+        try
+        {
+            var stored = JsonSerializer.Deserialize<Stored>(text, Json) ?? throw new CredentialException("empty file");
+            if (stored.Version != FormatVersion || stored.Credential is null)
+            {
+                throw new CredentialException("not an operator credential (written by `avpn up` as DATA/admin.avpn, or by `operator add`)");
+            }
+
+            using var check = stored.Credential.CertificateWithKey();
+            return stored.Credential;
+        }
+        catch (Exception e) when (e is JsonException or CryptographicException)
+        {
+            throw new CredentialException(e.Message, e);
+        }
+    }
+
     public void Save(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -39,14 +63,7 @@ public sealed record OperatorCredential(string Endpoint, string ConsoleAnchorPem
     {
         try
         {
-            var stored = JsonSerializer.Deserialize<Stored>(File.ReadAllText(path), Json) ?? throw new CredentialException("empty file");
-            if (stored.Version != FormatVersion || stored.Credential is null)
-            {
-                throw new CredentialException("not an operator credential (written by `avpn up` as DATA/admin.avpn)");
-            }
-
-            using var check = stored.Credential.CertificateWithKey();
-            return stored.Credential;
+            return FromFileText(File.ReadAllText(path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or CredentialException or CryptographicException)
         {

@@ -45,6 +45,8 @@ public sealed class ControlPlane
         var identities = await plane.IdentitiesAsync();
         await plane.DistributeCredentialsAsync(identities);
         plane._started = true;
+        // Inter-server credentials are renewed before they expire, not only at start-up.
+        system.ActorOf(CredentialRenewal.Props(plane, settings.CredentialRenewBefore), CredentialRenewal.Name);
         return plane;
     }
 
@@ -114,18 +116,27 @@ public sealed class ControlPlane
     }
 
     /// <summary>
+    /// Issues a new credential wherever the one held expires within <paramref name="renewBefore"/>
+    /// (【0023】, done again before expiry); the old one is accepted until it expires. Returns the
+    /// renewed pairs as "issuer -> holder".
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RenewCredentialsAsync(TimeSpan renewBefore) =>
+        await DistributeCredentialsAsync(await IdentitiesAsync(), renewBefore);
+
+    /// <summary>
     /// 【0023】: every server issues a credential to each server it trusts, for that server's own
     /// signing key, and the holder keeps it. A credential already held for the holder's current key
-    /// is kept (a restarted system re-uses what it persisted).
+    /// is kept (a restarted system re-uses what it persisted) unless it expires within <paramref name="renewBefore"/>.
     /// </summary>
-    private async Task DistributeCredentialsAsync(Dictionary<string, AuthServerIdentity> identities)
+    private async Task<IReadOnlyList<string>> DistributeCredentialsAsync(Dictionary<string, AuthServerIdentity> identities, TimeSpan renewBefore = default)
     {
+        var distributed = new List<string>();
         foreach (var callee in Topology.AuthServers)
         {
             foreach (var caller in callee.Trusts)
             {
                 var holder = identities[caller];
-                if (holder.CredentialsHeld.TryGetValue(callee.Name, out var existing) && CertifiesKey(existing, holder.PublicKeyInfo))
+                if (holder.CredentialsHeld.TryGetValue(callee.Name, out var existing) && CertifiesKey(existing, holder.PublicKeyInfo, renewBefore))
                 {
                     continue;
                 }
@@ -137,15 +148,18 @@ public sealed class ControlPlane
                     var other => throw new InvalidOperationException($"unexpected answer {other}"),
                 };
                 await AskAsync<PeerCredentialAccepted>(caller, new AcceptPeerCredential(callee.Name, credential.CertificateDer));
+                distributed.Add($"{callee.Name} -> {caller}");
             }
         }
+
+        return distributed;
     }
 
-    private static bool CertifiesKey(byte[] certificateDer, byte[] publicKeyInfo)
+    private static bool CertifiesKey(byte[] certificateDer, byte[] publicKeyInfo, TimeSpan renewBefore)
     {
         using var certificate = CertificateText.FromDer(certificateDer);
         return certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(publicKeyInfo)
-            && certificate.NotAfter.ToUniversalTime() > DateTime.UtcNow;
+            && certificate.NotAfter.ToUniversalTime() > DateTime.UtcNow + renewBefore;
     }
 
     /// <summary>Registers <paramref name="user"/> at its home server only, with a fresh key (【0012】).</summary>

@@ -13,12 +13,16 @@ public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan Conne
 
     public static readonly DataPlaneSettings Default = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(8));
 
+    /// <summary>How long before its TLS identity expires a proxy asks its auth server for a new one (<c>actorvpn.auth-server.credential-renew-before</c>).</summary>
+    public TimeSpan IdentityRenewBefore { get; init; } = TimeSpan.FromDays(30);
+
     public static DataPlaneSettings FromConfig(Config config)
     {
+        var renewBefore = config.GetTimeSpan("actorvpn.auth-server.credential-renew-before", Default.IdentityRenewBefore, allowInfinite: false);
         var section = config.GetConfig("actorvpn.data-plane");
         if (section is null || section.IsEmpty)
         {
-            return Default;
+            return Default with { IdentityRenewBefore = renewBefore };
         }
 
         var handoff = config.GetTimeSpan("actorvpn.auth-server.handoff-timeout", TimeSpan.FromSeconds(5), allowInfinite: false);
@@ -30,6 +34,7 @@ public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan Conne
             handoff + TimeSpan.FromSeconds(3))
         {
             MaxSessionLifetime = section.GetString("max-session-lifetime", "off") is "off" or "" ? TimeSpan.Zero : Positive(section, "max-session-lifetime", TimeSpan.Zero),
+            IdentityRenewBefore = renewBefore,
         };
     }
 

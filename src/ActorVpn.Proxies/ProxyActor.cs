@@ -16,8 +16,13 @@ namespace ActorVpn.Proxies;
 /// belongs to (it keeps its own private key and enrols only the public key), and runs one
 /// <see cref="ProxyConnectionActor"/> per accepted connection. A connection that fails is stopped,
 /// never restarted: a socket cannot be resumed.
+/// <para>
+/// Its identity is renewed on a timer, <see cref="DataPlaneSettings.IdentityRenewBefore"/> before
+/// it expires, for the same key: the pin the auth server vouches for on routes stays the same, and a
+/// client checking either certificate accepts it while both are valid (the overlap).
+/// </para>
 /// </summary>
-public sealed class ProxyActor : ReceiveActor, IWithStash
+public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
 {
     private readonly ProxySpec _spec;
     private readonly ICanTell _authServer;
@@ -29,6 +34,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
 
     private Socket? _listener;
     private X509Certificate2? _identity;
+    private X509Certificate2? _previousIdentity; // still referenced by connections accepted before the last renewal
     private string _address = string.Empty;
     private long _accepted;
     private long _refused;
@@ -51,6 +57,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
         Akka.Actor.Props.Create(() => new ProxyActor(spec, authServer, settings, advertise));
 
     public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
@@ -81,6 +89,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
         _stopping.Cancel();
         _listener?.Dispose();
         _identity?.Dispose();
+        _previousIdentity?.Dispose();
         _key.Dispose();
         _stopping.Dispose();
     }
@@ -92,6 +101,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
             using var certificate = CertificateText.FromDer(issued.CertificateDer);
             _identity = _key.AttachTo(certificate);
             _log.Info("proxy {0} listening on {1}, identity issued by {2} (pin {3})", _spec.Name, _address, _spec.AuthServer, Pins.SpkiSha256(certificate));
+            ScheduleRenewal();
             StartAccepting();
             Become(Listening);
             Stash.UnstashAll();
@@ -120,6 +130,22 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
             }
         });
         Receive<AwaitListening>(_ => Sender.Tell(new ProxyListening(_spec.Name, _address)));
+        Receive<RenewIdentity>(_ => _authServer.Ask<object>(new EnrollProxy(_spec.Name, _key.SubjectPublicKeyInfo, _address), TimeSpan.FromSeconds(30))
+            .PipeTo(Self, failure: e => new EnrolmentFailed(e)));
+        Receive<ProxyIdentityIssued>(issued =>
+        {
+            // Connections accepted until now keep the certificate they were handed; new ones get this one.
+            using var certificate = CertificateText.FromDer(issued.CertificateDer);
+            var previousNotAfter = NotAfterOf(_identity!);
+            _previousIdentity?.Dispose();
+            _previousIdentity = _identity;
+            _identity = _key.AttachTo(certificate);
+            _log.Info("proxy {0}: identity renewed by {1}, valid until {2:u} (pin unchanged)", _spec.Name, _spec.AuthServer, NotAfterOf(_identity));
+            Context.System.EventStream.Publish(new ProxyIdentityRenewed(_spec.Name, previousNotAfter, NotAfterOf(_identity)));
+            ScheduleRenewal();
+        });
+        Receive<AdminRefused>(refused => RenewalFailed(refused.Reason));
+        Receive<EnrolmentFailed>(failed => RenewalFailed(failed.Cause.GetBaseException().Message));
         Receive<GetProxyStatus>(_ => Sender.Tell(Status()));
         Receive<CloseSession>(close =>
         {
@@ -136,6 +162,32 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
             }
         });
     }
+
+    /// <summary>Asks for a new identity <see cref="DataPlaneSettings.IdentityRenewBefore"/> before this one expires (half its remaining time if that is sooner).</summary>
+    private void ScheduleRenewal()
+    {
+        var left = NotAfterOf(_identity!) - DateTimeOffset.UtcNow;
+        var due = left - _settings.IdentityRenewBefore;
+        if (due <= TimeSpan.Zero)
+        {
+            due = left / 2;
+        }
+
+        Timers.StartSingleTimer(nameof(RenewIdentity), RenewIdentity.Instance, due < MinimumRenewalDelay ? MinimumRenewalDelay : due);
+    }
+
+    /// <summary>The auth server did not answer or refused: the current identity still serves, so try again soon (before it expires).</summary>
+    private void RenewalFailed(string reason)
+    {
+        var left = NotAfterOf(_identity!) - DateTimeOffset.UtcNow;
+        var retry = TimeSpan.FromTicks(Math.Clamp(left.Ticks / 4, MinimumRenewalDelay.Ticks, TimeSpan.FromMinutes(5).Ticks));
+        _log.Warning("proxy {0}: could not renew its identity at {1} ({2}); it expires at {3:u}, retrying in {4}", _spec.Name, _spec.AuthServer, reason, NotAfterOf(_identity!), retry);
+        Timers.StartSingleTimer(nameof(RenewIdentity), RenewIdentity.Instance, retry);
+    }
+
+    private static DateTimeOffset NotAfterOf(X509Certificate2 certificate) => new(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+
+    private static readonly TimeSpan MinimumRenewalDelay = TimeSpan.FromMilliseconds(200);
 
     private void StartAccepting()
     {
@@ -154,4 +206,9 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
     private sealed record Accepted(Socket Socket);
 
     private sealed record EnrolmentFailed(Exception Cause);
+
+    private sealed record RenewIdentity
+    {
+        public static readonly RenewIdentity Instance = new();
+    }
 }

@@ -25,6 +25,12 @@ public static class ProxyProtocol
 
     public sealed record ProxyStatus(string Proxy, string AuthServer, string Address, long Accepted, long Refused, long BytesRelayed, IReadOnlyList<ProxySessionView> Sessions) : IActorVpnMessage;
 
+    /// <summary>
+    /// Published on the event stream when a proxy's TLS identity was renewed before it expired: new
+    /// connections get the new certificate, for the same key (so the pin routes vouch for is unchanged).
+    /// </summary>
+    public sealed record ProxyIdentityRenewed(string Proxy, DateTimeOffset PreviousNotAfter, DateTimeOffset NotAfter);
+
     /// <summary>Closes every connection of a hand-off (【0053】), e.g. when its user is revoked or an operator kills it.</summary>
     public sealed record CloseSession(string HandOffId, string Reason) : IActorVpnMessage;
 

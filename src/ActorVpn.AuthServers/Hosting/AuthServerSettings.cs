@@ -15,6 +15,14 @@ public sealed record AuthServerSettings(
     /// <summary>Protects the signing key at rest; null: the key is journalled unprotected (in-memory store).</summary>
     public KeyProtection? KeyProtection { get; init; }
 
+    /// <summary>
+    /// How long before they expire proxy identities and inter-server credentials are renewed
+    /// (<c>credential-renew-before</c>): from then on old and new are both accepted until the old expires.
+    /// </summary>
+    public TimeSpan CredentialRenewBefore { get; init; } = DefaultRenewBefore;
+
+    public static readonly TimeSpan DefaultRenewBefore = TimeSpan.FromDays(30);
+
     /// <summary>When a snapshot of the state is taken (<c>snapshot-every</c>, <c>snapshot-every-user-fraction</c>).</summary>
     public SnapshotPolicy Snapshots { get; init; } = SnapshotPolicy.Default;
 
@@ -37,14 +45,24 @@ public sealed record AuthServerSettings(
             return Default with { Clock = clock ?? TimeProvider.System };
         }
 
+        var lifetime = Positive(section, "peer-credential-lifetime", Default.PeerCredentialLifetime);
+        var renewBefore = Positive(section, "credential-renew-before", DefaultRenewBefore);
+        if (renewBefore >= lifetime)
+        {
+            // Renewal would start before the credential is even issued, and never stop.
+            throw new ConfigurationException(
+                $"actorvpn.auth-server.credential-renew-before ({section.GetString("credential-renew-before")}) must be shorter than peer-credential-lifetime ({section.GetString("peer-credential-lifetime")})");
+        }
+
         return new AuthServerSettings(
             Positive(section, "handoff-timeout", Default.HandOffTimeout),
             Positive(section, "hold-timeout", Default.HoldTimeout),
             Positive(section, "challenge-timeout", Default.ChallengeTimeout),
             Positive(section, "user-certificate-lifetime", Default.UserCertificateLifetime),
-            Positive(section, "peer-credential-lifetime", Default.PeerCredentialLifetime),
+            lifetime,
             clock ?? TimeProvider.System)
         {
+            CredentialRenewBefore = renewBefore,
             Snapshots = new SnapshotPolicy(
                 section.GetInt("snapshot-every", SnapshotPolicy.Default.MinimumEvents) is > 0 and var every
                     ? every

@@ -14,7 +14,7 @@ public static class ConsoleShell
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Runs one command and prints its reply (a stream's parts as they come); writes a <c>user add</c> profile to <c>--out</c> (default NAME.avpn).</summary>
+    /// <summary>Runs one command and prints its reply (a stream's parts as they come); writes a <c>user add</c> profile to <c>--out</c> (default NAME.avpn), an <c>operator add</c> credential likewise (default NAME.admin.avpn).</summary>
     public static async Task<int> RunOneAsync(ConsoleClient client, IReadOnlyList<string> words, TextWriter stdout, TextWriter stderr, CancellationToken stop = default)
     {
         var reply = await client.StreamAsync(words, async part => await stdout.WriteAsync(part.Output), stop);
@@ -31,6 +31,15 @@ public static class ConsoleShell
             var path = at >= 0 && at + 1 < words.Count ? words[at + 1] : $"{profile.User}.avpn";
             profile.Save(path);
             stderr.WriteLine($"profile written to {Path.GetFullPath(path)}");
+        }
+
+        if (reply.OperatorJson is not null)
+        {
+            var credential = OperatorCredential.FromFileText(reply.OperatorJson);
+            var at = words.ToList().IndexOf("--out");
+            var path = at >= 0 && at + 1 < words.Count ? words[at + 1] : $"{CommandLine.Parse(words).Line!.Positionals[2]}.admin.avpn";
+            credential.Save(path);
+            stderr.WriteLine($"operator credential written to {Path.GetFullPath(path)} (give it to the operator only: it holds a private key)");
         }
 
         return reply.Exit;

@@ -194,7 +194,8 @@ public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
     // ---------------------------------------------------------------- operator actions
 
     /// <summary>
-    /// Runs <paramref name="run"/> (the console's own <c>user add</c> / <c>user revoke</c>) between two
+    /// Runs <paramref name="run"/> (the console's own <c>user add</c> / <c>user revoke</c>, and
+    /// <c>operator add</c> / <c>operator revoke</c>, whose record's user is the operator added or revoked) between two
     /// audit records: <c>started</c>, confirmed by the store before anything is done (fail closed: if
     /// it cannot be written, the action is refused with <c>store-unavailable</c>), then the outcome.
     /// Any other command runs as it is.
@@ -204,7 +205,7 @@ public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
         var p = words.TakeWhile(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
         // A route trace changes nothing, but it runs a real hand-off for a user: who looked, and at whom, is on record.
         var trace = p is ["route", "trace", _, _];
-        if (!trace && (p.Count != 3 || p[0] != "user" || p[1] is not ("add" or "revoke")))
+        if (!trace && (p.Count != 3 || p[0] is not ("user" or "operator") || p[1] is not ("add" or "revoke")))
         {
             return await run();
         }

@@ -29,6 +29,9 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
     {
     }
 
+    /// <summary>The named-operator commands of this node's console; null where no console authority is at hand.</summary>
+    public OperatorCommands? Operators { get; init; }
+
     /// <summary>The node these commands run on.</summary>
     public ConsoleNode Node => node;
 
@@ -92,7 +95,8 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
     /// <summary>A command from an authenticated operator: the audit palette, and operator actions written to the audit trail (<see cref="AuditCommands"/>).</summary>
     public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words, string operatorName) => AuditCommands.Handles(words)
         ? new AuditCommands(node, timeout).RunAsync(words)
-        : new AuditCommands(node, timeout).AuditedAsync(operatorName, words, () => RunAsync(words));
+        : new AuditCommands(node, timeout).AuditedAsync(operatorName, words,
+            () => OperatorCommands.Handles(words) && Operators is { } operators ? Task.FromResult(operators.Run(words)) : RunAsync(words));
 
     internal static ConsoleReply Reply(CommandLine line, object json, string text) =>
         ConsoleReply.Text(line.Json ? JsonSerializer.Serialize(json, Json) + "\n" : text);

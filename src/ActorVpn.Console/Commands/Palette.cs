@@ -26,6 +26,7 @@ public static class Palette
         new("user revoke", "user revoke NAME [--json]", "refuse the user's new sessions and close its live ones"),
         new("user list", "user list [--json]", "every user of every auth server"),
         .. AuditCommands.Entries,
+        .. OperatorCommands.Entries,
     ];
 
     public static string UsageOf(string words) =>
