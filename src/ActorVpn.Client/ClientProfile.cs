@@ -1,11 +1,16 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using ActorVpn.Credentials;
+using ActorVpn.Topology;
 
 namespace ActorVpn.Client;
 
-/// <summary>Fig. 5 step 501: the proxy that relays a destination for this client (the only route the client knows).</summary>
-public sealed record EntryProxy(string Proxy, string Address);
+/// <summary>
+/// Fig. 5 step 501: the proxy that relays a destination for this client (the only route the client knows), and
+/// the destination's own address as the topology gives it (so a SOCKS5 or HTTP CONNECT request by address finds
+/// it; null in profiles written before it was recorded: those resolve by name only).
+/// </summary>
+public sealed record EntryProxy(string Proxy, string Address, string? DestinationAddress = null);
 
 /// <summary>
 /// A client profile (<c>NAME.avpn</c>, contract §2): the user's certificate 1 and key, the trust anchor
@@ -32,6 +37,31 @@ public sealed record ClientProfile(
     }
 
     public X509Certificate2 TrustAnchor() => CertificateText.FromPem(TrustAnchorPem);
+
+    /// <summary>
+    /// The destination a local application means by <paramref name="host"/> and <paramref name="port"/>: a destination's
+    /// name (any port), or the address the topology gives a destination. Null for anything else: such a request never
+    /// leaves this machine.
+    /// </summary>
+    public string? ResolveDestination(string host, int port)
+    {
+        if (Entries.ContainsKey(host))
+        {
+            return host;
+        }
+
+        var asked = new HostPort(host, port);
+        foreach (var (destination, entry) in Entries)
+        {
+            if (entry.DestinationAddress is { } address && HostPort.TryParse(address, out _) is { } known
+                && known.Port == asked.Port && string.Equals(known.Host, asked.Host, StringComparison.OrdinalIgnoreCase))
+            {
+                return destination;
+            }
+        }
+
+        return null;
+    }
 
     public void Save(string path)
     {

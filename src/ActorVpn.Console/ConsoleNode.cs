@@ -86,7 +86,7 @@ public sealed class ConsoleNode
         var entries = new Dictionary<string, EntryProxy>(StringComparer.Ordinal);
         foreach (var (destination, proxy) in node.Topology.AuthServer(enrollment.HomeServer).Relays)
         {
-            entries[destination] = new EntryProxy(proxy, await node.ProxyAddressAsync(proxy, TimeSpan.FromSeconds(10)));
+            entries[destination] = new EntryProxy(proxy, await node.ProxyAddressAsync(proxy, TimeSpan.FromSeconds(10)), node.Topology.Destinations[destination].ToString());
         }
 
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
