@@ -54,7 +54,7 @@ public sealed record ClientProfile(
         foreach (var (destination, entry) in Entries)
         {
             if (entry.DestinationAddress is { } address && HostPort.TryParse(address, out _) is { } known
-                && known.Port == asked.Port && string.Equals(known.Host, asked.Host, StringComparison.OrdinalIgnoreCase))
+                && known.Port == asked.Port && SameHost(known.Host, asked.Host))
             {
                 return destination;
             }
@@ -62,6 +62,13 @@ public sealed record ClientProfile(
 
         return null;
     }
+
+    /// <summary>The same host name, or the same IP address however written (127.0.0.1 is ::ffff:127.0.0.1).</summary>
+    private static bool SameHost(string a, string b) =>
+        string.Equals(a, b, StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(a, out var x) && System.Net.IPAddress.TryParse(b, out var y) && Canonical(x).Equals(Canonical(y)));
+
+    private static System.Net.IPAddress Canonical(System.Net.IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     public void Save(string path)
     {
@@ -75,26 +82,13 @@ public sealed record ClientProfile(
         }
     }
 
-    /// <summary>Loads a profile; any problem is a <see cref="CredentialException"/> naming the file.</summary>
-    public static ClientProfile Load(string path)
-    {
-        try
+    /// <summary>Loads a profile; any problem is a <see cref="CredentialException"/> naming the file, the field and what to do.</summary>
+    public static ClientProfile Load(string path) =>
+        CredentialFile.Read<ClientProfile>(path, CredentialFileKind.ClientProfile, Json, profile =>
         {
-            var stored = JsonSerializer.Deserialize<StoredProfile>(File.ReadAllText(path), Json)
-                ?? throw new CredentialException("empty profile");
-            if (stored.Version != FormatVersion || stored.Profile is null)
-            {
-                throw new CredentialException($"unsupported profile version {stored.Version}");
-            }
-
-            using var check = stored.Profile.CertificateWithKey();
-            return stored.Profile;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or CredentialException or System.Security.Cryptography.CryptographicException)
-        {
-            throw new CredentialException($"{path}: not a usable client profile: {e.Message}", e);
-        }
-    }
+            using var check = profile.CertificateWithKey();
+            using var anchor = profile.TrustAnchor();
+        });
 
     private sealed record StoredProfile(int Version, ClientProfile? Profile);
 }
