@@ -1,11 +1,16 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using ActorVpn.Credentials;
+using ActorVpn.Topology;
 
 namespace ActorVpn.Client;
 
-/// <summary>Fig. 5 step 501: the proxy that relays a destination for this client (the only route the client knows).</summary>
-public sealed record EntryProxy(string Proxy, string Address);
+/// <summary>
+/// Fig. 5 step 501: the proxy that relays a destination for this client (the only route the client knows), and
+/// the destination's own address as the topology gives it (so a SOCKS5 or HTTP CONNECT request by address finds
+/// it; null in profiles written before it was recorded: those resolve by name only).
+/// </summary>
+public sealed record EntryProxy(string Proxy, string Address, string? DestinationAddress = null);
 
 /// <summary>
 /// A client profile (<c>NAME.avpn</c>, contract §2): the user's certificate 1 and key, the trust anchor
@@ -33,6 +38,38 @@ public sealed record ClientProfile(
 
     public X509Certificate2 TrustAnchor() => CertificateText.FromPem(TrustAnchorPem);
 
+    /// <summary>
+    /// The destination a local application means by <paramref name="host"/> and <paramref name="port"/>: a destination's
+    /// name (any port), or the address the topology gives a destination. Null for anything else: such a request never
+    /// leaves this machine.
+    /// </summary>
+    public string? ResolveDestination(string host, int port)
+    {
+        if (Entries.ContainsKey(host))
+        {
+            return host;
+        }
+
+        var asked = new HostPort(host, port);
+        foreach (var (destination, entry) in Entries)
+        {
+            if (entry.DestinationAddress is { } address && HostPort.TryParse(address, out _) is { } known
+                && known.Port == asked.Port && SameHost(known.Host, asked.Host))
+            {
+                return destination;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The same host name, or the same IP address however written (127.0.0.1 is ::ffff:127.0.0.1).</summary>
+    private static bool SameHost(string a, string b) =>
+        string.Equals(a, b, StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(a, out var x) && System.Net.IPAddress.TryParse(b, out var y) && Canonical(x).Equals(Canonical(y)));
+
+    private static System.Net.IPAddress Canonical(System.Net.IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+
     public void Save(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -45,26 +82,13 @@ public sealed record ClientProfile(
         }
     }
 
-    /// <summary>Loads a profile; any problem is a <see cref="CredentialException"/> naming the file.</summary>
-    public static ClientProfile Load(string path)
-    {
-        try
+    /// <summary>Loads a profile; any problem is a <see cref="CredentialException"/> naming the file, the field and what to do.</summary>
+    public static ClientProfile Load(string path) =>
+        CredentialFile.Read<ClientProfile>(path, CredentialFileKind.ClientProfile, Json, profile =>
         {
-            var stored = JsonSerializer.Deserialize<StoredProfile>(File.ReadAllText(path), Json)
-                ?? throw new CredentialException("empty profile");
-            if (stored.Version != FormatVersion || stored.Profile is null)
-            {
-                throw new CredentialException($"unsupported profile version {stored.Version}");
-            }
-
-            using var check = stored.Profile.CertificateWithKey();
-            return stored.Profile;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or CredentialException or System.Security.Cryptography.CryptographicException)
-        {
-            throw new CredentialException($"{path}: not a usable client profile: {e.Message}", e);
-        }
-    }
+            using var check = profile.CertificateWithKey();
+            using var anchor = profile.TrustAnchor();
+        });
 
     private sealed record StoredProfile(int Version, ClientProfile? Profile);
 }

@@ -59,7 +59,7 @@ public static class ClusterBootstrap
             var address = localProxies.Contains(proxy)
                 ? (await system.ActorSelection($"/user/proxies/{proxy}").Ask<Proxies.ProxyProtocol.ProxyListening>(Proxies.ProxyProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(10))).Address
                 : topology.Proxy(proxy).Listen.ToString();
-            entries[destination] = new EntryProxy(proxy, address);
+            entries[destination] = new EntryProxy(proxy, address, topology.Destinations[destination].ToString());
         }
 
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using ActorVpn.Credentials;
@@ -58,18 +57,12 @@ public sealed record OperatorCredential(string Endpoint, string ConsoleAnchorPem
         }
     }
 
-    /// <exception cref="CredentialException">The file is missing or not an operator credential.</exception>
-    public static OperatorCredential Load(string path)
-    {
-        try
+    /// <exception cref="CredentialException">The file is missing or not an operator credential (naming the file, the field and what to do).</exception>
+    public static OperatorCredential Load(string path) =>
+        CredentialFile.Read<OperatorCredential>(path, CredentialFileKind.OperatorCredential, Json, credential =>
         {
-            return FromFileText(File.ReadAllText(path));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or CredentialException or CryptographicException)
-        {
-            throw new CredentialException($"{path}: not a usable operator credential: {e.Message}", e);
-        }
-    }
+            using var check = credential.CertificateWithKey();
+        });
 
     private sealed record Stored(int Version, OperatorCredential? Credential);
 }

@@ -32,17 +32,19 @@ public sealed record DemoReport(string User, string Destination, IReadOnlyList<s
 /// </summary>
 public static class DemoRunner
 {
-    public static async Task<DemoReport> RunAsync(TopologyModel topology, int mebibytes = 8, Config? overrides = null)
+    /// <param name="progress">Told each stage as it starts (a start takes seconds: the store warms up, every server enrols its proxies).</param>
+    public static async Task<DemoReport> RunAsync(TopologyModel topology, int mebibytes = 8, Config? overrides = null, Action<string>? progress = null)
     {
+        var say = progress ?? (_ => { });
         var user = topology.Users.FirstOrDefault() ?? throw new InvalidOperationException($"{topology.Source} registers no user to run the demo with");
         var destination = topology.AuthServer(user.AuthServer).Relays.Keys.FirstOrDefault()
             ?? throw new InvalidOperationException($"{user.AuthServer}, the home server of '{user.Name}', relays no destination");
-        // Issue #5: the demo runs on the embedded durable store, SQLite, in a temporary data directory
+        // The demo runs on the embedded durable store, SQLite, in a temporary data directory
         // (journal, snapshots, audit trail, key secret), deleted when the demo ends.
         var data = Path.Combine(Path.GetTempPath(), "avpn-demo-" + Guid.NewGuid().ToString("N")[..12]);
         try
         {
-            return await RunInAsync(topology, user, destination, mebibytes, overrides, data);
+            return await RunInAsync(topology, user, destination, mebibytes, overrides, data, say);
         }
         finally
         {
@@ -54,19 +56,25 @@ public static class DemoRunner
         }
     }
 
-    private static async Task<DemoReport> RunInAsync(TopologyModel topology, UserSpec user, string destination, int mebibytes, Config? overrides, string data)
+    private static async Task<DemoReport> RunInAsync(TopologyModel topology, UserSpec user, string destination, int mebibytes, Config? overrides, string data, Action<string> say)
     {
+        say($"echo destination '{destination}' on {topology.Destinations[destination]}");
         await using var echo = new EchoServer(topology.Destinations[destination]);
+        say($"starting {topology.AuthServers.Count} auth servers and {topology.Proxies.Count} proxies (SQLite store in {data})");
+        var starting = Stopwatch.StartNew();
         await using var node = await VpnNode.StartAsync(topology, overrides ?? ConfigurationFactory.ParseString("akka.loglevel = WARNING"),
             [DurableStore.LayerFor(DurableStore.Sqlite)], dataDirectory: data);
+        say($"system up in {starting.Elapsed.TotalSeconds:0.0} s: proxies {string.Join(", ", node.ProxyAddresses.Select(p => $"{p.Key} on {p.Value}"))}");
         var steps = new List<HandOffStepReached>();
         var established = new TaskCompletionSource<ClientProtocol.SessionEstablished>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listener = node.System.ActorOf(Props.Create(() => new DemoListener(steps, established)));
+        var listener = node.System.ActorOf(Props.Create(() => new DemoListener(steps, established, say)));
         node.System.EventStream.Subscribe(listener, typeof(HandOffStepReached));
         node.System.EventStream.Subscribe(listener, typeof(ClientProtocol.SessionEstablished));
 
+        say($"registering '{user.Name}' at {user.AuthServer} only");
         var profile = await node.EnrollUserAsync(user.Name, user.AuthServer, by: "demo");
         var local = HostPort.Parse(await node.ConnectAsync(profile, destination));
+        say($"client on {local}; connecting to '{destination}' through the chain (the certificate is handed from auth server to auth server)");
 
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -80,6 +88,7 @@ public static class DemoRunner
         await stream.ReadExactlyAsync(first, deadline.Token);
         var setUp = clock.Elapsed;
 
+        say($"chain up in {setUp.TotalMilliseconds:0} ms; sending {mebibytes} MiB each way and checking every byte");
         var payload = RandomNumberGenerator.GetBytes(mebibytes * 1024 * 1024);
         clock.Restart();
         var sending = Task.Run(async () =>
@@ -119,10 +128,16 @@ public static class DemoRunner
 
     private sealed class DemoListener : ReceiveActor
     {
-        public DemoListener(List<HandOffStepReached> steps, TaskCompletionSource<ClientProtocol.SessionEstablished> established)
+        public DemoListener(List<HandOffStepReached> steps, TaskCompletionSource<ClientProtocol.SessionEstablished> established, Action<string> say)
         {
             Receive<HandOffStepReached>(step =>
             {
+                // Fig. 9 step 901: certificate 1 arrived at the next auth server of the hand-off.
+                if (step.Step == PatentStep.Fig9Receive901)
+                {
+                    say($"hand-off: certificate at {step.AuthServer}");
+                }
+
                 lock (steps)
                 {
                     steps.Add(step);

@@ -48,10 +48,30 @@ public static class HoconLayers
         {
             if (!File.Exists(operatorFile))
             {
-                throw new ConfigurationException($"{operatorFile}: configuration file not found");
+                throw new ConfigurationException(Directory.Exists(operatorFile)
+                    ? $"{operatorFile}: is a directory, not a configuration file (HOCON)"
+                    : $"{operatorFile}: configuration file not found");
             }
 
-            layers.Add(ParseLayer(File.ReadAllText(operatorFile), operatorFile));
+            string text;
+            try
+            {
+                text = File.ReadAllText(operatorFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigurationException($"{operatorFile}: cannot read the configuration file: {e.Message}");
+            }
+
+            var layer = ParseLayer(text, operatorFile);
+            if (!layer.HasPath("actorvpn") && !layer.HasPath("akka"))
+            {
+                // Most likely a client profile or operator credential (JSON, which HOCON also reads): it would configure nothing.
+                throw new ConfigurationException($"{operatorFile}: sets nothing under 'actorvpn' or 'akka', so it is not an avpn configuration " +
+                    "(a client profile goes to --profile, an operator credential to --admin)");
+            }
+
+            layers.Add(layer);
         }
 
         foreach (var concern in concerns.Reverse())

@@ -90,7 +90,7 @@ public sealed class VpnNode : IAsyncDisposable
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
         using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
         var entries = Topology.AuthServer(enrollment.HomeServer).Relays
-            .ToDictionary(r => r.Key, r => new EntryProxy(r.Value, ProxyAddresses.GetValueOrDefault(r.Value) ?? Topology.Proxy(r.Value).Listen.ToString()), StringComparer.Ordinal);
+            .ToDictionary(r => r.Key, r => new EntryProxy(r.Value, ProxyAddresses.GetValueOrDefault(r.Value) ?? Topology.Proxy(r.Value).Listen.ToString(), Topology.Destinations[r.Key].ToString()), StringComparer.Ordinal);
         return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
             CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
     }
@@ -99,9 +99,13 @@ public sealed class VpnNode : IAsyncDisposable
     public Task<string> ConnectAsync(ClientProfile profile, string destination, IPEndPoint? listen = null) =>
         StartClientAsync(System, profile, destination, listen ?? new IPEndPoint(IPAddress.Loopback, 0), DataPlane);
 
-    public static async Task<string> StartClientAsync(ActorSystem system, ClientProfile profile, string destination, IPEndPoint listen, DataPlaneSettings settings)
+    public static Task<string> StartClientAsync(ActorSystem system, ClientProfile profile, string destination, IPEndPoint listen, DataPlaneSettings settings) =>
+        StartClientAsync(system, profile, new FixedDestinationFront(destination), listen, settings);
+
+    /// <summary>Starts a client listener whose connections name their destination through <paramref name="front"/> (SOCKS5, HTTP CONNECT).</summary>
+    public static async Task<string> StartClientAsync(ActorSystem system, ClientProfile profile, ILocalFront front, IPEndPoint listen, DataPlaneSettings settings)
     {
-        var listener = system.ActorOf(ClientListenerActor.Props(profile, destination, listen, settings.HandshakeTimeout, settings.ConnectTimeout));
+        var listener = system.ActorOf(ClientListenerActor.Props(profile, front, listen, settings.HandshakeTimeout, settings.ConnectTimeout));
         var listening = await listener.Ask<ClientProtocol.ClientListening>(ClientProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(10));
         return listening.Address;
     }

@@ -404,7 +404,7 @@ public sealed class ClusterScenario : IAsyncDisposable
         var entries = new Dictionary<string, EntryProxy>(StringComparer.Ordinal);
         foreach (var (destination, proxy) in Topology.AuthServer(enrollment.HomeServer).Relays)
         {
-            entries[destination] = new EntryProxy(proxy, await Entry.ProxyAddressAsync(proxy, VpnScenario.DefaultDeadline));
+            entries[destination] = new EntryProxy(proxy, await Entry.ProxyAddressAsync(proxy, VpnScenario.DefaultDeadline), Topology.Destinations[destination].ToString());
         }
 
         return new ClientProfile(enrollment.User, enrollment.HomeServer, ActorVpn.Credentials.CertificateText.ToPem(certificate),

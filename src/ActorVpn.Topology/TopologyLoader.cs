@@ -29,7 +29,16 @@ public static partial class TopologyLoader
         string text;
         try
         {
+            if (System.IO.Directory.Exists(path))
+            {
+                throw new TopologyException(path, "(file)", "cannot read the topology file: it is a directory; give the HOCON file itself");
+            }
+
             text = System.IO.File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new TopologyException(path, "(file)", "cannot read the topology file: no such file (hocon/topology.example.hocon shows the format)");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -77,7 +86,11 @@ public static partial class TopologyLoader
         var topology = config.GetValue(RootPath);
         if (topology is null || !topology.IsObject())
         {
-            throw new TopologyException(source, RootPath, "missing: a topology file holds one object 'actorvpn.topology { ... }'");
+            // A client profile or operator credential (JSON, which HOCON also reads) given where a topology belongs.
+            var kind = config.HasPath("profile") ? "a client profile (give it to --profile)" : config.HasPath("credential") ? "an operator credential (give it to --admin)" : null;
+            throw new TopologyException(source, RootPath, kind is null
+                ? "missing: a topology file holds one object 'actorvpn.topology { ... }'"
+                : $"missing: this is {kind}, not a topology file, which holds one object 'actorvpn.topology {{ ... }}'");
         }
 
         return topology;

@@ -17,7 +17,9 @@ public static class DemoCommand
             try
             {
                 var model = ExampleTopology.LoadOrDefault(parse.GetValue(topology));
-                var report = await DemoRunner.RunAsync(model, Math.Clamp(parse.GetValue(mebibytes), 1, 1024));
+                // Progress on stderr, so stdout stays the report alone.
+                var report = await DemoRunner.RunAsync(model, Math.Clamp(parse.GetValue(mebibytes), 1, 1024),
+                    progress: line => Console.Error.WriteLine($"demo: {line}"));
                 Console.Out.WriteLine(report.ToText());
                 if (!report.Verified)
                 {

@@ -69,29 +69,64 @@ public static class RunCommands
     public static Command Connect()
     {
         var profile = new Option<string>("--profile") { Description = "Client profile (.avpn) written by `avpn up` or `avpn user add`", Required = true };
-        var to = new Option<string>("--to") { Description = "Destination name", Required = true };
-        var listen = new Option<string>("--listen") { Description = "Local HOST:PORT to accept connections on", Required = true };
-        var connect = new Command("connect", "Accept local TCP connections and carry each through the proxy chain to the destination (Fig. 5)")
+        var to = new Option<string?>("--to") { Description = "Destination name for --listen" };
+        var listen = new Option<string?>("--listen") { Description = "Local HOST:PORT whose every connection goes to --to" };
+        var socks5 = new Option<string?>("--socks5") { Description = "Local HOST:PORT of a SOCKS5 proxy (no authentication, CONNECT): any destination of the profile, by name or topology address" };
+        var httpProxy = new Option<string?>("--http-proxy") { Description = "Local HOST:PORT of an HTTP CONNECT proxy: any destination of the profile, by name or topology address" };
+        var connect = new Command("connect", "Carry local TCP connections through the proxy chain (Fig. 5): to one destination (--to with --listen), or to any destination a SOCKS5 (--socks5) or HTTP CONNECT (--http-proxy) client names")
         {
-            profile, to, listen,
+            profile, to, listen, socks5, httpProxy,
         };
         connect.SetAction(async (parse, ct) =>
         {
             try
             {
-                var loaded = ClientProfile.Load(parse.GetValue(profile)!);
-                var destination = parse.GetValue(to)!;
-                if (!loaded.Entries.ContainsKey(destination))
+                var destination = parse.GetValue(to);
+                var fronts = new List<(string Option, string Address, ILocalFront Front)>();
+                if (parse.GetValue(listen) is { } listenAt)
                 {
-                    throw new CliException($"profile of '{loaded.User}' has no entry proxy for '{destination}' (known: {string.Join(", ", loaded.Entries.Keys)})", CliRunner.Usage);
+                    fronts.Add(("--listen", listenAt, new FixedDestinationFront(destination ?? throw new CliException("--listen needs --to DEST: the destination its connections go to", CliRunner.Usage))));
+                }
+                else if (destination is not null)
+                {
+                    throw new CliException("--to needs --listen HOST:PORT: where to accept the connections for it", CliRunner.Usage);
                 }
 
-                var endpoint = HostPort.TryParse(parse.GetValue(listen)!, out var problem) ?? throw new CliException($"--listen: {problem}", CliRunner.Usage);
+                if (parse.GetValue(socks5) is { } socksAt)
+                {
+                    fronts.Add(("--socks5", socksAt, Socks5Front.Instance));
+                }
+
+                if (parse.GetValue(httpProxy) is { } httpAt)
+                {
+                    fronts.Add(("--http-proxy", httpAt, HttpConnectFront.Instance));
+                }
+
+                if (fronts.Count == 0)
+                {
+                    throw new CliException("say where to accept connections: --listen HOST:PORT with --to DEST, --socks5 HOST:PORT, or --http-proxy HOST:PORT", CliRunner.Usage);
+                }
+
+                var endpoints = fronts.Select(f => (f.Option, Endpoint: LocalEndpoint(f.Option, f.Address), f.Front)).ToList();
+                var loaded = ClientProfile.Load(parse.GetValue(profile)!);
+                if (destination is not null && !loaded.Entries.ContainsKey(destination))
+                {
+                    throw new CliException($"--to {destination}: profile of '{loaded.User}' has no destination '{destination}' (known: {string.Join(", ", loaded.Entries.Keys)})", CliRunner.Usage);
+                }
+
                 var config = HoconLayers.Load([], overrides: ConfigurationFactory.ParseString("akka.loglevel = INFO"));
                 using var system = ActorSystem.Create("avpn-client", config);
-                var address = await VpnNode.StartClientAsync(system, loaded, destination,
-                    new IPEndPoint(IPAddress.Parse(endpoint.Host == "localhost" ? "127.0.0.1" : endpoint.Host), endpoint.Port), DataPlaneSettings.FromConfig(config));
-                Console.Out.WriteLine($"listening on {address}: connections go to '{destination}' as '{loaded.User}' through {loaded.Entries[destination].Proxy}");
+                foreach (var (option, endpoint, front) in endpoints)
+                {
+                    var address = await VpnNode.StartClientAsync(system, loaded, front, endpoint, DataPlaneSettings.FromConfig(config));
+                    Console.Out.WriteLine(front switch
+                    {
+                        FixedDestinationFront => $"listening on {address}: connections go to '{destination}' as '{loaded.User}' through {loaded.Entries[destination!].Proxy}",
+                        Socks5Front => $"SOCKS5 proxy on {address}: destinations {string.Join(", ", loaded.Entries.Keys)} as '{loaded.User}'",
+                        _ => $"HTTP CONNECT proxy on {address}: destinations {string.Join(", ", loaded.Entries.Keys)} as '{loaded.User}'",
+                    });
+                }
+
                 await UntilStoppedAsync(ct);
                 await system.Terminate();
                 return 0;
@@ -102,6 +137,15 @@ public static class RunCommands
             }
         });
         return connect;
+    }
+
+    private static IPEndPoint LocalEndpoint(string option, string text)
+    {
+        var endpoint = HostPort.TryParse(text, out var problem) ?? throw new CliException($"{option}: {problem}", CliRunner.Usage);
+        var host = endpoint.Host == "localhost" ? "127.0.0.1" : endpoint.Host;
+        return IPAddress.TryParse(host, out var ip)
+            ? new IPEndPoint(ip, endpoint.Port)
+            : throw new CliException($"{option}: '{endpoint.Host}' is not a local IP address (e.g. 127.0.0.1:{endpoint.Port})", CliRunner.Usage);
     }
 
     /// <summary>Waits for Ctrl-C or SIGTERM.</summary>
