@@ -84,7 +84,7 @@ public static class ClusterBootstrap
         public CredentialKeeper(TopologyModel topology, IReadOnlyDictionary<string, IActorRef> routes, TimeSpan interval)
         {
             var system = Context.System;
-            Receive<Tick>(_ => ControlPlane.AttachAsync(system, topology, name => routes[name], interval * 2)
+            Receive<Tick>(_ => ControlPlane.AttachAsync(system, topology, name => routes[name], AskTimeout(interval))
                 .PipeTo(Self, success: _ => new Finished(0, null), failure: e => new Finished(1, e)));
             Receive<Finished>(finished =>
             {
@@ -140,7 +140,7 @@ public static class ClusterBootstrap
         private async Task<int> RegisterAsync(ActorSystem system, TopologyModel topology, IReadOnlyDictionary<string, IActorRef> routes, NodeOptions options,
             List<UserSpec> pending, string directory)
         {
-            var plane = ControlPlane.Over(system, topology, name => routes[name], options.BootstrapInterval * 2);
+            var plane = ControlPlane.Over(system, topology, name => routes[name], AskTimeout(options.BootstrapInterval));
             foreach (var user in pending.ToList())
             {
                 if (await plane.FindUserAsync(user.Name, user.AuthServer) is null)
@@ -157,6 +157,9 @@ public static class ClusterBootstrap
             return pending.Count;
         }
     }
+
+    // A busy node answers slowly: an ask shorter than this would fail every round, however often it runs.
+    private static TimeSpan AskTimeout(TimeSpan interval) => interval * 2 > TimeSpan.FromSeconds(10) ? interval * 2 : TimeSpan.FromSeconds(10);
 
     private static TimeSpan Shorter(TimeSpan interval) => interval < TimeSpan.FromSeconds(1) ? interval : TimeSpan.FromSeconds(1);
 }

@@ -99,7 +99,12 @@ public sealed class DeployedCluster : IAsyncDisposable
                 cluster._consolePorts[plan.Name] = FreePort();
             }
 
-            foreach (var plan in plans)
+            // The first node creates the store's tables (auto-initialize) before the others start:
+            // several processes creating them at once on a fresh database block each other past the
+            // journal's recovery timeout.
+            cluster.Launch(plans[0].Name);
+            await Eventually.TrueAsync(cluster.StoreInitializedAsync, Generous, $"{plans[0].Name} never created the journal's tables");
+            foreach (var plan in plans.Skip(1))
             {
                 cluster.Launch(plan.Name);
             }
@@ -257,6 +262,14 @@ public sealed class DeployedCluster : IAsyncDisposable
     }
 
     private string DataOf(string node) => Path.Combine(_dir, node);
+
+    private async Task<bool> StoreInitializedAsync()
+    {
+        await using var connection = new NpgsqlConnection(_environment["AVPN_POSTGRES"]);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('journal', 'snapshot', 'tags')", connection);
+        return await command.ExecuteScalarAsync() is long and 3;
+    }
 
     private static async Task<string> CreateDatabaseAsync()
     {
