@@ -14,6 +14,7 @@ public sealed class AvpnProcess : IDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _stdout = new();
     private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly ConcurrentQueue<string> _output = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _awaited = new(StringComparer.Ordinal);
 
     private AvpnProcess(Process process) => _process = process;
@@ -21,6 +22,9 @@ public sealed class AvpnProcess : IDisposable
     public string Stdout => string.Join('\n', _stdout);
 
     public string Stderr => string.Join('\n', _stderr);
+
+    /// <summary>Everything printed so far, stdout and stderr interleaved as read.</summary>
+    public string Output => string.Join('\n', _output);
 
     public int Id => _process.Id;
 
@@ -35,6 +39,14 @@ public sealed class AvpnProcess : IDisposable
             start.Environment[name] = value;
         }
 
+        return Start(start);
+    }
+
+    /// <summary>Starts the process <paramref name="start"/> describes (e.g. <c>avpn</c> wrapped in <c>ip netns exec</c>), reading its output.</summary>
+    public static AvpnProcess Start(ProcessStartInfo start)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         var process = new Process { StartInfo = start };
         var avpn = new AvpnProcess(process);
         process.OutputDataReceived += (_, line) => avpn.OnStdout(line.Data);
@@ -43,6 +55,7 @@ public sealed class AvpnProcess : IDisposable
             if (line.Data is not null)
             {
                 avpn._stderr.Enqueue(line.Data);
+                avpn._output.Enqueue(line.Data);
             }
         };
         process.Start();
@@ -132,6 +145,7 @@ public sealed class AvpnProcess : IDisposable
         }
 
         _stdout.Enqueue(line);
+        _output.Enqueue(line);
         if (_awaited.TryGetValue(line, out var awaited))
         {
             awaited.TrySetResult();

@@ -37,6 +37,15 @@ public sealed class ClusterWideConsoleTests(ITestOutputHelper output)
         var id = view.GetProperty("id").GetString()!;
         Assert.Contains($"on {node1}", (await RunAsync(console, "session", "list")).Output, StringComparison.Ordinal);
 
+        // The auth servers' paths are the cluster's (group singletons), and node2, which hosts group as4, shows them in its tree.
+        var paths = JsonDocument.Parse((await RunAsync(console, "auth", "list", "--json")).Output).RootElement.EnumerateArray()
+            .ToDictionary(a => a.GetProperty("name").GetString()!, a => a.GetProperty("path").GetString()!);
+        Assert.Equal("/user/group-as4/as4/as4/as2", paths["as2"]);
+        var tree = JsonDocument.Parse((await RunAsync(console, "actor", "hierarchy", "/user/group-as4", "--json")).Output).RootElement.EnumerateArray()
+            .Select(a => a.GetProperty("path").GetString()).ToList();
+        Assert.Contains(paths["as2"], tree);
+        Assert.Contains("/user/group-<root>", (await RunAsync(console, "actor", "hierarchy", "/user/auth-servers")).Error, StringComparison.Ordinal);
+
         var kill = await RunAsync(console, "session", "kill", id);
         Assert.True(kill.Exit == ConsoleReply.Ok, kill.Error);
         Assert.True(await session.ClosedByChainAsync(Generous)); // 【0053】: the chain on node1 closed the application's connection

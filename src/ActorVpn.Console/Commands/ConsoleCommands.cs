@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using ActorVpn.AuthServers;
 using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Cluster;
 using ActorVpn.Hosting;
 using ActorVpn.Hosting.Audit;
 using ActorVpn.OperatorConsole.Logging;
@@ -126,7 +127,9 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         foreach (var name in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
             root = Children(root).FirstOrDefault(c => c.Path.Name == name)
-                ?? throw new InvalidOperationException($"no actor at {path}");
+                ?? throw new InvalidOperationException(ClusterCommands.IsCluster(node.System)
+                    ? $"no actor at {path} on this node: the tree is this node's own; on a cluster node an auth server runs under /user/group-<root> of the node hosting its group (e.g. {GroupPlacement.PathOf(node.Topology, node.Topology.AuthServers[^1].Name)}; `cluster show` names the node, `auth list --json` the paths)"
+                    : $"no actor at {path}");
         }
 
         var nodes = Walk(root, depth).ToList();
@@ -226,7 +229,7 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
             name = s.Name,
             upper = s.UpperServer,
             members = s.Members,
-            path = "/user/auth-servers/" + string.Join('/', node.Topology.LineageOf(s.Name)),
+            path = ClusterCommands.IsCluster(node.System) ? GroupPlacement.PathOf(node.Topology, s.Name) : "/user/auth-servers/" + string.Join('/', node.Topology.LineageOf(s.Name)),
             users = s.Users.Count(u => u.RevokedAt is null),
             held = s.Held.Count,
             pending = s.PendingHandOffs,
