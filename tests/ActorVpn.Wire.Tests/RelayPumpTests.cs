@@ -10,38 +10,14 @@ public class RelayPumpTests
     [Fact]
     public async Task Eight_MiB_each_way_arrive_byte_for_byte_and_the_relay_ends_clean()
     {
-        var ct = Guard.Token();
-        using var left = await SocketPair.CreateAsync();
-        using var right = await SocketPair.CreateAsync();
-        var counters = new RelayCounters();
-        var relay = RelayPump.RunAsync(DuplexEnd.ForSocket(left.Server), DuplexEnd.ForSocket(right.Server), counters, ct);
-
+        // Copying through this process (splice off): the path every TLS end takes.
         const int size = 8 * 1024 * 1024;
-        var toRight = StreamTools.RandomBytes(1, size);
-        var toLeft = StreamTools.RandomBytes(2, size);
-        await using var leftStream = new NetworkStream(left.Client);
-        await using var rightStream = new NetworkStream(right.Client);
+        var (outcome, counters) = await RelayBothWaysAsync(size, splice: false);
 
-        var sendRight = Task.Run(async () =>
-        {
-            await StreamTools.WriteChunkedAsync(leftStream, toRight, ct);
-            left.Client.Shutdown(SocketShutdown.Send);
-        });
-        var sendLeft = Task.Run(async () =>
-        {
-            await StreamTools.WriteChunkedAsync(rightStream, toLeft, ct);
-            right.Client.Shutdown(SocketShutdown.Send);
-        });
-        var receivedRight = StreamTools.HashToEndAsync(rightStream, ct);
-        var receivedLeft = StreamTools.HashToEndAsync(leftStream, ct);
-        await Task.WhenAll(sendRight, sendLeft);
-
-        Assert.Equal(System.Security.Cryptography.SHA256.HashData(toRight), (await receivedRight).Hash);
-        Assert.Equal(System.Security.Cryptography.SHA256.HashData(toLeft), (await receivedLeft).Hash);
-        var outcome = await relay;
         Assert.Equal(new RelayOutcome(size, size, true, null), outcome);
         Assert.Equal(size, Interlocked.Read(ref counters.BytesAToB));
         Assert.Equal(size, Interlocked.Read(ref counters.BytesBToA));
+        Assert.Equal(0, Interlocked.Read(ref counters.BytesSpliced));
     }
 
     [Fact]
@@ -145,31 +121,75 @@ public class RelayPumpTests
     }
 
     [Fact]
-    public async Task Every_data_read_is_preceded_by_a_zero_byte_read_so_an_idle_relay_holds_no_buffer()
+    public async Task A_zero_byte_wait_comes_only_after_a_read_that_left_nothing_waiting_so_an_idle_relay_holds_no_buffer()
     {
         var ct = Guard.Token();
-        var source = new ScriptedSource([new byte[10], new byte[70_000], new byte[3]]);
-        var target = new MemoryStream();
-        var shutdowns = 0;
+
+        // Two bursts: within a burst the next bytes have already arrived; between bursts a read would block.
+        var source = new ScriptedSource([new byte[10], new byte[70_000], new byte[3], ScriptedSource.Pause, new byte[5], new byte[6]]);
+        var target = new RecordingSink();
         var outcome = await RelayPump.RunAsync(
-            new DuplexEnd(source, () => ValueTask.CompletedTask),
-            new DuplexEnd(target, () =>
-            {
-                shutdowns++;
-                return ValueTask.CompletedTask;
-            }),
+            new DuplexEnd(source, () => ValueTask.CompletedTask, () => source.DataWaiting),
+            new DuplexEnd(target, () => ValueTask.CompletedTask),
             new RelayCounters(),
             ct);
 
         Assert.True(outcome.Clean, outcome.Error);
-        Assert.Equal(1, shutdowns);
-        Assert.Equal(70_013, target.Length);
-        Assert.NotEmpty(source.RequestedLengths);
-        for (var i = 0; i < source.RequestedLengths.Count; i++)
+        Assert.Equal(70_024, target.Bytes.Count);
+
+        // One zero-byte wait before each burst (and one before EOF), none while bytes keep arriving.
+        Assert.Equal(3, source.RequestedLengths.Count(length => length == 0));
+        Assert.Equal(0, source.RequestedLengths[0]);
+
+        // The buffer is filled with what has arrived before it is written: full buffers (full TLS records at a TLS end), then the rest.
+        Assert.Equal([RelayPump.BufferSize, 70_013 - RelayPump.BufferSize, 11], target.Writes);
+    }
+
+    [Fact]
+    public async Task Between_two_raw_sockets_the_kernel_moves_the_bytes_intact()
+    {
+        var (outcome, counters) = await RelayBothWaysAsync(8 * 1024 * 1024, splice: true);
+
+        Assert.True(outcome.Clean, outcome.Error);
+
+        // On Linux the kernel path was taken: bytes moved socket to socket without a copy through this process.
+        // splice(2) is Linux only; elsewhere the relay copies.
+        Assert.Equal(OperatingSystem.IsLinux(), Interlocked.Read(ref counters.BytesSpliced) > 0);
+    }
+
+    /// <summary>Relays <paramref name="size"/> random bytes each way between two loopback TCP pairs and checks them by hash.</summary>
+    private static async Task<(RelayOutcome Outcome, RelayCounters Counters)> RelayBothWaysAsync(int size, bool splice)
+    {
+        var ct = Guard.Token();
+        using var left = await SocketPair.CreateAsync();
+        using var right = await SocketPair.CreateAsync();
+        var counters = new RelayCounters();
+        var relay = RelayPump.RunAsync(DuplexEnd.ForSocket(left.Server), DuplexEnd.ForSocket(right.Server), counters, ct, splice);
+
+        var toRight = StreamTools.RandomBytes(3, size);
+        var toLeft = StreamTools.RandomBytes(4, size);
+        await using var leftStream = new NetworkStream(left.Client);
+        await using var rightStream = new NetworkStream(right.Client);
+        var sendRight = Task.Run(async () =>
         {
-            // Even positions are the zero-byte "wait for data" reads, odd ones read into a rented buffer.
-            Assert.Equal(i % 2 == 0, source.RequestedLengths[i] == 0);
-        }
+            await StreamTools.WriteChunkedAsync(leftStream, toRight, ct);
+            left.Client.Shutdown(SocketShutdown.Send);
+        });
+        var sendLeft = Task.Run(async () =>
+        {
+            await StreamTools.WriteChunkedAsync(rightStream, toLeft, ct);
+            right.Client.Shutdown(SocketShutdown.Send);
+        });
+        var receivedRight = StreamTools.HashToEndAsync(rightStream, ct);
+        var receivedLeft = StreamTools.HashToEndAsync(leftStream, ct);
+        await Task.WhenAll(sendRight, sendLeft);
+
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(toRight), (await receivedRight).Hash);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(toLeft), (await receivedLeft).Hash);
+        var outcome = await relay;
+        Assert.Equal(size, outcome.BytesAToB);
+        Assert.Equal(size, outcome.BytesBToA);
+        return (outcome, counters);
     }
 
     /// <summary>A source that always has data at once and notes reads made while a write to the sink is pending.</summary>
@@ -234,19 +254,36 @@ public class RelayPumpTests
         }
     }
 
-    /// <summary>Returns the scripted chunks, then EOF, and records the length of every read request.</summary>
+    /// <summary>
+    /// Returns the scripted chunks, then EOF, and records the length of every read request. Chunks up to a <see cref="Pause"/>
+    /// have "already arrived" (<see cref="DataWaiting"/>); a zero-byte read waits past the pause.
+    /// </summary>
     private sealed class ScriptedSource(IEnumerable<byte[]> chunks) : TestStream
     {
+        public static readonly byte[] Pause = [];
+
         private readonly Queue<byte[]> _chunks = new(chunks);
         private byte[] _current = [];
         private int _offset;
 
         public List<int> RequestedLengths { get; } = [];
 
+        public bool DataWaiting => _offset < _current.Length || (_chunks.Count > 0 && !ReferenceEquals(_chunks.Peek(), Pause));
+
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             RequestedLengths.Add(buffer.Length);
-            if (_offset == _current.Length && _chunks.Count > 0)
+            if (_offset == _current.Length && _chunks.Count > 0 && ReferenceEquals(_chunks.Peek(), Pause))
+            {
+                if (!buffer.IsEmpty)
+                {
+                    throw new InvalidOperationException("a read with a buffer where the relay should have waited");
+                }
+
+                _chunks.Dequeue();
+            }
+
+            if (_offset == _current.Length && _chunks.Count > 0 && !buffer.IsEmpty)
             {
                 _current = _chunks.Dequeue();
                 _offset = 0;
@@ -257,6 +294,23 @@ public class RelayPumpTests
             _offset += n;
             return ValueTask.FromResult(n);
         }
+    }
+
+    /// <summary>Records the size of every write.</summary>
+    private sealed class RecordingSink : TestStream
+    {
+        public List<int> Writes { get; } = [];
+
+        public List<byte> Bytes { get; } = [];
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Writes.Add(buffer.Length);
+            Bytes.AddRange(buffer.ToArray());
+            return ValueTask.CompletedTask;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(0);
     }
 
     private abstract class TestStream : Stream

@@ -8,23 +8,38 @@ public sealed class DuplexEnd
 {
     private readonly Func<ValueTask> _shutdownWrite;
     private readonly Action _abort;
+    private readonly Func<bool> _dataWaiting;
 
     /// <summary>A generic end; tearing it down disposes <paramref name="stream"/>.</summary>
-    public DuplexEnd(Stream stream, Func<ValueTask> shutdownWrite)
-        : this(stream, shutdownWrite, stream.Dispose)
+    /// <param name="dataWaiting">Whether a read would return at once (more bytes already arrived); the relay then keeps its buffer
+    /// and reads again instead of waiting with a zero-byte read. Without it every read is treated as one that might block.</param>
+    public DuplexEnd(Stream stream, Func<ValueTask> shutdownWrite, Func<bool>? dataWaiting = null)
+        : this(stream, shutdownWrite, stream.Dispose, null, raw: false, dataWaiting)
     {
     }
 
-    private DuplexEnd(Stream stream, Func<ValueTask> shutdownWrite, Action abort)
+    private DuplexEnd(Stream stream, Func<ValueTask> shutdownWrite, Action abort, Socket? socket, bool raw, Func<bool>? dataWaiting = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(shutdownWrite);
         Stream = stream;
         _shutdownWrite = shutdownWrite;
         _abort = abort;
+        Socket = socket;
+        IsRawSocket = raw;
+        _dataWaiting = dataWaiting ?? (socket is null ? static () => false : () => BytesWaiting(socket));
     }
 
     public Stream Stream { get; }
+
+    /// <summary>The TCP socket under <see cref="Stream"/>, if there is one.</summary>
+    internal Socket? Socket { get; }
+
+    /// <summary>The stream is the socket's bytes as they are (no TLS layer here), so the kernel may move them itself (splice).</summary>
+    internal bool IsRawSocket { get; }
+
+    /// <summary>Bytes have already arrived, so a read now would not block.</summary>
+    internal bool DataWaiting => _dataWaiting();
 
     /// <summary>
     /// Raw TCP: half-close = <c>socket.Shutdown(Send)</c>. The stream is <paramref name="overStream"/> if given
@@ -46,7 +61,9 @@ public sealed class DuplexEnd
             {
                 Reset(socket);
                 stream.Dispose();
-            });
+            },
+            socket,
+            raw: true);
     }
 
     /// <summary>
@@ -68,7 +85,9 @@ public sealed class DuplexEnd
             {
                 Reset(socket);
                 tls.Dispose();
-            });
+            },
+            socket,
+            raw: false);
     }
 
     internal ValueTask ShutdownWriteAsync() => _shutdownWrite();
@@ -83,6 +102,19 @@ public sealed class DuplexEnd
         catch (Exception)
         {
             // Teardown is best effort: the connection may already be gone.
+        }
+    }
+
+    private static bool BytesWaiting(Socket socket)
+    {
+        try
+        {
+            return socket.Available > 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed under the relay: let the next read report it.
+            return false;
         }
     }
 

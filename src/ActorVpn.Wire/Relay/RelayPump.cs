@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net.Sockets;
 
 namespace ActorVpn.Wire;
 
@@ -7,6 +8,9 @@ public sealed class RelayCounters
 {
     public long BytesAToB;
     public long BytesBToA;
+
+    /// <summary>Of those, the bytes the kernel moved socket to socket (splice) without copying them through this process.</summary>
+    public long BytesSpliced;
 }
 
 /// <summary>How a relay ended. <paramref name="Clean"/>: both directions reached EOF and were half-closed onwards.</summary>
@@ -18,8 +22,11 @@ public sealed record RelayOutcome(long BytesAToB, long BytesBToA, bool Clean, st
 /// <item>EOF on one end's read side half-closes the other end's write side; the other direction keeps flowing.
 /// When both directions reached EOF the relay is done (<see cref="RelayOutcome.Clean"/>); the ends stay open for the caller to dispose.</item>
 /// <item>An error on either side, or cancellation of the token, tears both ends down (TCP reset) and is reported in <see cref="RelayOutcome.Error"/>.</item>
-/// <item>Each direction waits with a zero-byte read before renting a pooled buffer (<see cref="BufferSize"/>), so an idle relay holds no buffer.</item>
-/// <item>Backpressure: a direction never reads again before its previous write completed (at most one buffer in flight per direction).</item>
+/// <item>A direction waits with a zero-byte read, holding no buffer, only after a read that left nothing waiting; while bytes keep
+/// arriving it keeps its pooled buffer (<see cref="BufferSize"/>) and fills it before writing, so a TLS end writes full records.</item>
+/// <item>Between two raw sockets (a middle proxy, which relays ciphertext it cannot read) on Linux, the kernel moves the bytes
+/// with <c>splice(2)</c> through a pooled pipe, held only while bytes flow; elsewhere the relay copies.</item>
+/// <item>Backpressure: a direction never reads again before its previous write completed (at most one buffer, or one pipe, in flight per direction).</item>
 /// </list>
 /// Never throws for I/O errors.
 /// </summary>
@@ -27,15 +34,21 @@ public static class RelayPump
 {
     public const int BufferSize = 64 * 1024;
 
-    public static async Task<RelayOutcome> RunAsync(DuplexEnd a, DuplexEnd b, RelayCounters counters, CancellationToken ct)
+    /// <param name="splice">Let the kernel move bytes between two raw sockets where it can (false: always copy).</param>
+    public static async Task<RelayOutcome> RunAsync(DuplexEnd a, DuplexEnd b, RelayCounters counters, CancellationToken ct, bool splice = true)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         ArgumentNullException.ThrowIfNull(counters);
 
         using var relay = new RelayRun(a, b, ct);
-        var aToB = PumpAsync(a, b, "a", "b", relay, n => Interlocked.Add(ref counters.BytesAToB, n));
-        var bToA = PumpAsync(b, a, "b", "a", relay, n => Interlocked.Add(ref counters.BytesBToA, n));
+        var kernel = splice && a.IsRawSocket && b.IsRawSocket && KernelSplice.IsSupported;
+        var aToB = kernel
+            ? SpliceAsync(a, b, "a", "b", relay, n => Interlocked.Add(ref counters.BytesAToB, n), counters)
+            : PumpAsync(a, b, "a", "b", relay, n => Interlocked.Add(ref counters.BytesAToB, n));
+        var bToA = kernel
+            ? SpliceAsync(b, a, "b", "a", relay, n => Interlocked.Add(ref counters.BytesBToA, n), counters)
+            : PumpAsync(b, a, "b", "a", relay, n => Interlocked.Add(ref counters.BytesBToA, n));
         var results = await Task.WhenAll(aToB, bToA).ConfigureAwait(false);
 
         var error = relay.Error;
@@ -59,21 +72,52 @@ public static class RelayPump
             while (true)
             {
                 stage = "read";
-                await source.Stream.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
-                buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                if (buffer is null)
+                {
+                    // Nothing was waiting after the last read: wait for bytes without holding a buffer, so an idle relay holds none.
+                    await source.Stream.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
+                    buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                }
+
                 var n = await source.Stream.ReadAsync(buffer.AsMemory(0, BufferSize), token).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;
                 }
 
+                // Fill the buffer with what has already arrived: fewer, larger writes (full TLS records at a TLS end).
+                var eof = false;
+                while (n < BufferSize && source.DataWaiting)
+                {
+                    var more = await source.Stream.ReadAsync(buffer.AsMemory(n, BufferSize - n), token).ConfigureAwait(false);
+                    if (more == 0)
+                    {
+                        eof = true;
+                        break;
+                    }
+
+                    n += more;
+                }
+
                 stage = "write";
                 await target.Stream.WriteAsync(buffer.AsMemory(0, n), token).ConfigureAwait(false);
-                await target.Stream.FlushAsync(token).ConfigureAwait(false);
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = null;
+                if (target.Socket is null)
+                {
+                    await target.Stream.FlushAsync(token).ConfigureAwait(false);
+                }
+
                 total += n;
                 count(n);
+                if (eof)
+                {
+                    break;
+                }
+
+                if (!source.DataWaiting)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
+                }
             }
 
             stage = "shutdown";
@@ -92,6 +136,116 @@ public static class RelayPump
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private static async Task<(long Bytes, bool Finished)> SpliceAsync(
+        DuplexEnd source, DuplexEnd target, string from, string to, RelayRun relay, Action<long> count, RelayCounters counters)
+    {
+        var token = relay.Token;
+        var (input, output) = (source.Socket!, target.Socket!);
+        var total = 0L;
+        var stage = "read";
+        KernelSplice.Pipe? pipe = null;
+        var pipeDirty = false;
+        byte[]? buffer = null;
+        try
+        {
+            while (true)
+            {
+                stage = "read";
+                if (pipe is null)
+                {
+                    // Wait for bytes holding no pipe, so an idle relay holds none.
+                    await input.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                    if (total == 0 && !KernelSplice.Usable(input, output))
+                    {
+                        // Both directions have started async I/O by now, which puts a socket in non-blocking mode; one that is
+                        // still blocking would stall a thread in splice, so this direction copies instead.
+                        return await PumpAsync(source, target, from, to, relay, count).ConfigureAwait(false);
+                    }
+
+                    pipe = KernelSplice.Rent();
+                }
+
+                token.ThrowIfCancellationRequested();
+                var n = KernelSplice.Fill(input, pipe);
+                if (n < 0)
+                {
+                    // The read would have blocked: give the (empty) pipe back and wait.
+                    KernelSplice.Return(pipe);
+                    pipe = null;
+                    continue;
+                }
+
+                if (n == 0)
+                {
+                    break;
+                }
+
+                stage = "write";
+                pipeDirty = true;
+                var left = n;
+                while (left > 0)
+                {
+                    token.ThrowIfCancellationRequested();
+                    var moved = KernelSplice.Drain(pipe, output, left);
+                    if (moved > 0)
+                    {
+                        left -= moved;
+                        Interlocked.Add(ref counters.BytesSpliced, moved);
+                        continue;
+                    }
+
+                    // The target's send buffer is full: take a buffer's worth out of the pipe and let the runtime wait for room.
+                    buffer ??= ArrayPool<byte>.Shared.Rent(BufferSize);
+                    var taken = KernelSplice.Take(pipe, buffer.AsSpan(0, Math.Min(left, BufferSize)));
+                    await target.Stream.WriteAsync(buffer.AsMemory(0, taken), token).ConfigureAwait(false);
+                    left -= taken;
+                }
+
+                pipeDirty = false;
+                total += n;
+                count(n);
+                if (buffer is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
+                }
+            }
+
+            KernelSplice.Return(pipe);
+            pipe = null;
+            stage = "shutdown";
+            token.ThrowIfCancellationRequested();
+            await target.ShutdownWriteAsync().ConfigureAwait(false);
+            return (total, true);
+        }
+        catch (Exception ex)
+        {
+            var side = stage == "read" ? from : to;
+            relay.Fail(ex, $"{stage} {side} ({from}->{to}) failed: {ex.GetType().Name}: {ex.Message}");
+            return (total, false);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (pipe is not null)
+            {
+                // A pipe that may still hold bytes of this relay never goes back to the pool.
+                if (pipeDirty)
+                {
+                    pipe.Dispose();
+                }
+                else
+                {
+                    KernelSplice.Return(pipe);
+                }
             }
         }
     }
