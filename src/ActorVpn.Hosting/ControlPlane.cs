@@ -76,7 +76,7 @@ public sealed class ControlPlane
     {
         var identities = await IdentitiesAsync();
         return Topology.AuthServers.Sum(callee => callee.Trusts.Count(caller =>
-            !(identities[caller].CredentialsHeld.TryGetValue(callee.Name, out var held) && CertifiesKey(held, identities[caller].PublicKeyInfo))));
+            !(identities[caller].CredentialsHeld.TryGetValue(callee.Name, out var held) && CertifiesKey(held, identities[caller].PublicKeyInfo, TimeSpan.Zero))));
     }
 
     /// <summary>An auth server by name (through its actor path, which follows Fig. 4).</summary>
