@@ -273,17 +273,9 @@ public sealed class DeployedCluster : IAsyncDisposable
 
     private static async Task<string> CreateDatabaseAsync()
     {
-        var server = Environment.GetEnvironmentVariable("AVPN_TEST_POSTGRES");
-        Skip.If(string.IsNullOrEmpty(server), "no PostgreSQL: AVPN_TEST_POSTGRES is not set (scripts/test.sh starts a private server; it could not be started here)");
-        var database = "deploy_" + Guid.NewGuid().ToString("N")[..16];
-        await using (var connection = new NpgsqlConnection(server))
-        {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-
-        return new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
+        var database = await ScenarioStores.PostgresDatabaseAsync();
+        Skip.If(database is null, "no PostgreSQL: AVPN_TEST_POSTGRES is not set (scripts/test.sh starts a private server; it could not be started here)");
+        return database!;
     }
 
     public static int FreePort()
