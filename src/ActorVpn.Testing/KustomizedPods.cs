@@ -101,9 +101,10 @@ public static partial class KustomizedPods
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         foreach (var mount in container.VolumeMounts ?? [])
         {
-            var volume = pod.Volumes.Single(v => v.Name == mount.Name);
+            var volume = pod.Volumes.SingleOrDefault(v => v.Name == mount.Name); // none: a volumeClaimTemplate's claim
             IReadOnlyDictionary<string, byte[]>? content = volume switch
             {
+                null => null,
                 { ConfigMap: { } map } => maps[map.Name].Data.ToDictionary(kv => kv.Key, kv => Encoding.UTF8.GetBytes(kv.Value), StringComparer.Ordinal),
                 { Secret: { } secret } => secrets.TryGetValue(secret.SecretName, out var keys)
                     ? keys
@@ -115,7 +116,7 @@ public static partial class KustomizedPods
                 continue;
             }
 
-            var items = volume.ConfigMap?.Items ?? volume.Secret?.Items;
+            var items = volume!.ConfigMap?.Items ?? volume.Secret?.Items;
             var projected = items is { Count: > 0 }
                 ? items.ToDictionary(item => item.Path, item => content[item.Key], StringComparer.Ordinal)
                 : content.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using ActorVpn.Hosting;
+using ActorVpn.Testing;
 using ActorVpn.Topology;
 using Akka.Configuration;
 using k8s;
@@ -401,20 +401,9 @@ public sealed class ManifestTests
 
     private static List<object> Render(string dir)
     {
-        var kubectl = new[] { "/usr/local/bin/kubectl", "/usr/bin/kubectl" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("kubectl is not installed: these tests render k8s/ with `kubectl kustomize` (preinstalled on CI)");
-        var start = new ProcessStartInfo(kubectl, ["kustomize", Path.Combine(Root, dir)]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"kubectl kustomize {dir} did not finish in 60 s");
-        }
-
-        Assert.True(process.ExitCode == 0, $"kubectl kustomize {dir} failed: {error.Result}");
-        return KubernetesYaml.LoadAllFromString(output.Result, strict: true);
+        var objects = KustomizedPods.Render(Path.Combine(Root, dir)).ToList();
+        Assert.NotEmpty(objects);
+        return objects;
     }
 
     private static string FindRoot()

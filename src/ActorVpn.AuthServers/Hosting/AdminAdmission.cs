@@ -1,5 +1,5 @@
-using Akka.Actor;
 using ActorVpn.Messaging;
+using Akka.Actor;
 
 namespace ActorVpn.AuthServers.Hosting;
 
