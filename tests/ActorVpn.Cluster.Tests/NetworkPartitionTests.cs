@@ -292,6 +292,7 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
                 }
 
                 Interlocked.Increment(ref _rounds);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None); // paces the rounds so the consoles do not take the CPU the nodes need
             }
 
             return _rounds;
