@@ -9,7 +9,7 @@ public sealed class CompletionTests
     private static readonly string[] Names = ["alice", "as1", "as2", "proxy1"];
 
     [Theory]
-    [InlineData("", "actor,audit,auth,cluster,help,log,proxy,route,session,user")]
+    [InlineData("", "actor,audit,auth,cluster,help,log,operator,proxy,route,session,user")]
     [InlineData("au", "audit,auth")]
     [InlineData("aut", "auth")]
     [InlineData("audit ", "query,tail")]

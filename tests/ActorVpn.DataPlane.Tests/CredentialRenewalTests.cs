@@ -1,5 +1,7 @@
+using ActorVpn.AuthServers.Hosting;
 using ActorVpn.Hosting;
 using ActorVpn.Testing;
+using Akka.Configuration;
 using Xunit;
 using static ActorVpn.Proxies.ProxyProtocol;
 
@@ -39,5 +41,16 @@ public sealed class CredentialRenewalTests
         await using var after = await scenario.ConnectAsync("alice");
         Assert.True(await after.RoundTripAsync(16 * 1024), "no new session once the first credentials expired");
         Assert.True(await before.RoundTripAsync(16 * 1024), "the session opened before the renewal was cut");
+    }
+
+    [Fact]
+    public void A_renewal_margin_not_shorter_than_the_lifetime_fails_at_start_up_naming_the_key()
+    {
+        var config = ConfigurationFactory.ParseString("""
+            actorvpn.auth-server.peer-credential-lifetime = 1d
+            actorvpn.auth-server.credential-renew-before = 2d
+            """);
+        var e = Assert.Throws<ConfigurationException>(() => AuthServerSettings.FromConfig(config));
+        Assert.Contains("credential-renew-before", e.Message, StringComparison.Ordinal);
     }
 }
