@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using ActorVpn.Testing;
 using Xunit;
 
 namespace ActorVpn.ControlPlane.Tests;
@@ -19,32 +17,8 @@ public sealed class CliErrorTests : IDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("avpn-errors-").FullName;
 
-    private sealed record Run(int ExitCode, string Stdout, string Stderr);
-
-    private static async Task<Run> AvpnAsync(IEnumerable<string> args, params (string Name, string Value)[] environment)
-    {
-        var start = AvpnBinary.StartInfo(args);
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return new Run(process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<AvpnRun> AvpnAsync(IEnumerable<string> args, params (string Name, string Value)[] environment) =>
+        AvpnProcess.RunAsync(args, TimeSpan.FromSeconds(60), environment);
 
     private string File(string name, string text)
     {

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Text.Json;
-using ActorVpn.Testing;
 using Xunit;
 
 namespace ActorVpn.ControlPlane.Tests;
@@ -12,22 +10,8 @@ public sealed class CliTests
 
     private static async Task<Run> AvpnAsync(params string[] args)
     {
-        var start = AvpnBinary.StartInfo(args);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return new Run(process.ExitCode, await stdout, await stderr);
+        var run = await AvpnProcess.RunAsync(args, TimeSpan.FromSeconds(60));
+        return new Run(run.ExitCode, run.Stdout, run.Stderr);
     }
 
     private static string TempTopology(string text)

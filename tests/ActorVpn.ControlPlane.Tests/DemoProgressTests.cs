@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using ActorVpn.Testing;
 using Xunit;
 
 namespace ActorVpn.ControlPlane.Tests;
@@ -19,23 +17,10 @@ public sealed class DemoProgressTests
 
         var topology = Path.Combine(Path.GetTempPath(), $"avpn-demo-{Guid.NewGuid():N}.hocon");
         File.WriteAllText(topology, text);
-        using var process = Process.Start(AvpnBinary.StartInfo(["demo", "--mib", "1", "--topology", topology]))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
+        var run = await AvpnProcess.RunAsync(["demo", "--mib", "1", "--topology", topology], TimeSpan.FromSeconds(90));
         File.Delete(topology);
-        Assert.True(process.ExitCode == 0, await stderr);
-        var progress = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var progress = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.All(progress, line => Assert.StartsWith("demo: ", line, StringComparison.Ordinal));
         // The stages of the start in the order they happen; the hand-off lines come from the auth servers as certificate 1 travels.
         foreach (var stages in new[]
@@ -48,7 +33,8 @@ public sealed class DemoProgressTests
             Assert.DoesNotContain(-1, at);
             Assert.Equal(at.Order(), at);
         }
-        Assert.StartsWith("demo: user 'alice' to 'server'", await stdout, StringComparison.Ordinal);
+
+        Assert.StartsWith("demo: user 'alice' to 'server'", run.Stdout, StringComparison.Ordinal);
     }
 
     private static int FreePort()
