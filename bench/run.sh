@@ -15,7 +15,9 @@ cd "$(dirname "$0")/.."
 
 build() {
   # BENCH_NO_BUILD=1 reuses the last Release build (e.g. right after ./scripts/test.sh).
-  [ "${BENCH_NO_BUILD:-}" = "1" ] || dotnet build bench/ActorVpn.Bench -c Release -nologo -v quiet
+  [ "${BENCH_NO_BUILD:-}" = "1" ] && return 0
+  echo "bench: building the harness and avpn (Release)" >&2
+  dotnet build bench/ActorVpn.Bench -c Release -nologo -v quiet
 }
 
 # One case per mode; each runs the harness with its own bound (a safety net: the harness also skips phases near its own bound).
@@ -52,7 +54,6 @@ trap cleanup EXIT INT TERM
 # 10,000 sessions hold ~10 sockets each in one process.
 ulimit -n 262144 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-echo "bench: building the harness and avpn (Release)" >&2
 build
 timeout "$limit" dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "${mode[@]}" --tmp "$tmp" --docs docs &
 bench_pid=$!
