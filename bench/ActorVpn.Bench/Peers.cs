@@ -123,6 +123,7 @@ internal sealed class SshPeers
 {
     private readonly string _dir;
     private readonly List<int> _ports = [];
+    private readonly List<int> _pids = [];
 
     public SshPeers(string dir, int instances)
     {
@@ -174,7 +175,7 @@ internal sealed class SshPeers
                 LogLevel ERROR
 
                 """);
-            Procs.Start("/usr/sbin/sshd", ["-D", "-e", "-f", config]);
+            _pids.Add(Procs.Start("/usr/sbin/sshd", ["-D", "-e", "-f", config]).Id);
             _ports.Add(port);
         }
 
@@ -185,6 +186,9 @@ internal sealed class SshPeers
     }
 
     public int Instances => _ports.Count;
+
+    /// <summary>The sshd listeners; each forks a child per connection.</summary>
+    public IReadOnlyList<int> Pids => _pids;
 
     private string ConfigFile(string name) => Path.Combine(_dir, $"ssh_config_{name}");
 
@@ -239,16 +243,20 @@ internal sealed class SshPeers
     }
 }
 
-/// <summary>Three plain socat relays in a row in front of the destination.</summary>
+/// <summary>Three socat relays in a row in front of the destination, tuned as their users run them (128 KiB buffer, not 8 KiB).</summary>
 internal sealed class SocatChain
 {
+    private readonly List<int> _pids = [];
+
     public SocatChain(int destinationPort, int relays = 3)
     {
         var next = destinationPort;
         for (var i = 0; i < relays; i++)
         {
             var port = Procs.FreePort();
-            Procs.Start("socat", [$"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,backlog=512", $"TCP:127.0.0.1:{next}"]);
+            // -t 30: after one side's EOF socat waits 0.5 s by default for the other, then closes; the destination's
+            // reply (its byte count) can take longer than that on a loaded machine.
+            _pids.Add(Procs.Start("socat", ["-b", "131072", "-t", "30", $"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,backlog=512", $"TCP:127.0.0.1:{next}"]).Id);
             Procs.WaitListeningAsync(port, TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
             next = port;
         }
@@ -257,4 +265,7 @@ internal sealed class SocatChain
     }
 
     public int EntryPort { get; }
+
+    /// <summary>The listening relays; each forks a child per connection.</summary>
+    public IReadOnlyList<int> Pids => _pids;
 }

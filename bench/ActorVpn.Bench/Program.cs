@@ -17,6 +17,16 @@ if (args.Contains("--recovery"))
     return await RecoveryBench.RunAsync(args); // issue #5: 100,000 users' recovery (bench/run.sh --recovery)
 }
 
+if (args.Contains("--serve"))
+{
+    return await Outside.ServeAsync(); // the destination, in its own process
+}
+
+if (args.Contains("--generate"))
+{
+    return await Outside.GenerateAsync(args); // the load generator, in its own process
+}
+
 var quick = args.Contains("--quick");
 var tmp = ArgValue("--tmp") ?? Directory.CreateTempSubdirectory("avpn-bench").FullName;
 var docs = ArgValue("--docs") ?? "docs";
@@ -27,13 +37,17 @@ var total = Stopwatch.StartNew();
 (List<double> Times, double PerSecond) sshParLast = ([], 0);
 var opening = 0;
 var startLoad = Load.Average();
+var (step, steps) = (0, 3 + (plan.Rounds * (3 + (2 * 6))) + 1 + 4);
 Log($"mode {(quick ? "--quick" : "default")}, {plan.Rounds} rounds, temp dir {tmp}");
 try
 {
-    using var destination = new DualServer();
+    Step("start the peers: destination process, 16 sshd, 3 socat relays");
+    using var destination = new OutsideDestination();
     var ssh = new SshPeers(tmp, 16);
     var socat = new SocatChain(destination.Port);
-    Log($"peers up: {ssh.Instances} sshd, 3 socat relays ({total.Elapsed.TotalSeconds:0} s)");
+    Step("start ActorVpn as shipped: avpn up + avpn connect (two processes)");
+    using var shipped = await ShippedAvpn.StartAsync(tmp, PatentTopology(destination.Port));
+    Log($"peers up: destination process, {ssh.Instances} sshd, 3 socat relays, avpn up + avpn connect ({total.Elapsed.TotalSeconds:0} s)");
 
     await using (var patent = await AvpnChain.StartAsync(PatentTopology(destination.Port)))
     {
@@ -43,21 +57,26 @@ try
             return 0;
         }
 
+        Step("warm up every contender");
         await WarmAsync(patent, ssh, destination.Port);
+        await WarmShippedAsync(shipped.LocalPort);
         for (var round = 1; round <= plan.Rounds; round++)
         {
             if (round > 2 && total.Elapsed > plan.Bound * 0.55)
             {
                 results.Note($"Rounds {round}-{plan.Rounds} skipped: the run had used {total.Elapsed.TotalSeconds:0} s of its {plan.Bound.TotalSeconds:0} s bound.");
+                step += (plan.Rounds - round + 1) * (3 + (2 * 6));
                 break;
             }
 
             Log($"round {round}/{plan.Rounds}");
-            await SetUpRoundAsync(patent, ssh, destination.Port, round <= plan.SshParallelRounds);
-            await ThroughputRoundAsync(patent, ssh, socat, destination.Port);
+            await SetUpRoundAsync(patent, shipped, ssh, destination.Port, round <= plan.SshParallelRounds, round);
+            await ThroughputRoundAsync(patent, shipped, ssh, socat, destination, round);
+            Step($"round {round}/{plan.Rounds}: hand-offs/s (control plane)");
             await RatesRoundAsync(patent);
         }
 
+        Step("idle sessions: memory per session per proxy");
         if (total.Elapsed < plan.Bound - plan.IdleBudget - plan.ScaleBudget)
         {
             await IdleSessionsAsync(patent);
@@ -89,6 +108,23 @@ string? ArgValue(string name)
 }
 
 void Log(string line) => Console.Error.WriteLine($"[bench {total.Elapsed.TotalSeconds,5:0}s] {line}");
+
+// Which case runs and how far along the run is (steps done of all planned).
+void Step(string what)
+{
+    step = Math.Min(step + 1, steps);
+    Log($"[case {step}/{steps}, {100 * (step - 1) / steps}% done] {what}");
+}
+
+async Task WarmShippedAsync(int port)
+{
+    for (var i = 0; i < 10; i++)
+    {
+        await WarmSetUpAsync(port);
+    }
+
+    await Outside.ThroughputAsync(port, 32L << 20, 1, () => 0);
+}
 
 string PatentTopology(int port) => ExampleTopology.Text.Replace("127.0.0.1:9000", $"127.0.0.1:{port}", StringComparison.Ordinal);
 
@@ -159,19 +195,54 @@ async Task ProbeAsync(AvpnChain patent)
     }
 }
 
+// A cold process (JIT) on a loaded machine may miss the 10 s set-up deadline once; warming retries, measuring never does.
+async Task WarmSetUpAsync(int port)
+{
+    for (var attempt = 1; ; attempt++)
+    {
+        try
+        {
+            await Load.SetUpMsAsync(port);
+            return;
+        }
+        catch (Exception e) when (attempt < 5 && e is System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            Log($"  warm-up set-up {attempt} failed ({e.Message}); trying again");
+        }
+    }
+}
+
 async Task WarmAsync(AvpnChain patent, SshPeers ssh, int port)
 {
     for (var i = 0; i < 10; i++)
     {
-        await Load.SetUpMsAsync(patent.LocalPort);
+        await WarmSetUpAsync(patent.LocalPort);
     }
 
     await Load.ThroughputAsync(patent.LocalPort, 32L << 20, 1);
     await ssh.StdioSetUpMsAsync(3, port);
 }
 
-async Task SetUpRoundAsync(AvpnChain patent, SshPeers ssh, int port, bool sshParallel)
+async Task SetUpRoundAsync(AvpnChain patent, ShippedAvpn shipped, SshPeers ssh, int port, bool sshParallel, int round)
 {
+    Step($"round {round}/{plan.Rounds}: set-ups through avpn up + avpn connect (shipped), sequential and 20 / 100 in parallel");
+    var shippedSeq = new List<double>();
+    for (var i = 0; i < plan.SetUpSessions; i++)
+    {
+        shippedSeq.Add(await Load.SetUpMsAsync(shipped.LocalPort));
+    }
+
+    var shippedCpu0 = CpuTree.Seconds([.. shipped.Pids]);
+    var shippedPar = await ParallelSetUpsAsync(() => Load.SetUpMsAsync(shipped.LocalPort), plan.ParallelSessions, 20);
+    results.Add("shipped.setup.cpu.ms", (CpuTree.Seconds([.. shipped.Pids]) - shippedCpu0) * 1000 / plan.ParallelSessions);
+    var shipped100 = await ParallelSetUpsAsync(() => Load.SetUpMsAsync(shipped.LocalPort), Math.Max(plan.ParallelSessions, 200), 100);
+    results.Add("shipped.setup.seq.p50", Load.Median(shippedSeq));
+    results.Add("shipped.setup.seq.p99", Load.Percentile(shippedSeq, 99));
+    results.Add("shipped.setup.par.p50", Load.Median(shippedPar.Times));
+    results.Add("shipped.sessions", shippedPar.PerSecond);
+    results.Add("shipped.sessions100", shipped100.PerSecond);
+
+    Step($"round {round}/{plan.Rounds}: set-ups through the one-process ActorVpn, and ssh -J");
     var seq = new List<double>();
     for (var i = 0; i < plan.SetUpSessions; i++)
     {
@@ -199,6 +270,7 @@ async Task SetUpRoundAsync(AvpnChain patent, SshPeers ssh, int port, bool sshPar
     results.Add("ssh.setup.par.p99", Load.Percentile(sshPar.Times, 99));
     results.Add("avpn.sessions", par.PerSecond); // full new sessions per second, 20 in flight
     results.Add("ssh.sessions", sshPar.PerSecond);
+    Log($"  shipped avpn: set-up p50 seq {Load.Median(shippedSeq):0.0} ms, {shippedPar.PerSecond:0}/s with 20 in parallel, {shipped100.PerSecond:0}/s with 100");
     Log($"  set-up p50 seq avpn {Load.Median(seq):0.0} ms / ssh -J {Load.Median(sshSeq):0} ms; 20 parallel avpn {Load.Median(par.Times):0.0} ms / ssh {Load.Median(sshPar.Times):0} ms");
     Log($"  full sessions/s (20 in parallel) avpn {par.PerSecond:0} / ssh -J {sshPar.PerSecond:0.0}; {results.Get("avpn.setup.cpu.ms")[^1]:0.0} CPU-ms per ActorVpn set-up; load average {Load.Average()}");
 }
@@ -222,28 +294,32 @@ async Task<(List<double> Times, double PerSecond)> ParallelSetUpsAsync(Func<Task
     return (times, count / clock.Elapsed.TotalSeconds);
 }
 
-async Task ThroughputRoundAsync(AvpnChain patent, SshPeers ssh, SocatChain socat, int port)
+async Task ThroughputRoundAsync(AvpnChain patent, ShippedAvpn shipped, SshPeers ssh, SocatChain socat, OutsideDestination destination, int round)
 {
-    var (gcmPort, gcm) = await ssh.ForwardAsync(3, port, "gcm");
-    var (defPort, def) = await ssh.ForwardAsync(3, port, "default");
+    var (gcmPort, gcm) = await ssh.ForwardAsync(3, destination.Port, "gcm");
+    var (defPort, def) = await ssh.ForwardAsync(3, destination.Port, "default");
     try
     {
-        var contenders = new (string Key, int Port, long Bytes)[]
+        // CPU counts the destination process and the contender's own processes (plus the generator, which reports its own).
+        double Tree(IEnumerable<int> pids) => CpuTree.Seconds([destination.Pid, .. pids]);
+        var contenders = new (string Key, int Port, long Bytes, Func<double> Cpu)[]
         {
-            ("direct", port, plan.StreamBytes),
-            ("socat", socat.EntryPort, plan.StreamBytes),
-            ("avpn", patent.LocalPort, plan.StreamBytes),
-            ("ssh-gcm", gcmPort, plan.SshStreamBytes),
-            ("ssh-default", defPort, plan.SshStreamBytes),
+            ("direct", destination.Port, plan.StreamBytes, () => Tree([])),
+            ("socat", socat.EntryPort, plan.StreamBytes, () => Tree(socat.Pids)),
+            ("avpn", shipped.LocalPort, plan.StreamBytes, () => Tree(shipped.Pids)),
+            ("avpn1p", patent.LocalPort, plan.StreamBytes, () => Tree([]) + CpuTree.Self()),
+            ("ssh-gcm", gcmPort, plan.SshStreamBytes, () => Tree([gcm.Id, .. ssh.Pids])),
+            ("ssh-default", defPort, plan.SshStreamBytes, () => Tree([def.Id, .. ssh.Pids])),
         };
         foreach (var streams in new[] { 1, 8 })
         {
-            foreach (var (key, p, bytes) in contenders)
+            foreach (var (key, p, bytes, cpuOf) in contenders)
             {
-                var (mibps, cpu) = await Load.ThroughputAsync(p, bytes, streams);
+                Step($"round {round}/{plan.Rounds}: {streams} stream(s) through {key}");
+                var (mibps, cpu) = await Outside.ThroughputAsync(p, bytes, streams, cpuOf);
                 results.Add($"{key}.tput{streams}.mibps", mibps);
                 results.Add($"{key}.tput{streams}.cpu", cpu);
-                Log($"  {streams} stream(s) {key,-11} {mibps,7:0} MiB/s {cpu,5:0.00} CPU-s/GiB");
+                Log($"  {streams} stream(s) {key,-11} {mibps,7:0} MiB/s {cpu,5:0.00} CPU-s/GiB; load average {Load.Average()}");
             }
         }
     }
@@ -281,8 +357,8 @@ async Task RatesRoundAsync(AvpnChain patent)
 
 async Task IdleSessionsAsync(AvpnChain patent)
 {
-    // Every session holds 10 sockets in this one process (load generator, client listener accepted + to proxy1, 2 per proxy,
-    // destination accepted): the fd limit, not memory, caps how many fit here.
+    // Every session holds 9 sockets in this one process (load generator, client listener accepted + to proxy1, 2 per proxy;
+    // the destination is a process of its own): the fd limit, not memory, caps how many fit here.
     var (softLimit, hardLimit) = Fds.Limits();
     var byFds = (int)Math.Max(100, (softLimit - Fds.Open() - 300) / Fds.PerSession);
     var target = Math.Min(plan.IdleSessions, byFds);
@@ -367,6 +443,7 @@ async Task ScaleAsync(SshPeers ssh, int port)
     var budget = Stopwatch.StartNew();
     foreach (var hops in new[] { 1, 3, 8, 16 })
     {
+        Step($"scale: {hops} hop(s), ActorVpn against ssh -J");
         if (budget.Elapsed > plan.ScaleBudget || total.Elapsed > plan.Bound * 0.9)
         {
             results.Note($"Scale: {hops} hops not measured, the {plan.ScaleBudget.TotalSeconds:0} s budget was spent (or the run's bound was near).");

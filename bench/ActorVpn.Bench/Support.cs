@@ -65,7 +65,7 @@ internal static class Memory
 /// <summary>The process's open-file limits and use, from /proc (Linux).</summary>
 internal static class Fds
 {
-    public const int PerSession = 10;
+    public const int PerSession = 9;
 
     public static (long Soft, long Hard) Limits()
     {
