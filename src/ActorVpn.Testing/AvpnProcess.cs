@@ -66,6 +66,32 @@ public sealed class AvpnProcess : IDisposable
 
     public static AvpnProcess Start(params string[] args) => Start(args, null);
 
+    /// <summary>Runs the built <c>avpn</c> to its end as a user would, killing it if it outlives <paramref name="timeout"/>.</summary>
+    public static async Task<AvpnRun> RunAsync(IEnumerable<string> args, TimeSpan timeout, params (string Name, string Value)[] environment)
+    {
+        var start = AvpnBinary.StartInfo(args);
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return new AvpnRun(process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>Completes once the process prints exactly <paramref name="line"/>; fails if it exits first or the deadline passes.</summary>
     public async Task AwaitLineAsync(string line, TimeSpan within)
     {
@@ -152,3 +178,6 @@ public sealed class AvpnProcess : IDisposable
         }
     }
 }
+
+/// <summary>What one run of the built <c>avpn</c> left: its exit code, stdout and stderr.</summary>
+public sealed record AvpnRun(int ExitCode, string Stdout, string Stderr);

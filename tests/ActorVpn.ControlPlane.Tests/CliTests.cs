@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ActorVpn.Testing;
 using Xunit;
 
 namespace ActorVpn.ControlPlane.Tests;

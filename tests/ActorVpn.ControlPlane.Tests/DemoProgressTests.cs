@@ -1,3 +1,4 @@
+using ActorVpn.Testing;
 using Xunit;
 
 namespace ActorVpn.ControlPlane.Tests;
