@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using ActorVpn.Credentials;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
+using ActorVpn.Wire.Admission;
 using Akka.Actor;
 using Akka.Event;
 using static ActorVpn.AuthServers.AuthServerAdmin;
@@ -16,8 +17,14 @@ namespace ActorVpn.Proxies;
 /// belongs to (it keeps its own private key and enrols only the public key), and runs one
 /// <see cref="ProxyConnectionActor"/> per accepted connection. A connection that fails is stopped,
 /// never restarted: a socket cannot be resumed.
+/// <para>
+/// Anything from the network is hostile until authenticated: a connection holds a place in the
+/// admission gates (<see cref="DataPlaneSettings.Limits"/>) until its client is authenticated, one
+/// that finds them full is closed at once, and one that has not finished TLS and sent its request
+/// by the pre-authentication deadline is stopped.
+/// </para>
 /// </summary>
-public sealed class ProxyActor : ReceiveActor, IWithStash
+public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
 {
     private readonly ProxySpec _spec;
     private readonly ICanTell _authServer;
@@ -26,6 +33,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<IActorRef, SessionCounters> _sessions = [];
     private readonly LeafKey _key = LeafKey.Create();
+    private readonly AdmissionGates _gates;
+    private readonly RefusalLog _refusals;
 
     private Socket? _listener;
     private X509Certificate2? _identity;
@@ -44,6 +53,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
         _advertise = advertise;
         _authServer = authServer;
         _settings = settings;
+        _gates = settings.Limits.NewGates();
+        _refusals = new RefusalLog(line => _log.Warning("{0}: {1}", spec.Name, line));
         Enrolling();
     }
 
@@ -51,6 +62,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
         Akka.Actor.Props.Create(() => new ProxyActor(spec, authServer, settings, advertise));
 
     public IStash Stash { get; set; } = null!;
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
@@ -105,16 +118,35 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
     {
         Receive<Accepted>(accepted =>
         {
+            string? refusal = "no peer address";
+            if (accepted.Socket.RemoteEndPoint is not IPEndPoint peer || _gates.TryAdmit(peer.Address, out refusal) is not { } admitted)
+            {
+                _refusals.Refused(refusal ?? "refused");
+                accepted.Socket.Dispose();
+                return;
+            }
+
             _accepted++;
-            var counters = new SessionCounters($"{_spec.Name}-{++_sequence}");
+            var counters = new SessionCounters($"{_spec.Name}-{++_sequence}") { Admission = admitted };
             var session = Context.ActorOf(ProxyConnectionActor.Props(_spec, _authServer, _identity!, _settings, accepted.Socket, counters), counters.Id);
             Context.Watch(session);
             _sessions[session] = counters;
+            Timers.StartSingleTimer(counters.Id, new PreAuthDeadline(session), _settings.Limits.PreAuthTimeout);
+        });
+        Receive<PreAuthDeadline>(deadline =>
+        {
+            if (_sessions.TryGetValue(deadline.Session, out var counters) && counters.Admission is { WithinPreAuth: true })
+            {
+                // The client controls this part (TLS, then its request): one that stalls it is stopped well before the set-up deadline.
+                _refusals.Refused($"no TLS handshake and request within {_settings.Limits.PreAuthTimeout.TotalSeconds:0.#} s");
+                Context.Stop(deadline.Session);
+            }
         });
         Receive<Terminated>(terminated =>
         {
             if (_sessions.Remove(terminated.ActorRef, out var counters))
             {
+                Timers.Cancel(counters.Id);
                 _refused += counters.Refused ? 1 : 0;
                 _bytesOfEnded += counters.Relay.BytesAToB + counters.Relay.BytesBToA;
             }
@@ -133,7 +165,10 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
     private void StartAccepting()
     {
         var self = Self;
-        _ = AcceptLoop.RunAsync(_listener!, socket => self.Tell(new Accepted(socket)), _stopping.Token);
+        var log = _log;
+        var name = _spec.Name;
+        _ = AcceptLoop.RunAsync(_listener!, socket => self.Tell(new Accepted(socket)), _stopping.Token,
+            (e, pause) => log.Warning("{0}: accept failed ({1}); pausing {2} ms before accepting again", name, e.SocketErrorCode, pause.TotalMilliseconds));
     }
 
     private ProxyStatus Status()
@@ -145,6 +180,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash
     }
 
     private sealed record Accepted(Socket Socket);
+
+    private sealed record PreAuthDeadline(IActorRef Session);
 
     private sealed record EnrolmentFailed(Exception Cause);
 }

@@ -37,7 +37,8 @@ internal sealed class ConsoleFixture : IAsyncDisposable
 
     public Akka.TestKit.Xunit2.TestKit Kit { get; }
 
-    public static async Task<ConsoleFixture> StartAsync()
+    /// <param name="config">More HOCON for the node (e.g. console limits); it wins over the defaults.</param>
+    public static async Task<ConsoleFixture> StartAsync(string config = "")
     {
         // Only the ring-buffer logger: `log peek` sees INFO lines, the test output stays quiet.
         var scenario = await VpnScenario.StartExampleAsync(new ScenarioOptions
@@ -46,7 +47,7 @@ internal sealed class ConsoleFixture : IAsyncDisposable
                 akka.loglevel = INFO
                 akka.loggers = ["ActorVpn.OperatorConsole.Logging.RingBufferLogger, ActorVpn.Console"]
                 actorvpn.console.endpoint = "127.0.0.1:0"
-                """,
+                """ + "\n" + config,
         });
         try
         {
