@@ -13,6 +13,7 @@ namespace ActorVpn.Hosting.Audit;
 /// <param name="Action"><c>connect</c> for a session; <c>user add</c> / <c>user revoke</c> for an admin action.</param>
 /// <param name="Operator">Who did an admin action (the operator certificate's subject); null for sessions.</param>
 /// <param name="Outcome"><c>ok</c>, <c>error</c>, or <c>started</c> (an admin action recorded before it is carried out).</param>
+[PersistedAs("audit-record")]
 public sealed record AuditRecord(
     string Kind,
     string Id,
