@@ -17,6 +17,14 @@ if [ "${1:-}" = "--recovery" ]; then
   exec timeout 1800 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
 fi
 
+# Admission under attack: 15,000 idle connections and 60 set-up loops from one profile while another
+# user's set-ups are timed:  bench/run.sh --flood [--idle N] [--loops N] [--samples N]
+if [ "${1:-}" = "--flood" ]; then
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  [ "${BENCH_NO_BUILD:-}" = "1" ] || timeout 600 dotnet build bench/ActorVpn.Bench -c Release -nologo -v quiet
+  exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
+fi
+
 mode=()
 limit=600
 if [ "${1:-}" = "--quick" ]; then mode=(--quick); limit=150; fi

@@ -17,6 +17,11 @@ if (args.Contains("--recovery"))
     return await RecoveryBench.RunAsync(args); // issue #5: 100,000 users' recovery (bench/run.sh --recovery)
 }
 
+if (args.Contains("--flood"))
+{
+    return await FloodBench.RunAsync(args); // admission under an idle-connection flood (bench/run.sh --flood)
+}
+
 var quick = args.Contains("--quick");
 var tmp = ArgValue("--tmp") ?? Directory.CreateTempSubdirectory("avpn-bench").FullName;
 var docs = ArgValue("--docs") ?? "docs";
