@@ -10,7 +10,7 @@ namespace ActorVpn.AuthServers.HandOff;
 public sealed record HandOffAdmissionLimits(double PerUserPerSecond, int PerUserBurst, double PerProxyPerSecond, int PerProxyBurst)
 {
     /// <summary>The documented defaults (hocon/actorvpn.hocon).</summary>
-    public static readonly HandOffAdmissionLimits Default = new(20, 40, 500, 1000);
+    public static readonly HandOffAdmissionLimits Default = new(200, 400, 2000, 4000);
 }
 
 /// <summary>The buckets of one auth server; owned by its actor (not thread-safe), on the server's clock.</summary>
