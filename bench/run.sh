@@ -29,9 +29,16 @@ case "${1:-}" in
     build
     exec timeout 1800 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
     ;;
+  --flood)
+    # Admission under attack: 15,000 idle connections and 60 set-up loops from one profile while another
+    # user's set-ups are timed:  bench/run.sh --flood [--idle N] [--loops N] [--samples N]
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    build
+    exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
+    ;;
   --quick) mode=(--quick); limit=600 ;;
   "") ;;
-  *) echo "bench: unknown mode '$1' (use --quick, --recovery or nothing)" >&2; exit 2 ;;
+  *) echo "bench: unknown mode '$1' (use --quick, --recovery, --flood or nothing)" >&2; exit 2 ;;
 esac
 
 if ! command -v socat >/dev/null || ! command -v ssh >/dev/null || [ ! -x /usr/sbin/sshd ]; then

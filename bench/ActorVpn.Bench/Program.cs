@@ -27,6 +27,11 @@ if (args.Contains("--generate"))
     return await Outside.GenerateAsync(args); // the load generator, in its own process
 }
 
+if (args.Contains("--flood"))
+{
+    return await FloodBench.RunAsync(args); // admission under an idle-connection flood (bench/run.sh --flood)
+}
+
 var quick = args.Contains("--quick");
 var tmp = ArgValue("--tmp") ?? Directory.CreateTempSubdirectory("avpn-bench").FullName;
 var docs = ArgValue("--docs") ?? "docs";

@@ -34,6 +34,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly StoreRestarts _restarts = new();
+    private readonly HandOffAdmission _admission;
+    private readonly AbandonedClients _abandoned;
 
     private AuthServerState _state;
     private SigningAuthority? _authority;
@@ -56,6 +58,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         _interceptor = interceptor;
         _tables = new RelayTables(spec, topology);
         _state = AuthServerState.Empty(spec.Name);
+        _admission = new HandOffAdmission(settings.HandOffAdmission);
+        _abandoned = new AbandonedClients(settings.HandOffTimeout + settings.HandOffTimeout);
 
         Recover<SnapshotOffer>(offer => offer.Snapshot is AuthServerSnapshot snapshot, offer =>
         {
@@ -82,6 +86,13 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             () => HandleCallAnswered(answered)));
         Command<CallFailed>(HandleCallFailed);
         Command<SessionEnded>(HandleSessionEnded);
+        Command<ClientAbandoned>(abandoned =>
+        {
+            if (_abandoned.Abandon(abandoned.SessionId, Now) is { } handOffId)
+            {
+                Release(handOffId, "the proxy stopped waiting for the answer (【0053】)");
+            }
+        });
         Command<ReleaseHandOff>(release => Release(release.HandOffId, "released by the caller (【0053】)"));
         Command<Sweep>(_ => SweepExpired());
         Command<DelayedRequest>(HandleDelayedRequest);
@@ -271,6 +282,11 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         var replyTo = Sender;
         var trace = request.HandOffId ?? "new";
+        if (_abandoned.IsAbandoned(request.SessionId))
+        {
+            return; // its proxy gave up before this server got to it (a backlog): no one would use the answer
+        }
+
         if (!Step(PatentStep.Fig7Receive701, trace, $"client at {request.Proxy} for '{request.Destination}'", arriving: request)
             || !Step(PatentStep.Fig8IssuedHere801, trace, "is certificate 1 issued here?"))
         {
@@ -393,7 +409,14 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
+        if (_admission.TryStart(user, request.Proxy, Now) is { } busy)
+        {
+            RefuseClient(replyTo, ErrorCodes.Unreachable, PatentStep.Fig8LookUp802, busy);
+            return;
+        }
+
         var handOffId = NewHandOffId();
+        _abandoned.Started(request.SessionId, handOffId, Now);
         var path = new List<string> { Me };
         if (!Step(PatentStep.Fig8LookUp802, handOffId, $"user '{user}' to '{request.Destination}'"))
         {
@@ -895,6 +918,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private void SweepExpired()
     {
         var now = Now;
+        _abandoned.Sweep(now);
         foreach (var expired in _held.Values.Where(h => h.ExpiresAt <= now).ToList())
         {
             Drop(expired.HandOffId, $"the client did not authenticate within {_settings.HoldTimeout.TotalSeconds:0.#} s");

@@ -72,14 +72,8 @@ public sealed record ClientProfile(
 
     public void Save(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var text = JsonSerializer.Serialize(new StoredProfile(FormatVersion, this), Json);
-        // The profile holds a private key: readable by its owner only.
-        File.WriteAllText(path, text);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+        // The profile holds a private key: readable by its owner only, from the first byte.
+        SecretFiles.Write(path, JsonSerializer.Serialize(new StoredProfile(FormatVersion, this), Json));
     }
 
     /// <summary>Loads a profile; any problem is a <see cref="CredentialException"/> naming the file, the field and what to do.</summary>

@@ -96,15 +96,8 @@ public sealed class ConsoleAuthority : IDisposable
         using var key = ServerIdentity.GetECDsaPrivateKey() ?? throw new CredentialException("the console identity has no private key");
         var stored = new Stored(CertificateText.ToPem(_authority.Certificate), CertificateText.PrivateKeyToPem(_authority.ExportPkcs8PrivateKey()),
             CertificateText.ToPem(ServerIdentity), CertificateText.PrivateKeyToPem(key.ExportPkcs8PrivateKey()));
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, string.Empty);
-        if (!OperatingSystem.IsWindows())
-        {
-            // Private keys: readable by the owner only, before anything is written into it.
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-
-        File.WriteAllText(path, JsonSerializer.Serialize(stored, Json));
+        // Private keys: readable by the owner only, from the first byte.
+        SecretFiles.Write(path, JsonSerializer.Serialize(stored, Json));
     }
 
     /// <summary>Keeps the operator registry in <paramref name="path"/> (loaded if it exists), so revocations survive a restart.</summary>

@@ -45,11 +45,17 @@ public static class ConsoleFrames
     public const byte Version = 1;
     public const int HeaderSize = 5;
 
-    /// <summary>Largest request (a command line): 16 KiB.</summary>
+    /// <summary>Largest request (a command line) by default: 16 KiB (<c>actorvpn.console.max-request</c>).</summary>
     public const int MaxRequest = 16 * 1024;
 
-    /// <summary>Largest reply (a big actor tree or log peek): 4 MiB.</summary>
+    /// <summary>Largest reply (a big actor tree or log peek) by default: 4 MiB (<c>actorvpn.console.max-reply</c>).</summary>
     public const int MaxReply = 4 * 1024 * 1024;
+
+    /// <summary>The most <c>max-request</c> may be set to; a console client writes requests up to this (the node enforces its own limit).</summary>
+    public const int RequestCeiling = 1024 * 1024;
+
+    /// <summary>The most <c>max-reply</c> may be set to; a console client reads replies up to this (the node enforces its own limit).</summary>
+    public const int ReplyCeiling = 64 * 1024 * 1024;
 
     /// <summary>Most words in one command.</summary>
     public const int MaxArgs = 64;
@@ -60,24 +66,26 @@ public static class ConsoleFrames
     };
 
     public static ValueTask WriteRequestAsync(Stream stream, ConsoleRequest request, CancellationToken ct) =>
-        WriteAsync(stream, JsonSerializer.SerializeToUtf8Bytes(request, Json), MaxRequest, ct);
+        WriteAsync(stream, JsonSerializer.SerializeToUtf8Bytes(request, Json), RequestCeiling, ct);
 
-    public static ValueTask WriteReplyAsync(Stream stream, ConsoleReply reply, CancellationToken ct)
+    /// <param name="maxReply">The node's <c>max-reply</c>: a larger reply is replaced by a failure saying so.</param>
+    public static ValueTask WriteReplyAsync(Stream stream, ConsoleReply reply, CancellationToken ct, int maxReply = MaxReply)
     {
         var payload = JsonSerializer.SerializeToUtf8Bytes(reply, Json);
-        if (payload.Length > MaxReply)
+        if (payload.Length > maxReply)
         {
-            payload = JsonSerializer.SerializeToUtf8Bytes(ConsoleReply.Failure($"the reply is larger than {MaxReply} bytes; narrow the command (--depth, --lines)"), Json);
+            payload = JsonSerializer.SerializeToUtf8Bytes(ConsoleReply.Failure($"the reply is larger than {maxReply} bytes; narrow the command (--depth, --lines)"), Json);
         }
 
-        return WriteAsync(stream, payload, MaxReply, ct);
+        return WriteAsync(stream, payload, maxReply, ct);
     }
 
     /// <returns>null when the connection ended cleanly before a frame.</returns>
     /// <exception cref="InvalidDataException">Another version, an oversized or malformed frame, too many words.</exception>
-    public static async ValueTask<ConsoleRequest?> ReadRequestAsync(Stream stream, CancellationToken ct)
+    /// <param name="maxRequest">The node's <c>max-request</c>.</param>
+    public static async ValueTask<ConsoleRequest?> ReadRequestAsync(Stream stream, CancellationToken ct, int maxRequest = MaxRequest)
     {
-        var payload = await ReadAsync(stream, MaxRequest, ct).ConfigureAwait(false);
+        var payload = await ReadAsync(stream, maxRequest, ct).ConfigureAwait(false);
         if (payload is null)
         {
             return null;
@@ -95,7 +103,7 @@ public static class ConsoleFrames
     /// <exception cref="InvalidDataException">The node ended the connection or sent a malformed frame.</exception>
     public static async ValueTask<ConsoleReply> ReadReplyAsync(Stream stream, CancellationToken ct)
     {
-        var payload = await ReadAsync(stream, MaxReply, ct).ConfigureAwait(false)
+        var payload = await ReadAsync(stream, ReplyCeiling, ct).ConfigureAwait(false)
             ?? throw new InvalidDataException("the node closed the console connection");
         var reply = Deserialize<ConsoleReply>(payload);
         return reply.Output is null ? throw new InvalidDataException("a reply without output") : reply;

@@ -63,7 +63,7 @@ public sealed class ConsoleHost : IDisposable
             var parsed = HostPort.TryParse(endpoint, out var problem) ?? throw new ConfigurationException($"console endpoint: {problem}");
             address = new IPEndPoint(parsed.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(parsed.Host), parsed.Port);
         }
-        var handshake = config.GetTimeSpan("actorvpn.console.handshake-timeout", TimeSpan.FromSeconds(10));
+        var limits = ConsoleLimits.FromConfig(config);
         var commandTimeout = config.GetTimeSpan("actorvpn.console.command-timeout", TimeSpan.FromSeconds(30));
 
         var authority = adminPath is null
@@ -79,7 +79,7 @@ public sealed class ConsoleHost : IDisposable
             }
 
             var operators = new OperatorCommands(authority);
-            host = node.System.ActorOf(ConsoleHostActor.Props(address, authority, new ConsoleCommands(node, commandTimeout) { Operators = operators }, handshake), ConsoleHostActor.Name);
+            host = node.System.ActorOf(ConsoleHostActor.Props(address, authority, new ConsoleCommands(node, commandTimeout) { Operators = operators }, limits), ConsoleHostActor.Name);
             ConsoleHostActor.Listening listening;
             try
             {

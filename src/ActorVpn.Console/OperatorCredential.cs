@@ -49,13 +49,8 @@ public sealed record OperatorCredential(string Endpoint, string ConsoleAnchorPem
 
     public void Save(string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, JsonSerializer.Serialize(new Stored(FormatVersion, this), Json));
-        if (!OperatingSystem.IsWindows())
-        {
-            // It holds a private key: readable by its owner only.
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+        // It holds a private key: readable by its owner only, from the first byte.
+        SecretFiles.Write(path, JsonSerializer.Serialize(new Stored(FormatVersion, this), Json));
     }
 
     /// <exception cref="CredentialException">The file is missing or not an operator credential (naming the file, the field and what to do).</exception>

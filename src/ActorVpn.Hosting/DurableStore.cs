@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ActorVpn.AuthServers.Hosting;
+using ActorVpn.Credentials;
 using Akka.Configuration;
 
 namespace ActorVpn.Hosting;
@@ -52,8 +53,12 @@ public static class DurableStore
                     throw new ConfigurationException("actorvpn.persistence.store = sqlite needs a data directory (avpn up --data DIR)");
                 }
 
-                Directory.CreateDirectory(dataDirectory);
-                connection = $"Data Source={Path.Combine(Path.GetFullPath(dataDirectory), config.GetString("actorvpn.persistence.sqlite-file", "actorvpn.db"))}";
+                // The store holds every user's certificate and the wrapped signing keys: owner only (SQLite gives its journal files the same mode).
+                SecretFiles.PrivateDirectory(dataDirectory);
+                var file = Path.Combine(Path.GetFullPath(dataDirectory), config.GetString("actorvpn.persistence.sqlite-file", "actorvpn.db"));
+                SecretFiles.PrivateFile(file);
+                connection = $"Data Source={file}";
+                InitializeSqlite(connection, file);
                 break;
             case Postgres:
                 connection = config.GetString("actorvpn.persistence.connection-string", "");
@@ -96,19 +101,30 @@ public static class DurableStore
         var file = Path.Combine(dataDirectory, KeySecretFile);
         if (!File.Exists(file))
         {
-            Directory.CreateDirectory(dataDirectory);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            using var writer = new StreamWriter(file, options);
-            writer.Write(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
+            SecretFiles.PrivateDirectory(dataDirectory);
+            SecretFiles.CreateNew(file, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         }
 
         var text = File.ReadAllText(file).Trim();
         return text.Length > 0 ? new KeyProtection(text) : throw new ConfigurationException($"{file} is empty: restore the key secret or set AVPN_KEY_SECRET");
+    }
+
+    /// <summary>
+    /// Writes SQLite's header into the empty 0600 file <see cref="SecretFiles.PrivateFile"/> made, so the store opens it
+    /// as a database (the journal plugin refuses an empty file) and SQLite never creates it with a wider mode.
+    /// </summary>
+    private static void InitializeSqlite(string connection, string file)
+    {
+        if (new FileInfo(file).Length > 0)
+        {
+            return;
+        }
+
+        using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection(connection);
+        sqlite.Open();
+        using var command = sqlite.CreateCommand();
+        command.CommandText = "CREATE TABLE avpn_created (x); DROP TABLE avpn_created;";
+        command.ExecuteNonQuery();
     }
 
     private static string Quote(string value) =>

@@ -8,8 +8,10 @@ namespace ActorVpn.Messaging;
 
 /// <summary>
 /// The one serializer for every <see cref="IActorVpnMessage"/>: JSON (System.Text.Json) with the
-/// type's name as manifest. Only types that implement the marker can be named by a manifest, so a
-/// peer cannot make this node instantiate arbitrary types.
+/// type's short persisted manifest (<see cref="PersistedManifests"/>) when it has one, else its CLR
+/// name. Both are read, so journals written before the short manifests existed stay readable. Only
+/// types that implement the marker can be named by a manifest, so a peer cannot make this node
+/// instantiate arbitrary types.
 /// </summary>
 public sealed class ActorVpnSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
@@ -23,7 +25,7 @@ public sealed class ActorVpnSerializer(ExtendedActorSystem system) : SerializerW
 
     public override int Identifier => 4711;
 
-    public override string Manifest(object o) => ManifestOf(o.GetType());
+    public override string Manifest(object o) => PersistedManifests.Of(o.GetType()) ?? ManifestOf(o.GetType());
 
     public static string ManifestOf(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
 
@@ -35,7 +37,7 @@ public sealed class ActorVpnSerializer(ExtendedActorSystem system) : SerializerW
 
     private static Type Resolve(string manifest) => Types.GetOrAdd(manifest, static m =>
     {
-        var type = Type.GetType(m, throwOnError: false);
+        var type = PersistedManifests.TypeOf(m) ?? Type.GetType(m, throwOnError: false);
         return type is not null && typeof(IActorVpnMessage).IsAssignableFrom(type) && !type.IsAbstract
             ? type
             : throw new SerializationException($"'{m}' is not an ActorVpn message type");

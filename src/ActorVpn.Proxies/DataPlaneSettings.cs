@@ -1,15 +1,20 @@
+using ActorVpn.Wire.Admission;
 using Akka.Configuration;
 
 namespace ActorVpn.Proxies;
 
 /// <summary>The <c>actorvpn.data-plane</c> section of the HOCON configuration.</summary>
-public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan ConnectTimeout, TimeSpan AuthTimeout)
+/// <param name="Admission">What a proxy admits before the client has authenticated (<c>admission</c>, <c>pre-auth-timeout</c>); null: the defaults.</param>
+public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan ConnectTimeout, TimeSpan AuthTimeout, AdmissionLimits? Admission = null)
 {
     /// <summary>
     /// How long an authenticated session may last before the proxy closes it and the client must
     /// authenticate again (<c>max-session-lifetime</c>); zero: no limit (the default).
     /// </summary>
     public TimeSpan MaxSessionLifetime { get; init; } = TimeSpan.Zero;
+
+    /// <summary>The admission limits in force.</summary>
+    public AdmissionLimits Limits => Admission ?? AdmissionLimits.Default;
 
     public static readonly DataPlaneSettings Default = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(8));
 
@@ -31,7 +36,8 @@ public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan Conne
             Positive(section, "connect-timeout", Default.ConnectTimeout),
             // A proxy waits for its auth server a little longer than the hand-off may take, so the
             // auth server's own `timeout` answer arrives first.
-            handoff + TimeSpan.FromSeconds(3))
+            handoff + TimeSpan.FromSeconds(3),
+            AdmissionSettings.FromConfig(config, "actorvpn.data-plane.admission", "actorvpn.data-plane.pre-auth-timeout"))
         {
             MaxSessionLifetime = section.GetString("max-session-lifetime", "off") is "off" or "" ? TimeSpan.Zero : Positive(section, "max-session-lifetime", TimeSpan.Zero),
             IdentityRenewBefore = renewBefore,

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using ActorVpn.Credentials;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
+using ActorVpn.Wire.Admission;
 using Akka.Actor;
 using Akka.Event;
 using static ActorVpn.AuthServers.AuthServerAdmin;
@@ -21,6 +22,12 @@ namespace ActorVpn.Proxies;
 /// it expires, for the same key: the pin the auth server vouches for on routes stays the same, and a
 /// client checking either certificate accepts it while both are valid (the overlap).
 /// </para>
+/// <para>
+/// Anything from the network is hostile until authenticated: a connection holds a place in the
+/// admission gates (<see cref="DataPlaneSettings.Limits"/>) until its client is authenticated, one
+/// that finds them full is closed at once, and one that has not finished TLS and sent its request
+/// by the pre-authentication deadline is stopped.
+/// </para>
 /// </summary>
 public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
 {
@@ -31,6 +38,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<IActorRef, SessionCounters> _sessions = [];
     private readonly LeafKey _key = LeafKey.Create();
+    private readonly AdmissionGates _gates;
+    private readonly RefusalLog _refusals;
 
     private Socket? _listener;
     private X509Certificate2? _identity;
@@ -50,6 +59,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
         _advertise = advertise;
         _authServer = authServer;
         _settings = settings;
+        _gates = settings.Limits.NewGates();
+        _refusals = new RefusalLog(line => _log.Warning("{0}: {1}", spec.Name, line));
         Enrolling();
     }
 
@@ -115,16 +126,35 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
     {
         Receive<Accepted>(accepted =>
         {
+            string? refusal = "no peer address";
+            if (accepted.Socket.RemoteEndPoint is not IPEndPoint peer || _gates.TryAdmit(peer.Address, out refusal) is not { } admitted)
+            {
+                _refusals.Refused(refusal ?? "refused");
+                accepted.Socket.Dispose();
+                return;
+            }
+
             _accepted++;
-            var counters = new SessionCounters($"{_spec.Name}-{++_sequence}");
+            var counters = new SessionCounters($"{_spec.Name}-{++_sequence}") { Admission = admitted };
             var session = Context.ActorOf(ProxyConnectionActor.Props(_spec, _authServer, _identity!, _settings, accepted.Socket, counters), counters.Id);
             Context.Watch(session);
             _sessions[session] = counters;
+            Timers.StartSingleTimer(counters.Id, new PreAuthDeadline(session), _settings.Limits.PreAuthTimeout);
+        });
+        Receive<PreAuthDeadline>(deadline =>
+        {
+            if (_sessions.TryGetValue(deadline.Session, out var counters) && counters.Admission is { WithinPreAuth: true })
+            {
+                // The client controls this part (TLS, then its request): one that stalls it is stopped well before the set-up deadline.
+                _refusals.Refused($"no TLS handshake and request within {_settings.Limits.PreAuthTimeout.TotalSeconds:0.#} s");
+                Context.Stop(deadline.Session);
+            }
         });
         Receive<Terminated>(terminated =>
         {
             if (_sessions.Remove(terminated.ActorRef, out var counters))
             {
+                Timers.Cancel(counters.Id);
                 _refused += counters.Refused ? 1 : 0;
                 _bytesOfEnded += counters.Relay.BytesAToB + counters.Relay.BytesBToA;
             }
@@ -192,7 +222,10 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
     private void StartAccepting()
     {
         var self = Self;
-        _ = AcceptLoop.RunAsync(_listener!, socket => self.Tell(new Accepted(socket)), _stopping.Token);
+        var log = _log;
+        var name = _spec.Name;
+        _ = AcceptLoop.RunAsync(_listener!, socket => self.Tell(new Accepted(socket)), _stopping.Token,
+            (e, pause) => log.Warning("{0}: accept failed ({1}); pausing {2} ms before accepting again", name, e.SocketErrorCode, pause.TotalMilliseconds));
     }
 
     private ProxyStatus Status()
@@ -204,6 +237,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
     }
 
     private sealed record Accepted(Socket Socket);
+
+    private sealed record PreAuthDeadline(IActorRef Session);
 
     private sealed record EnrolmentFailed(Exception Cause);
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
+using ActorVpn.Wire.Admission;
 using Akka.Actor;
 using Akka.Event;
 using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
@@ -100,8 +101,14 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             // The entry proxy's session is over: the home server releases what is still held downstream.
             _authServer.Tell(new SessionEnded(entry.HandOffId), ActorRefs.NoSender);
         }
+        else if (_session is null && _stage == "asking auth server")
+        {
+            // Its ask timed out or the client left: the auth server drops or releases the hand-off now, not after the hold timeout.
+            _authServer.Tell(new ClientAbandoned(Counters.Id), ActorRefs.NoSender);
+        }
 
         _audit.Ended();
+        Counters.Admission?.Dispose();
 
         _tls?.Dispose();
         _clientStream.Dispose();
@@ -118,6 +125,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
 
     private void OnTlsAccepted(TlsAccepted accepted)
     {
+        Counters.Admission?.HandshakeDone();
         _tls = accepted.Tls;
         _clientCertificate = accepted.ClientCertificate;
         Counters.ServerName = accepted.Tls.TargetHostName;
@@ -132,6 +140,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         {
             case ("auth", AuthRequest request):
                 // Fig. 6 steps 602-604: forward certificate 1 to this proxy's own auth server and wait.
+                Counters.Admission?.RequestRead();
                 _destination = request.Destination;
                 // Known from here, not only once authenticated: a revocation that reaches this proxy while the
                 // auth server is still judging the certificate closes this session too.
@@ -174,6 +183,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private void OnAuthenticated(ClientAuthenticated session)
     {
         // Fig. 6 step 605: success, with the route if the auth server sent one (the entry proxy).
+        Counters.Admission?.Authenticated();
         _session = session;
         _clientCertificate?.Dispose(); // judged by the auth server; not needed for the rest of the session
         _clientCertificate = null;
@@ -387,4 +397,7 @@ public sealed class SessionCounters(string id)
     public bool Refused { get; set; }
 
     public bool Ended { get; set; }
+
+    /// <summary>Its places in the proxy's admission gates while it is not yet authenticated; null when the proxy admits without gates.</summary>
+    public Admitted? Admission { get; init; }
 }

@@ -37,7 +37,7 @@ internal sealed class ConsoleFixture : IAsyncDisposable
 
     public Akka.TestKit.Xunit2.TestKit Kit { get; }
 
-    /// <param name="config">HOCON layered over the fixture's own.</param>
+    /// <param name="config">More HOCON for the node (e.g. console limits); it wins over the defaults.</param>
     public static async Task<ConsoleFixture> StartAsync(string? config = null)
     {
         // Only the ring-buffer logger: `log peek` sees INFO lines, the test output stays quiet.

@@ -76,10 +76,11 @@ public sealed class TestNode : IAsyncDisposable
     }
 
     /// <summary>What the journal and snapshot store hold for one persistence id, read in a fresh system.</summary>
-    public static async Task<IReadOnlyList<object>> ReadJournalAsync(TestStore store, string persistenceId)
+    /// <param name="fromSnapshot">false: every event from the first, ignoring snapshots.</param>
+    public static async Task<IReadOnlyList<object>> ReadJournalAsync(TestStore store, string persistenceId, bool fromSnapshot = true)
     {
         using var system = ActorSystem.Create("reader", ConfigFor(store));
-        var reader = system.ActorOf(Props.Create(() => new JournalReader(persistenceId)));
+        var reader = system.ActorOf(Props.Create(() => new JournalReader(persistenceId, fromSnapshot)));
         var result = await reader.Ask<IReadOnlyList<object>>("read", Patience);
         await system.Terminate();
         return result;
@@ -92,9 +93,10 @@ public sealed class TestNode : IAsyncDisposable
     {
         private readonly List<object> _seen = [];
 
-        public JournalReader(string persistenceId)
+        public JournalReader(string persistenceId, bool fromSnapshot)
         {
             PersistenceId = persistenceId;
+            Recovery = fromSnapshot ? Recovery.Default : new Recovery(SnapshotSelectionCriteria.None);
             Recover<RecoveryCompleted>(_ => { });
             Recover<object>(_seen.Add);
             // commands are stashed until recovery has completed
@@ -102,5 +104,7 @@ public sealed class TestNode : IAsyncDisposable
         }
 
         public override string PersistenceId { get; }
+
+        public override Recovery Recovery { get; }
     }
 }

@@ -4,12 +4,18 @@ using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;
 
-// A child process for the kill -9 test (issue #5): starts the patent example's control plane on a
+// A child process for the kill -9 test: starts the patent example's control plane on a
 // durable store and adds and revokes users in a loop, printing a line after each confirmed write,
 // until it is killed. Arguments: STORE DATA-DIR [CONNECTION-STRING].
+// `golden DATA-DIR` writes the journal-compatibility golden store instead (SQLite, see GoldenStoreTests).
+if (args is ["golden", var golden])
+{
+    return await GoldenStore.WriteAsync(golden);
+}
+
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: writer STORE DATA-DIR [CONNECTION-STRING]");
+    Console.Error.WriteLine("usage: writer STORE DATA-DIR [CONNECTION-STRING] | writer golden DATA-DIR");
     return 2;
 }
 

@@ -93,4 +93,10 @@ public static class ClientAuthProtocol
 
     /// <summary>The entry proxy's session ended: release whatever the hand-off still holds downstream (【0053】).</summary>
     public sealed record SessionEnded(string HandOffId) : IActorVpnMessage;
+
+    /// <summary>
+    /// The proxy connection <paramref name="SessionId"/> (<see cref="AuthenticateClient.SessionId"/>) stopped waiting for
+    /// the answer (its ask timed out, or its client left): drop the request if still queued, release the hand-off if in flight.
+    /// </summary>
+    public sealed record ClientAbandoned(string SessionId) : IActorVpnMessage;
 }

@@ -1,3 +1,4 @@
+using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.State;
 using Akka.Configuration;
 
@@ -28,6 +29,9 @@ public sealed record AuthServerSettings(
 
     /// <summary>Who may send administrative messages; null: anyone (a single process, whose senders are all its own).</summary>
     public AdminAdmission? Admission { get; init; }
+
+    /// <summary>How many new hand-offs one user and one entry proxy may start (<c>admission</c>).</summary>
+    public HandOffAdmissionLimits HandOffAdmission { get; init; } = HandOffAdmissionLimits.Default;
 
     public static readonly AuthServerSettings Default = new(
         HandOffTimeout: TimeSpan.FromSeconds(5),
@@ -70,8 +74,23 @@ public sealed record AuthServerSettings(
                 section.GetDouble("snapshot-every-user-fraction", SnapshotPolicy.Default.UserFraction) is >= 0 and <= 10 and var fraction
                     ? fraction
                     : throw new ConfigurationException($"actorvpn.auth-server.snapshot-every-user-fraction must be a number from 0 to 10, not '{section.GetString("snapshot-every-user-fraction")}'")),
+            HandOffAdmission = new HandOffAdmissionLimits(
+                Rate(section, "admission.per-user-per-second", HandOffAdmissionLimits.Default.PerUserPerSecond),
+                Burst(section, "admission.per-user-burst", HandOffAdmissionLimits.Default.PerUserBurst),
+                Rate(section, "admission.per-proxy-per-second", HandOffAdmissionLimits.Default.PerProxyPerSecond),
+                Burst(section, "admission.per-proxy-burst", HandOffAdmissionLimits.Default.PerProxyBurst)),
         };
     }
+
+    private static double Rate(Config section, string key, double fallback) =>
+        section.GetDouble(key, fallback) is > 0 and var rate
+            ? rate
+            : throw new ConfigurationException($"actorvpn.auth-server.{key} must be a positive number, not '{section.GetString(key)}'");
+
+    private static int Burst(Config section, string key, int fallback) =>
+        section.GetInt(key, fallback) is >= 1 and var burst
+            ? burst
+            : throw new ConfigurationException($"actorvpn.auth-server.{key} must be at least 1, not '{section.GetString(key)}'");
 
     private static TimeSpan Positive(Config section, string key, TimeSpan fallback)
     {

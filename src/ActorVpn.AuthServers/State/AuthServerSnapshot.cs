@@ -8,6 +8,7 @@ namespace ActorVpn.AuthServers.State;
 /// with 100,000 users recovers from the latest snapshot plus a few events instead of replaying all.
 /// Plain lists: the JSON form does not depend on a dictionary's comparer.
 /// </summary>
+[PersistedAs("as-snapshot")]
 public sealed record AuthServerSnapshot(
     string Name,
     AuthorityCreated? Authority,

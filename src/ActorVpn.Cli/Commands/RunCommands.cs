@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Runtime.InteropServices;
 using ActorVpn.Client;
+using ActorVpn.Credentials;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole;
 using ActorVpn.Proxies;
@@ -31,7 +32,9 @@ public static class RunCommands
             {
                 var model = ExampleTopology.LoadOrDefault(parse.GetValue(topology));
                 var directory = Path.GetFullPath(parse.GetValue(data)!);
-                Directory.CreateDirectory(Path.Combine(directory, "profiles"));
+                // Profiles, the store, the key secret and admin.avpn live here: owner only.
+                SecretFiles.PrivateDirectory(directory);
+                SecretFiles.PrivateDirectory(Path.Combine(directory, "profiles"));
                 await using var node = await VpnNode.StartAsync(model, concerns: [DurableStore.LayerFor(parse.GetValue(store)!), ConsoleHost.Layer], dataDirectory: directory);
                 foreach (var user in model.Users)
                 {

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using ActorVpn.OperatorConsole.Commands;
+using ActorVpn.Wire.Admission;
 using Akka.Actor;
 using Akka.Event;
 
@@ -29,7 +30,8 @@ public sealed class ConsoleConnectionActor : ReceiveActor
     private readonly Socket _socket;
     private readonly ConsoleAuthority _authority;
     private readonly ConsoleCommands _commands;
-    private readonly TimeSpan _handshakeTimeout;
+    private readonly ConsoleLimits _limits;
+    private readonly Admitted _admitted;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<ConsoleReply> _queue = new();
@@ -42,14 +44,17 @@ public sealed class ConsoleConnectionActor : ReceiveActor
     private bool _lastWasFinal = true;
     private string _operator = "?";
 
-    public ConsoleConnectionActor(Socket socket, ConsoleAuthority authority, ConsoleCommands commands, TimeSpan handshakeTimeout)
+    /// <param name="admitted">Its places in the admission gates, freed once the operator has authenticated.</param>
+    public ConsoleConnectionActor(Socket socket, ConsoleAuthority authority, ConsoleCommands commands, ConsoleLimits limits, Admitted admitted)
     {
         _socket = socket;
         _authority = authority;
         _commands = commands;
-        _handshakeTimeout = handshakeTimeout;
+        _limits = limits;
+        _admitted = admitted;
         Receive<Authenticated>(authenticated =>
         {
+            _admitted.Authenticated();
             _tls = authenticated.Tls;
             _operator = authenticated.Operator;
             _log.Info("console: operator {0} connected from {1}", authenticated.Operator, _socket.RemoteEndPoint);
@@ -128,8 +133,8 @@ public sealed class ConsoleConnectionActor : ReceiveActor
         });
     }
 
-    public static Props Props(Socket socket, ConsoleAuthority authority, ConsoleCommands commands, TimeSpan handshakeTimeout) =>
-        Akka.Actor.Props.Create(() => new ConsoleConnectionActor(socket, authority, commands, handshakeTimeout));
+    public static Props Props(Socket socket, ConsoleAuthority authority, ConsoleCommands commands, ConsoleLimits limits, Admitted admitted) =>
+        Akka.Actor.Props.Create(() => new ConsoleConnectionActor(socket, authority, commands, limits, admitted));
 
     protected override void PreStart() =>
         HandshakeAsync().PipeTo(Self, failure: e => new Ended($"refused: {e.GetBaseException().Message}"));
@@ -137,6 +142,7 @@ public sealed class ConsoleConnectionActor : ReceiveActor
     protected override void PostStop()
     {
         _stopping.Cancel();
+        _admitted.Dispose();
         _tls?.Dispose();
         _socket.Dispose();
         _stopping.Dispose();
@@ -145,7 +151,7 @@ public sealed class ConsoleConnectionActor : ReceiveActor
     private async Task<Authenticated> HandshakeAsync()
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        deadline.CancelAfter(_handshakeTimeout);
+        deadline.CancelAfter(_limits.Admission.PreAuthTimeout);
         var tls = new SslStream(new NetworkStream(_socket, ownsSocket: false), leaveInnerStreamOpen: false);
         string? operatorName = null;
         try
@@ -220,7 +226,7 @@ public sealed class ConsoleConnectionActor : ReceiveActor
 
         _writing = true;
         _lastWasFinal = !reply.More;
-        ConsoleFrames.WriteReplyAsync(_tls!, reply, _stopping.Token).AsTask()
+        ConsoleFrames.WriteReplyAsync(_tls!, reply, _stopping.Token, _limits.MaxReply).AsTask()
             .PipeTo(Self, success: () => Written.Instance, failure: e => new Ended($"write failed: {e.GetBaseException().Message}"));
     }
 
@@ -232,13 +238,13 @@ public sealed class ConsoleConnectionActor : ReceiveActor
         }
 
         _reading = true;
-        ReadAsync(_tls!, _stopping.Token).PipeTo(Self, failure: e => (e is AggregateException { InnerException: { } inner } ? inner : e) is InvalidDataException bad
+        ReadAsync(_tls!, _limits.MaxRequest, _stopping.Token).PipeTo(Self, failure: e => (e is AggregateException { InnerException: { } inner } ? inner : e) is InvalidDataException bad
             ? new ProtocolError(bad.Message)
             : new Ended(e.GetBaseException().Message));
     }
 
-    private static async Task<object> ReadAsync(Stream stream, CancellationToken ct) =>
-        await ConsoleFrames.ReadRequestAsync(stream, ct) is { } request ? request : new Ended("closed by the operator");
+    private static async Task<object> ReadAsync(Stream stream, int maxRequest, CancellationToken ct) =>
+        await ConsoleFrames.ReadRequestAsync(stream, ct, maxRequest) is { } request ? request : new Ended("closed by the operator");
 
     /// <summary>Tells a streaming command's actor to send its final reply and stop.</summary>
     public sealed record StopStream

@@ -17,6 +17,7 @@ namespace ActorVpn.Hosting.Audit;
 /// <param name="Peer">Of an unauthenticated record: the peer's address (<c>*</c> for the summary of sources not itemised).</param>
 /// <param name="Fingerprint">Of an unauthenticated record: lower-case hex SHA-256 of the certificate the peer presented.</param>
 /// <param name="Count">How many attempts the record stands for (more than one only for unauthenticated records).</param>
+[PersistedAs("audit-record")]
 public sealed record AuditRecord(
     string Kind,
     string Id,
