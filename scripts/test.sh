@@ -15,7 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The persistence suite also runs on a real PostgreSQL (issue #5): install Debian's package when it
+# The persistence suite also runs on a real PostgreSQL: install Debian's package when it
 # is missing (as root, no prompts), start a private throwaway server on a free port, export its
 # connection string to the tests, stop it at the end. Without it those tests skip, saying why.
 start_postgres() {

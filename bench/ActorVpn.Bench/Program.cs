@@ -9,12 +9,12 @@ using ActorVpn.Topology;
 using Akka.Configuration;
 using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
 
-// The benchmark harness of issue 8. Run it with bench/run.sh (installs the peers, stops what it started).
+// The benchmark harness. Run it with bench/run.sh (installs the peers, stops what it started).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 if (args.Contains("--recovery"))
 {
-    return await RecoveryBench.RunAsync(args); // issue #5: 100,000 users' recovery (bench/run.sh --recovery)
+    return await RecoveryBench.RunAsync(args); // 100,000 users' recovery (bench/run.sh --recovery)
 }
 
 if (args.Contains("--serve"))

@@ -158,7 +158,7 @@ internal static class Report
         md.AppendLine();
         md.AppendLine("## Not measured");
         md.AppendLine();
-        md.AppendLine("- Route hand-off with 100,000 registered users (issue 8, scale) — not built yet.");
+        md.AppendLine("- Route hand-off with 100,000 registered users (scale) — not built yet.");
         if (quick)
         {
             md.AppendLine(Inv($"- `--quick` shrinks the run: {plan.IdleSessions} idle sessions instead of 10,000, {plan.StreamBytes >> 20} MiB streams instead of ≥ 1 GiB, {plan.SetUpSessions} sequential ActorVpn set-ups per round ({plan.SetUpSessions * plan.Rounds} over the run), {plan.SshSetUps} sequential `ssh -J` samples per round. Run `bench/run.sh` (default) for the full figures."));

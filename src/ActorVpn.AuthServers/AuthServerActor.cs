@@ -117,7 +117,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     /// <summary>
     /// The store refused or lost a write: the state is unconfirmed, so this server stops at once
     /// (callers get <c>unreachable</c>: fail closed) and its upper server re-creates it with
-    /// back-off; it then recovers from whatever the store confirmed (issue #5, failure behaviour).
+    /// back-off; it then recovers from whatever the store confirmed.
     /// </summary>
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
@@ -226,7 +226,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             ImportAuthority(created);
         }
 
-        // Snapshots bound recovery (issue #5: 100,000 users recover in seconds); see SnapshotPolicy.
+        // Snapshots bound recovery: 100,000 users recover in seconds; see SnapshotPolicy.
         if (!IsRecovering && _settings.Snapshots.IsDue(LastSequenceNr - _snapshotAt, _state.Users.Count))
         {
             _snapshotAt = LastSequenceNr;
@@ -243,7 +243,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    /// <summary>The signing key is journalled encrypted when the node has a key secret (issue #5: protected at rest).</summary>
+    /// <summary>The signing key is journalled encrypted when the node has a key secret, so it is protected at rest.</summary>
     private void ImportAuthority(AuthorityCreated created)
     {
         _authority?.Dispose();
@@ -263,7 +263,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         if (_state.Authority is null)
         {
-            // First start ever: create this server's own signing key (real credentials, issue #2.4).
+            // First start ever: create this server's own signing key.
             using var authority = SigningAuthority.Create(Me, Now);
             var created = _settings.KeyProtection is { } protection
                 ? new AuthorityCreated(authority.ExportEncryptedPkcs8PrivateKey(protection.Secret), authority.Certificate.RawData, KeyIsProtected: true)
@@ -271,7 +271,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             Persist(created, ApplyEvent);
         }
 
-        // Reachable only once its durable state is confirmed (issue #5: fail closed while the store is down).
+        // Reachable only once its durable state is confirmed: fail closed while the store is down.
         AuthServerRegistry.For(Context.System).Register(Me, Self);
         _log.Info("auth server {0} ready: {1} users, {2} credentials issued, {3} held", Me, _state.Users.Count, _state.CredentialsIssued.Count, _state.CredentialsHeld.Count);
     }

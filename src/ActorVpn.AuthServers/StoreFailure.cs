@@ -8,7 +8,7 @@ using static ActorVpn.AuthServers.HandOff.HandOffProtocol;
 namespace ActorVpn.AuthServers;
 
 /// <summary>
-/// Prompt answers from an auth server that is failing because the store failed (issue #5): nobody
+/// Prompt answers from an auth server that is failing because the store failed: nobody
 /// waits for an ask timeout, and nothing is authorised on unconfirmed state.
 ///
 /// Three cases: the command whose write the store did not confirm is answered from
@@ -21,7 +21,7 @@ namespace ActorVpn.AuthServers;
 /// </summary>
 public static class StoreFailure
 {
-    /// <summary>The prefix of an administrative refusal for this reason (not a hand-off code: those stay as in contract §2).</summary>
+    /// <summary>The prefix of an administrative refusal for this reason (not a hand-off code: those stay as documented).</summary>
     public const string Code = "store-unavailable";
 
     /// <summary>Answers <paramref name="message"/> on behalf of auth server <paramref name="server"/>; false if it needs no answer.</summary>

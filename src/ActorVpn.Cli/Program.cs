@@ -2,7 +2,7 @@ using System.CommandLine;
 using ActorVpn.Cli;
 using ActorVpn.Cli.Commands;
 
-// avpn: one executable for every role of contract §2.
+// avpn: one executable for every role.
 var root = new RootCommand("ActorVpn: a VPN whose client reaches a server through a chain of proxies, each owned by an " +
     "authentication server; the client's certificate is handed from auth server to auth server (JP H11-328117 A).");
 root.Options.Add(CliRunner.VerboseOption);

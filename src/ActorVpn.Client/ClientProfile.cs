@@ -13,7 +13,7 @@ namespace ActorVpn.Client;
 public sealed record EntryProxy(string Proxy, string Address, string? DestinationAddress = null);
 
 /// <summary>
-/// A client profile (<c>NAME.avpn</c>, contract §2): the user's certificate 1 and key, the trust anchor
+/// A client profile (<c>NAME.avpn</c>): the user's certificate 1 and key, the trust anchor
 /// of its home auth server, and the entry proxy of each destination it may use.
 /// </summary>
 public sealed record ClientProfile(

@@ -141,7 +141,7 @@ public sealed class ClusterNode : IAsyncDisposable
         var system = ActorSystem.Create(SystemName, RemoteTls.SystemSetup(config)); // Akka.Remote over CA-verified mutual TLS when enable-ssl is on
         try
         {
-            // The audit trail (issue #5), journalled per node: nodes share one store, so each writes under its own address.
+            // The audit trail, journalled per node: nodes share one store, so each writes under its own address.
             var audit = AuditSettings.FromConfig(config);
             var self = ((ExtendedActorSystem)system).Provider.DefaultAddress;
             system.ActorOf(AuditLog.Props(audit with { PersistenceId = $"{audit.PersistenceId}-{self.Host}-{self.Port}" }), AuditLog.Name);
@@ -220,8 +220,8 @@ public sealed class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// SIGTERM: before the node leaves, proxy sessions may finish for up to the drain period
-    /// (issue 6 §3); whatever is still open then is closed when the proxies stop (【0053】).
+    /// SIGTERM: before the node leaves, proxy sessions may finish for up to the drain period;
+    /// whatever is still open then is closed when the proxies stop (【0053】).
     /// </summary>
     private static void AddDrainTask(ActorSystem system, IReadOnlyList<ProxySpec> proxies, TimeSpan drainPeriod)
     {

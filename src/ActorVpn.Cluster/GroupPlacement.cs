@@ -14,7 +14,7 @@ namespace ActorVpn.Cluster;
 /// singleton, managed at <c>/user/group-&lt;root&gt;</c> on the nodes that may host it (those with
 /// role <c>group-&lt;root&gt;</c>). The singleton is a small <see cref="GroupHost"/> named after the
 /// root, whose one child is the root server, so a member lives at <c>/user/group-as4/as4/as4/as2</c>.
-/// The host re-creates the root with back-off when it stops for a store failure (issue 5's fail-closed
+/// The host re-creates the root with back-off when it stops for a store failure (the fail-closed
 /// behaviour, which the single-node guardian provides; a bare singleton would stay dead until its
 /// node left). A group fails over as a whole: its members' hand-offs, credentials and users move with
 /// their upper server, and the journal restores them.

@@ -6,7 +6,7 @@ using Npgsql;
 namespace ActorVpn.Cluster;
 
 /// <summary>
-/// "The store answers" for <c>/healthz/ready</c> (issue 6 §5): opens a connection to the journal's
+/// "The store answers" for <c>/healthz/ready</c>: opens a connection to the journal's
 /// database (the one Akka.Persistence.Sql writes to) and runs <c>SELECT 1</c> within a short
 /// deadline. The in-memory journal always answers.
 /// </summary>

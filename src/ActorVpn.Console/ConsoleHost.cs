@@ -11,7 +11,7 @@ using Akka.Configuration;
 namespace ActorVpn.OperatorConsole;
 
 /// <summary>
-/// Starts a node's operator console (issue 4): the console authority, the console actor on its
+/// Starts a node's operator console: the console authority, the console actor on its
 /// endpoint, and the operator credential (<c>DATA/admin.avpn</c>) that opens it. With a data
 /// directory the authority is kept there (<c>DATA/console-authority.json</c>) and an
 /// <c>admin.avpn</c> it issued earlier keeps working across restarts (its endpoint is updated if

@@ -6,7 +6,7 @@ using ActorVpn.Credentials;
 namespace ActorVpn.OperatorConsole;
 
 /// <summary>
-/// <c>DATA/admin.avpn</c> (contract §2 <c>--admin P</c>): where the console listens, the console
+/// <c>DATA/admin.avpn</c> (<c>avpn console --admin P</c>): where the console listens, the console
 /// authority's certificate (its trust anchor), the pin of the node's console identity, and the
 /// operator's certificate and private key for mutual TLS.
 /// </summary>

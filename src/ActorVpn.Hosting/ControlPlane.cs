@@ -38,7 +38,7 @@ public sealed class ControlPlane
         IHandOffInterceptor? interceptor = null, TimeSpan? askTimeout = null)
     {
         var plane = new ControlPlane(system, topology, askTimeout ?? TimeSpan.FromSeconds(30));
-        // Requests caught in an auth server that fails for the store get a prompt answer, not an ask timeout (issue #5).
+        // Requests caught in an auth server that fails for the store get a prompt answer, not an ask timeout.
         system.ActorOf(StoreFailureAnswerer.Props(), StoreFailureAnswerer.Name);
         plane.Guardian = system.ActorOf(AuthServersGuardian.Props(topology, settings, interceptor), AuthServersGuardian.Name);
         await plane.Guardian.Ask<ActorIdentity>(new Identify(null), plane._askTimeout);
@@ -84,7 +84,7 @@ public sealed class ControlPlane
 
     /// <summary>
     /// Asks an auth server. Once the system has started, one that is not running (e.g. stopped by a
-    /// store failure, issue #5) fails at once with <c>unreachable</c> instead of timing out.
+    /// store failure) fails at once with <c>unreachable</c> instead of timing out.
     /// </summary>
     public Task<T> AskAsync<T>(string authServer, object message) =>
         _resolve is not null ? _resolve(authServer).Ask<T>(message, _askTimeout)

@@ -19,7 +19,7 @@ public static class EnvironmentOverrides
         ["AVPN_POSTGRES"] = "actorvpn.persistence.connection-string",
         ["AVPN_KEY_SECRET"] = "actorvpn.persistence.key-secret",
 
-        // issue 6: a cluster node (`avpn node`, hocon/cluster.hocon and hocon/remote.hocon)
+        // a cluster node (`avpn node`, hocon/cluster.hocon and hocon/remote.hocon)
         ["AVPN_HOSTNAME"] = "akka.remote.dot-netty.tcp.hostname",
         ["AVPN_PUBLIC_HOSTNAME"] = "akka.remote.dot-netty.tcp.public-hostname",
         ["AVPN_PORT"] = "akka.remote.dot-netty.tcp.port",
@@ -41,7 +41,7 @@ public static class EnvironmentOverrides
         ["AVPN_CONSOLE_DATA_DIRECTORY"] = "actorvpn.console.data-directory",
     };
 
-    /// <summary>Variables holding a comma-separated list, set as a HOCON list (issue 6).</summary>
+    /// <summary>Variables holding a comma-separated list, set as a HOCON list.</summary>
     public static readonly IReadOnlyDictionary<string, string> ListKeys = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["AVPN_SEED_NODES"] = "akka.cluster.seed-nodes",

@@ -8,7 +8,7 @@ using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
 
 namespace ActorVpn.Hosting;
 
-/// <summary>The outcome of a hand-off for one user and destination, as contract §2 prints it.</summary>
+/// <summary>The outcome of a hand-off for one user and destination, as <c>route trace</c> prints it.</summary>
 public sealed record RouteTraceResult(
     bool Ok,
     string User,
@@ -21,7 +21,7 @@ public sealed record RouteTraceResult(
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    /// <summary>The JSON of contract §2 (<c>route trace --json</c>).</summary>
+    /// <summary>The JSON of <c>route trace --json</c>.</summary>
     public string ToJson()
     {
         var body = new Dictionary<string, object?> { ["ok"] = Ok, ["user"] = User, ["destination"] = Destination };

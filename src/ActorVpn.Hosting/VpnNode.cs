@@ -50,7 +50,7 @@ public sealed class VpnNode : IAsyncDisposable
         var system = ActorSystem.Create("actorvpn", config);
         try
         {
-            // The audit trail first, so it hears the first session attempt (issue #5).
+            // The audit trail first, so it hears the first session attempt.
             Audit.AuditTrail.Start(system, config);
             var control = await ControlPlane.StartAsync(system, topology, authServers, interceptor);
             var settings = DataPlaneSettings.FromConfig(config);

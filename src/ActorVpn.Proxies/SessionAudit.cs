@@ -6,7 +6,7 @@ namespace ActorVpn.Proxies;
 /// <summary>
 /// One session attempt as the entry proxy saw it (Fig. 6 at the first proxy of the route: 601 the
 /// request, 604 the home server's answer, 609 the end), published on the node's event stream for
-/// the audit trail (issue #5) to write durably. Only the entry proxy publishes: one attempt, one record.
+/// the audit trail to write durably. Only the entry proxy publishes: one attempt, one record.
 /// </summary>
 /// <param name="Outcome"><c>ok</c> (authenticated; <paramref name="End"/> set when the session has ended) or <c>error</c>.</param>
 public sealed record SessionAttemptObserved(

@@ -70,7 +70,7 @@ public sealed class VpnScenario : IAsyncDisposable
     /// <summary>Every client session that has ended so far, with the reason it failed (null if it closed normally).</summary>
     public IReadOnlyList<ClientProtocol.SessionClosed> ClosedSessions => _log.Sessions().Closed;
 
-    /// <summary>Starts the system of <paramref name="topologyText"/> (contract §1). Proxies listen on ephemeral ports; destinations are echo servers.</summary>
+    /// <summary>Starts the system of <paramref name="topologyText"/>. Proxies listen on ephemeral ports; destinations are echo servers.</summary>
     public static async Task<VpnScenario> StartAsync(string topologyText, ScenarioOptions? options = null)
     {
         options ??= new ScenarioOptions();

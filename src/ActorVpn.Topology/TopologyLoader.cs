@@ -6,7 +6,7 @@ using Akka.Configuration.Hocon;
 namespace ActorVpn.Topology;
 
 /// <summary>
-/// Reads and validates a topology file (contract §1). Every problem is reported as a
+/// Reads and validates a topology file. Every problem is reported as a
 /// <see cref="TopologyException"/> naming the file, the HOCON path and what is wrong; nothing here
 /// lets a parser's stack trace reach the user.
 /// </summary>

@@ -8,7 +8,7 @@ using Xunit;
 namespace ActorVpn.Cluster.Tests;
 
 /// <summary>
-/// /healthz/ready = joined the cluster AND the durable store answers (issue 6 §5); proxies advertise
+/// /healthz/ready = joined the cluster AND the durable store answers; proxies advertise
 /// the configured host, not their bind address.
 /// </summary>
 public sealed class ReadinessTests : IAsyncLifetime

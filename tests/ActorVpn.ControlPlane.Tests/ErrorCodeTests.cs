@@ -7,7 +7,7 @@ using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
 
 namespace ActorVpn.ControlPlane.Tests;
 
-/// <summary>Every error code of contract §2, each from a topology that really produces it, with where it failed and the path so far.</summary>
+/// <summary>Every hand-off error code, each from a topology that really produces it, with where it failed and the path so far.</summary>
 public sealed class ErrorCodeTests(ITestOutputHelper output)
 {
     private const string Proxies = """
@@ -134,7 +134,7 @@ public sealed class ErrorCodeTests(ITestOutputHelper output)
     [Fact]
     public async Task Member_is_not_trusted_by_its_upper_server_implicitly()
     {
-        // Contract §1: "Nothing is trusted implicitly, not even a parent by its members".
+        // The topology rule: "Nothing is trusted implicitly, not even a parent by its members".
         using var p = await TestPlane.StartAsync(output, Example("""
             as1 { routes { server = as2 }, relays { server = proxy1 } }
             as2 { parent = as4, relays { server = proxy2 }, trusts = [as1] }

@@ -9,7 +9,7 @@ using static ActorVpn.AuthServers.HandOff.HandOffProtocol;
 
 namespace ActorVpn.ControlPlane.Tests;
 
-/// <summary>Contract §3: forged, foreign, replayed or misused credentials get a clear refusal.</summary>
+/// <summary>Forged, foreign, replayed or misused credentials get a clear refusal.</summary>
 public sealed class HostileInputTests(ITestOutputHelper output)
 {
     private static async Task AssertNoHandOffAsync(TestPlane p)

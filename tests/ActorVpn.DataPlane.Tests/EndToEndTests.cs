@@ -8,7 +8,7 @@ using Xunit;
 
 namespace ActorVpn.DataPlane.Tests;
 
-/// <summary>Real TCP through the proxy chain on loopback (issue 3, "End to end").</summary>
+/// <summary>Real TCP through the proxy chain on loopback.</summary>
 public sealed class EndToEndTests
 {
     private const int FourMiB = 4 * 1024 * 1024;

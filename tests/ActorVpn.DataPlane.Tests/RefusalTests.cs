@@ -15,7 +15,7 @@ using static ActorVpn.AuthServers.AuthServerAdmin;
 namespace ActorVpn.DataPlane.Tests;
 
 /// <summary>
-/// Bad requests are refused cleanly and never take down another user's session (issue 3 "Refusals", contract §3).
+/// Bad requests are refused cleanly and never take down another user's session.
 /// Each test keeps a healthy session of another user ("bob") open throughout and checks it still flows at the end.
 /// </summary>
 public sealed class RefusalTests

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace ActorVpn.DataPlane.Tests;
 
-/// <summary>Any failure closes everything built for that session, hop by hop (【0053】, contract §3).</summary>
+/// <summary>Any failure closes everything built for that session, hop by hop (【0053】).</summary>
 public sealed class TeardownTests
 {
     [Fact]

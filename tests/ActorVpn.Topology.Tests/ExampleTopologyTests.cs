@@ -95,7 +95,7 @@ public sealed class ExampleTopologyTests
     [Fact]
     public void Contract_example_with_commas_after_objects_parses()
     {
-        // Contract §1 verbatim: `as2 { parent = as4, relays { server = proxy2 }, trusts = [as1] }`.
+        // The documented example verbatim: `as2 { parent = as4, relays { server = proxy2 }, trusts = [as1] }`.
         var model = TopologyLoader.LoadText(TopologyText.Build(), TopologyText.Source);
         var as2 = model.AuthServer("as2");
         Assert.Equal("as4", as2.Parent);

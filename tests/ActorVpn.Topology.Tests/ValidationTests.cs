@@ -3,7 +3,7 @@ using static ActorVpn.Topology.Tests.TopologyText;
 
 namespace ActorVpn.Topology.Tests;
 
-/// <summary>Contract §1: a broken topology is rejected at load, naming the file, the HOCON path and the problem.</summary>
+/// <summary>A broken topology is rejected at load, naming the file, the HOCON path and the problem.</summary>
 public sealed class ValidationTests
 {
     private const string Root = "actorvpn.topology";

@@ -1,6 +1,6 @@
 namespace ActorVpn.AuthServers.HandOff;
 
-/// <summary>The error codes of contract §2 (<c>route trace --json</c>), shared by every layer.</summary>
+/// <summary>The hand-off error codes (<c>route trace --json</c>, README "Errors"), shared by every layer.</summary>
 public static class ErrorCodes
 {
     public const string UnknownUser = "unknown-user";

@@ -1,7 +1,7 @@
 namespace ActorVpn.AuthServers.HandOff;
 
 /// <summary>
-/// The flow-chart steps of the patent that an auth server performs (see ../shared/design/patent.md).
+/// The flow-chart steps of the patent that an auth server performs (see docs/patent.md).
 /// Each is observable on the event stream (<see cref="HandOffStepReached"/>) and is a place where a
 /// test harness may inject a fault.
 /// </summary>

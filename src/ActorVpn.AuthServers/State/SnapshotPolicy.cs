@@ -1,7 +1,7 @@
 namespace ActorVpn.AuthServers.State;
 
 /// <summary>
-/// When an auth server snapshots its state (issue #5). A snapshot is the whole state, so its size grows
+/// When an auth server snapshots its state. A snapshot is the whole state, so its size grows
 /// with the registered users (about 0.8 KiB each: 100,000 users are ~78 MiB). Taking one every fixed
 /// number of events would write that much again every few registrations; instead a snapshot is due after
 /// <see cref="MinimumEvents"/> events, or after as many events as <see cref="UserFraction"/> of the users,

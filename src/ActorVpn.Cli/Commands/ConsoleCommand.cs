@@ -4,7 +4,7 @@ using ActorVpn.OperatorConsole.Client;
 
 namespace ActorVpn.Cli.Commands;
 
-/// <summary><c>avpn console</c> and the short forms <c>avpn user add|revoke|list</c> (contract §2): all go through the console connection.</summary>
+/// <summary><c>avpn console</c> and the short forms <c>avpn user add|revoke|list</c>: all go through the console connection.</summary>
 public static class ConsoleCommand
 {
     private static Option<string> Admin() => new("--admin")

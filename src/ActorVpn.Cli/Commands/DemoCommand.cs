@@ -4,7 +4,7 @@ using ActorVpn.Topology;
 
 namespace ActorVpn.Cli.Commands;
 
-/// <summary><c>avpn demo</c>: the whole system on loopback in one process (contract §2).</summary>
+/// <summary><c>avpn demo</c>: the whole system on loopback in one process.</summary>
 public static class DemoCommand
 {
     public static Command Create()

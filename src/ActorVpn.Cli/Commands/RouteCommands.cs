@@ -4,7 +4,7 @@ using ActorVpn.Topology;
 
 namespace ActorVpn.Cli.Commands;
 
-/// <summary><c>avpn route trace</c> (contract §2).</summary>
+/// <summary><c>avpn route trace</c>.</summary>
 public static class RouteCommands
 {
     public static Command Create()
@@ -12,7 +12,7 @@ public static class RouteCommands
         var topology = new Option<string?>("--topology") { Description = "Topology file (HOCON); default: the patent's example" };
         var user = new Option<string>("--user") { Description = "User whose certificate is handed off", Required = true };
         var to = new Option<string>("--to") { Description = "Destination name from the topology", Required = true };
-        var json = new Option<bool>("--json") { Description = "Print the outcome as JSON (contract §2)" };
+        var json = new Option<bool>("--json") { Description = "Print the outcome as JSON" };
         var trace = new Command("trace", "Run the real certificate hand-off for a user and destination and print the route, the hand-off path and the holders")
         {
             topology, user, to, json,

@@ -12,7 +12,7 @@ using Akka.Configuration;
 
 namespace ActorVpn.Cli.Commands;
 
-/// <summary><c>avpn up</c> and <c>avpn connect</c> (contract §2): long-running processes that stop on Ctrl-C or SIGTERM.</summary>
+/// <summary><c>avpn up</c> and <c>avpn connect</c>: long-running processes that stop on Ctrl-C or SIGTERM.</summary>
 public static class RunCommands
 {
     public static Command Up()

@@ -10,7 +10,7 @@ using Akka.Actor;
 namespace ActorVpn.OperatorConsole.Commands;
 
 /// <summary>
-/// The audit palette (issue #5): <c>audit tail</c> and <c>audit query</c> read the node's durable
+/// The audit palette: <c>audit tail</c> and <c>audit query</c> read the node's durable
 /// audit trail (<see cref="AuditReader"/>), and every <c>user add</c> / <c>user revoke</c> an
 /// operator runs is written to it, under the operator's certificate subject, before it is carried
 /// out (<see cref="AuditedAsync"/>: fail closed).

@@ -9,7 +9,7 @@ using Akka.Persistence.Journal;
 namespace ActorVpn.Hosting.Audit;
 
 /// <summary>
-/// The audit trail of one node (<c>/user/audit</c>, issue #5): every session attempt the entry
+/// The audit trail of one node (<c>/user/audit</c>): every session attempt the entry
 /// proxies publish (<see cref="SessionAttemptObserved"/>) and every operator action, written
 /// durably through Akka.Persistence.Sql by a child <see cref="AuditJournal"/> under one
 /// persistence id, each record tagged <c>audit</c> and <c>audit-user-NAME</c>.

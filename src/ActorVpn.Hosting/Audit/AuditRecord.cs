@@ -3,7 +3,7 @@ using ActorVpn.Messaging;
 namespace ActorVpn.Hosting.Audit;
 
 /// <summary>
-/// One line of the audit trail (issue #5), journalled as it is. A session attempt as the entry
+/// One line of the audit trail, journalled as it is. A session attempt as the entry
 /// proxy saw it (Fig. 6: the user, the destination, the route and hand-off path its home server
 /// answered, the outcome and error code, start and end), or an operator's administrative action
 /// (user add / revoke, by the subject of the operator's console certificate).
