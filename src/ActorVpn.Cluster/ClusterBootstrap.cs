@@ -48,17 +48,21 @@ public static class ClusterBootstrap
 
     /// <summary>
     /// A client profile for <paramref name="enrollment"/>: its certificate, key, trust anchor and entry
-    /// proxies, at the address each one of <paramref name="localProxies"/> listens on (asked of it),
-    /// else at the proxy's topology address.
+    /// proxies, each at the external address the operator advertises for it
+    /// (<see cref="NodeOptions.ProxyAdvertise"/>: a Service's address, which clients outside the cluster
+    /// reach), else at the address the proxy listens on if it runs on this node (asked of it), else at
+    /// its topology address.
     /// </summary>
-    public static async Task<ClientProfile> ProfileForAsync(ActorSystem system, TopologyModel topology, IReadOnlyCollection<string> localProxies, UserEnrollment enrollment)
+    public static async Task<ClientProfile> ProfileForAsync(ActorSystem system, TopologyModel topology, NodeOptions options, UserEnrollment enrollment)
     {
         var entries = new Dictionary<string, EntryProxy>(StringComparer.Ordinal);
         foreach (var (destination, proxy) in topology.AuthServer(enrollment.HomeServer).Relays)
         {
-            var address = localProxies.Contains(proxy)
-                ? (await system.ActorSelection($"/user/proxies/{proxy}").Ask<Proxies.ProxyProtocol.ProxyListening>(Proxies.ProxyProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(10))).Address
-                : topology.Proxy(proxy).Listen.ToString();
+            var address = options.ProxyAdvertise.TryGetValue(proxy, out var external)
+                ? external
+                : options.Proxies.Contains(proxy, StringComparer.Ordinal)
+                    ? (await system.ActorSelection($"/user/proxies/{proxy}").Ask<Proxies.ProxyProtocol.ProxyListening>(Proxies.ProxyProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(10))).Address
+                    : topology.Proxy(proxy).Listen.ToString();
             entries[destination] = new EntryProxy(proxy, address, topology.Destinations[destination].ToString());
         }
 
@@ -145,7 +149,7 @@ public static class ClusterBootstrap
             {
                 if (await plane.FindUserAsync(user.Name, user.AuthServer) is null)
                 {
-                    var profile = await ProfileForAsync(system, topology, options.Proxies, await plane.RegisterUserAsync(user.Name, user.AuthServer));
+                    var profile = await ProfileForAsync(system, topology, options, await plane.RegisterUserAsync(user.Name, user.AuthServer));
                     Directory.CreateDirectory(directory);
                     profile.Save(Path.Combine(directory, $"{user.Name}.avpn"));
                     _log.Info("user {0} registered at {1}; profile in {2}", user.Name, user.AuthServer, Path.Combine(directory, $"{user.Name}.avpn"));

@@ -23,6 +23,14 @@ public sealed record NodeOptions(
     /// </summary>
     public string AdvertiseHost { get; init; } = string.Empty;
 
+    /// <summary>
+    /// Proxy name → the <c>host:port</c> clients outside the cluster dial for it (<c>actorvpn.node.proxy-advertise</c>,
+    /// <c>AVPN_PROXY_ADVERTISE</c>): a LoadBalancer's or NodePort's address, which no pod can see for
+    /// itself. Written into client profiles as the entry proxy's address (Fig. 1: the client's first
+    /// hop); the relays between proxies keep using <see cref="AdvertiseHost"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ProxyAdvertise { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>How long a starting node waits for its store to answer before it gives up (<c>actorvpn.node.store-wait</c>).</summary>
     public TimeSpan StoreWait { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -44,6 +52,7 @@ public sealed record NodeOptions(
             node.GetInt("seed.replicas", 0))
         {
             AdvertiseHost = node.GetString("advertise-host", string.Empty),
+            ProxyAdvertise = ProxyAdvertiseFrom(node),
             StoreWait = node.GetTimeSpan("store-wait", TimeSpan.FromSeconds(60)),
             BootstrapInterval = node.GetTimeSpan("bootstrap-interval", TimeSpan.FromSeconds(5)),
         };
@@ -57,6 +66,23 @@ public sealed record NodeOptions(
     public string? AdvertisedHost(string publicHostname) =>
         AdvertiseHost.Length > 0 ? AdvertiseHost : publicHostname.Length > 0 ? publicHostname : null;
 
+    private static Dictionary<string, string> ProxyAdvertiseFrom(Config node)
+    {
+        var addresses = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (node.HasPath("proxy-advertise") && node.GetValue("proxy-advertise") is { } map && map.IsObject())
+        {
+            foreach (var (proxy, value) in map.GetObject().Items)
+            {
+                var text = value.GetString();
+                addresses[proxy] = HostPort.TryParse(text, out var problem) is { } address
+                    ? address.ToString()
+                    : throw new ConfigurationException($"{Section}.proxy-advertise.{proxy}: '{text}' is not the host:port clients dial for {proxy} ({problem})");
+            }
+        }
+
+        return addresses;
+    }
+
     /// <summary>Fails fast, naming the key, if the node asks for a group or proxy the topology lacks.</summary>
     public void Validate(TopologyModel topology)
     {
@@ -69,6 +95,11 @@ public sealed record NodeOptions(
         foreach (var proxy in Proxies.Where(p => !topology.HasProxy(p)))
         {
             throw new ConfigurationException($"{Section}.proxies: no proxy '{proxy}' in {topology.Source}");
+        }
+
+        foreach (var proxy in ProxyAdvertise.Keys.Where(p => !topology.HasProxy(p)))
+        {
+            throw new ConfigurationException($"{Section}.proxy-advertise: no proxy '{proxy}' in {topology.Source}");
         }
     }
 
@@ -95,11 +126,11 @@ public sealed record NodeOptions(
     /// <c>&lt;statefulset&gt;-i.&lt;service&gt;</c>. The one place seeds are derived from the replica
     /// count (k8s/ sets AVPN_SEED_STATEFULSET, AVPN_SEED_SERVICE, AVPN_REPLICAS from the same values).
     /// </summary>
-    public IReadOnlyList<string> DerivedSeeds(string systemName, int remotePort) =>
+    public IReadOnlyList<string> DerivedSeeds(string systemName, int remotePort, string protocol = "akka.tcp") =>
         SeedService.Length == 0 || SeedReplicas <= 0
             ? []
             : Enumerable.Range(0, SeedReplicas)
-                .Select(i => $"akka.tcp://{systemName}@{(SeedStatefulSet.Length > 0 ? SeedStatefulSet : SeedService)}-{i}.{SeedService}:{remotePort}")
+                .Select(i => $"{protocol}://{systemName}@{(SeedStatefulSet.Length > 0 ? SeedStatefulSet : SeedService)}-{i}.{SeedService}:{remotePort}")
                 .ToList();
 
     /// <summary>This pod's name as its peers resolve it: <c>&lt;POD_NAME&gt;.&lt;service&gt;</c>.</summary>

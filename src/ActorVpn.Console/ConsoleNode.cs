@@ -22,10 +22,16 @@ public sealed class ConsoleNode
     private readonly SemaphoreSlim _attaching = new(1, 1);
     private ControlPlane? _attached;
 
+    // Entry proxies whose external address this node is configured with (actorvpn.node.proxy-advertise):
+    // their profiles can be written here even when they run on another node.
+    private readonly IReadOnlyCollection<string> _advertised;
+
     private ConsoleNode(ActorSystem system, TopologyModel topology, IReadOnlyList<string> proxies, ActorPath proxiesPath,
-        Func<TimeSpan, Task<ControlPlane>> control, Func<UserEnrollment, Task<ClientProfile>> profileFor, Func<TimeSpan, Task<IReadOnlyList<ProxyAt>>> locate)
+        Func<TimeSpan, Task<ControlPlane>> control, Func<UserEnrollment, Task<ClientProfile>> profileFor, Func<TimeSpan, Task<IReadOnlyList<ProxyAt>>> locate,
+        IReadOnlyCollection<string>? advertised = null)
     {
         _locate = locate;
+        _advertised = advertised ?? [];
         System = system;
         Topology = topology;
         Proxies = proxies;
@@ -60,7 +66,8 @@ public sealed class ConsoleNode
         // The cluster's credential keeper distributes the inter-server credentials; the console only asks.
         return new ConsoleNode(node.System, node.Topology, node.Options.Proxies, node.Proxies.Path,
             timeout => Task.FromResult(ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], timeout)),
-            enrollment => ClusterBootstrap.ProfileForAsync(node.System, node.Topology, node.Options.Proxies, enrollment), probe => ClusterProxiesAsync(node, probe));
+            enrollment => ClusterBootstrap.ProfileForAsync(node.System, node.Topology, node.Options, enrollment), probe => ClusterProxiesAsync(node, probe),
+            node.Options.ProxyAdvertise.Keys.ToList());
     }
 
     /// <summary>
@@ -72,8 +79,8 @@ public sealed class ConsoleNode
 
     /// <summary>Why no client profile can be written here for a user of <paramref name="homeServer"/>, or null.</summary>
     public string? ProfileProblem(string homeServer) =>
-        Topology.AuthServer(homeServer).Relays.Values.FirstOrDefault(p => !Proxies.Contains(p, StringComparer.Ordinal)) is { } elsewhere
-            ? $"the entry proxy {elsewhere} of {homeServer} runs on another node, so this node cannot write the profile: run `user add` on the console of the node hosting {elsewhere}"
+        Topology.AuthServer(homeServer).Relays.Values.FirstOrDefault(p => !Proxies.Contains(p, StringComparer.Ordinal) && !_advertised.Contains(p, StringComparer.Ordinal)) is { } elsewhere
+            ? $"the entry proxy {elsewhere} of {homeServer} runs on another node, so this node cannot write the profile: run `user add` on the console of the node hosting {elsewhere}, or give this node its external address (actorvpn.node.proxy-advertise, AVPN_PROXY_ADVERTISE)"
             : null;
 
     /// <summary>The auth-server side: on a cluster node attached on first use (every group must answer by then).</summary>

@@ -50,6 +50,16 @@ public static class EnvironmentOverrides
         ["AVPN_PROXIES"] = "actorvpn.node.proxies",
     };
 
+    /// <summary>
+    /// Variables holding comma-separated <c>name=value</c> pairs, set as a HOCON object: the external
+    /// address clients dial for each entry proxy (<c>proxy1=vpn.example.net:7101</c>), which an overlay
+    /// sets from its Service.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> MapKeys = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["AVPN_PROXY_ADVERTISE"] = "actorvpn.node.proxy-advertise",
+    };
+
     /// <summary>The override layer for the given environment (by default the process's own).</summary>
     public static Config FromEnvironment(Func<string, string?>? lookup = null)
     {
@@ -69,6 +79,23 @@ public static class EnvironmentOverrides
             {
                 var items = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Quote);
                 text.Append(key).Append(" = [").Append(string.Join(", ", items)).Append("]\n");
+            }
+        }
+
+        foreach (var (variable, key) in MapKeys)
+        {
+            if (lookup(variable) is { Length: > 0 } value)
+            {
+                foreach (var pair in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                    if (equals <= 0)
+                    {
+                        throw new ConfigurationException($"{variable}: '{pair}' is not name=value (e.g. proxy1=vpn.example.net:7101)");
+                    }
+
+                    text.Append(key).Append('.').Append(Quote(pair[..equals].Trim())).Append(" = ").Append(Quote(pair[(equals + 1)..].Trim())).Append('\n');
+                }
             }
         }
 

@@ -12,7 +12,14 @@ namespace ActorVpn.Testing;
 /// expansion filled in) and the files its ConfigMap and Secret volumes put at each mount path.
 /// </summary>
 public sealed record RenderedPod(string Name, string StatefulSet, IReadOnlyList<string> Args,
-    IReadOnlyDictionary<string, string> Environment, IReadOnlyDictionary<string, byte[]> Files);
+    IReadOnlyDictionary<string, string> Environment, IReadOnlyDictionary<string, byte[]> Files)
+{
+    /// <summary>The StatefulSet's governing (headless) Service: peers resolve the pod as <c>&lt;Name&gt;.&lt;Service&gt;</c>.</summary>
+    public string Service { get; init; } = string.Empty;
+
+    /// <summary>Mount paths of the volumes nothing is rendered into (a volumeClaimTemplate's claim, an emptyDir): empty writable directories.</summary>
+    public IReadOnlyList<string> Directories { get; init; } = [];
+}
 
 /// <summary>
 /// The pods that <c>kubectl kustomize k8s/overlays/&lt;x&gt;</c> describes, so a test can launch
@@ -67,7 +74,11 @@ public static partial class KustomizedPods
                 var environment = Environment(main, name, maps, secrets);
                 var files = Files(spec, main, environment, maps, secrets);
                 var args = (main.Args ?? []).Select(a => Expand(a, environment)).ToList();
-                pods.Add(new RenderedPod(name, set.Metadata.Name, args, environment, files));
+                var directories = (main.VolumeMounts ?? [])
+                    .Where(m => spec.Volumes.SingleOrDefault(v => v.Name == m.Name) is not { ConfigMap: not null } and not { Secret: not null })
+                    .Select(m => m.MountPath)
+                    .ToList();
+                pods.Add(new RenderedPod(name, set.Metadata.Name, args, environment, files) { Service = set.Spec.ServiceName ?? string.Empty, Directories = directories });
             }
         }
 

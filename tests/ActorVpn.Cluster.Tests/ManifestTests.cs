@@ -69,7 +69,7 @@ public sealed class ManifestTests
     public void Every_environment_variable_is_in_the_override_table(string dir)
     {
         // POD_NAME is read by ClusterNode (the public hostname) and referenced as $(POD_NAME).
-        var known = EnvironmentOverrides.Keys.Keys.Concat(EnvironmentOverrides.ListKeys.Keys).Append("POD_NAME").ToHashSet(StringComparer.Ordinal);
+        var known = EnvironmentOverrides.Keys.Keys.Concat(EnvironmentOverrides.ListKeys.Keys).Concat(EnvironmentOverrides.MapKeys.Keys).Append("POD_NAME").ToHashSet(StringComparer.Ordinal);
         foreach (var set in Nodes(Render(dir)))
         {
             var pod = set.Spec.Template.Spec;
@@ -193,7 +193,19 @@ public sealed class ManifestTests
     public void The_entry_proxy_is_reachable_from_outside_and_the_image_is_the_one_the_README_builds(string dir, string type)
     {
         var objects = Render(dir);
-        Assert.Equal(type, objects.OfType<V1Service>().Single(s => s.Metadata.Name == "proxy1").Spec.Type);
+        var entry = objects.OfType<V1Service>().Single(s => s.Metadata.Name == "proxy1");
+        Assert.Equal(type, entry.Spec.Type);
+
+        // Every node writes profiles naming proxy1 at the Service's outside port (NodePort's node port, LoadBalancer's port).
+        var outside = type == "NodePort" ? entry.Spec.Ports.Single().NodePort : entry.Spec.Ports.Single().Port;
+        var maps = objects.OfType<V1ConfigMap>().ToDictionary(m => m.Metadata.Name, StringComparer.Ordinal);
+        Assert.All(Nodes(objects), set =>
+        {
+            var reference = set.Spec.Template.Spec.Containers.Single(c => c.Name == "avpn").Env.Single(e => e.Name == "AVPN_PROXY_ADVERTISE").ValueFrom.ConfigMapKeyRef;
+            var options = NodeOptions.FromConfig(EnvironmentOverrides.FromEnvironment(name => name == "AVPN_PROXY_ADVERTISE" ? maps[reference.Name].Data[reference.Key] : null)
+                .WithFallback(ConfigurationFactory.ParseString(HoconLayers.Text("cluster"))));
+            Assert.Equal(outside, HostPort.Parse(options.ProxyAdvertise["proxy1"]).Port);
+        });
         var built = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(Root, "k8s", "README.md")), @"docker build .* -t (\S+) ").Groups[1].Value;
         Assert.All(Nodes(objects), set => Assert.Equal(built, set.Spec.Template.Spec.Containers.Single(c => c.Name == "avpn").Image));
 

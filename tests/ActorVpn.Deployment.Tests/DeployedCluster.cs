@@ -41,10 +41,12 @@ public sealed class DeployedCluster : IAsyncDisposable
     private readonly Dictionary<string, string> _environment;
     private readonly string _timings;
 
-    private DeployedCluster(string postgres, string timings)
+    private readonly Dictionary<string, int> _proxyPorts = new(StringComparer.Ordinal);
+
+    private DeployedCluster(string postgres, string timings, IReadOnlyDictionary<string, string>? environment)
     {
         _timings = timings;
-        _environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        _environment = new Dictionary<string, string>(environment ?? new Dictionary<string, string>(), StringComparer.Ordinal)
         {
             ["AVPN_POSTGRES"] = postgres,
             ["AVPN_KEY_SECRET"] = "deployment-suite-key-secret",
@@ -68,13 +70,21 @@ public sealed class DeployedCluster : IAsyncDisposable
 
     public string TopologyFile => Path.Combine(_dir, "topology.hocon");
 
-    /// <summary>Starts every node of <paramref name="plans"/> at once, as a StatefulSet's pods start, and waits until each prints <c>ready</c>.</summary>
-    public static async Task<DeployedCluster> StartAsync(IReadOnlyList<NodePlan> plans, string? timings = null)
+    /// <summary>
+    /// Starts every node of <paramref name="plans"/> at once, as a StatefulSet's pods start, and waits until each prints <c>ready</c>.
+    /// <paramref name="environment"/>: variables every node gets besides the store's (as a pod's env).
+    /// </summary>
+    public static async Task<DeployedCluster> StartAsync(IReadOnlyList<NodePlan> plans, string? timings = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var cluster = new DeployedCluster(await CreateDatabaseAsync(), timings ?? TunedTimings);
+        var cluster = new DeployedCluster(await CreateDatabaseAsync(), timings ?? TunedTimings, environment);
         try
         {
-            var proxies = new[] { "proxy1", "proxy2", "proxy3" }.ToDictionary(p => p, _ => FreePort(), StringComparer.Ordinal);
+            var proxies = cluster._proxyPorts;
+            foreach (var proxy in new[] { "proxy1", "proxy2", "proxy3" })
+            {
+                proxies[proxy] = FreePort();
+            }
+
             await File.WriteAllTextAsync(cluster.TopologyFile, $$"""
                 actorvpn.topology {
                   destinations { server = "{{cluster._echo.Address}}" }
@@ -120,6 +130,9 @@ public sealed class DeployedCluster : IAsyncDisposable
     }
 
     public AvpnProcess Node(string name) => _processes[name];
+
+    /// <summary>The loopback port <paramref name="proxy"/> listens on (its topology address).</summary>
+    public int ProxyPort(string proxy) => _proxyPorts[proxy];
 
     /// <summary>The akka address the other nodes know <paramref name="node"/> by.</summary>
     public string AddressOf(string node) => $"akka.tcp://actorvpn@127.0.0.1:{_remotePorts[node]}";
