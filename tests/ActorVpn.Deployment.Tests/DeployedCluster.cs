@@ -176,10 +176,13 @@ public sealed class DeployedCluster : IAsyncDisposable
         return ClientProfile.Load(path);
     }
 
-    /// <summary>One application connection through the chain to the echo destination: the client runs Fig. 5 for it.</summary>
-    public async Task<Socket> OpenAsync(ClientProfile profile)
+    /// <summary>
+    /// One application connection through the chain to the echo destination: the client runs Fig. 5 for it,
+    /// with <paramref name="settings"/> (its timeouts) or the defaults.
+    /// </summary>
+    public async Task<Socket> OpenAsync(ClientProfile profile, DataPlaneSettings? settings = null)
     {
-        var listen = await VpnNode.StartClientAsync(_client, profile, "server", new IPEndPoint(IPAddress.Loopback, 0), DataPlaneSettings.Default);
+        var listen = await VpnNode.StartClientAsync(_client, profile, "server", new IPEndPoint(IPAddress.Loopback, 0), settings ?? DataPlaneSettings.Default);
         var at = HostPort.Parse(listen);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(IPAddress.Parse(at.Host), at.Port);
