@@ -103,7 +103,9 @@ public sealed class ClusterNode : IAsyncDisposable
         text.Append("akka.cluster.roles = [").Append(string.Join(", ", roles.Select(r => $"\"{r}\""))).Append("]\n");
         if (config.GetStringList("akka.cluster.seed-nodes").Count == 0)
         {
-            var seeds = options.DerivedSeeds(SystemName, config.GetInt("akka.remote.dot-netty.tcp.port"));
+            // Over TLS the remote transport answers only akka.ssl.tcp addresses: seeds named akka.tcp:// would never be joined.
+            var protocol = config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl") ? "akka.ssl.tcp" : "akka.tcp";
+            var seeds = options.DerivedSeeds(SystemName, config.GetInt("akka.remote.dot-netty.tcp.port"), protocol);
             text.Append("akka.cluster.seed-nodes = [").Append(string.Join(", ", seeds.Select(s => $"\"{s}\""))).Append("]\n");
         }
 

@@ -95,11 +95,11 @@ public sealed record NodeOptions(
     /// <c>&lt;statefulset&gt;-i.&lt;service&gt;</c>. The one place seeds are derived from the replica
     /// count (k8s/ sets AVPN_SEED_STATEFULSET, AVPN_SEED_SERVICE, AVPN_REPLICAS from the same values).
     /// </summary>
-    public IReadOnlyList<string> DerivedSeeds(string systemName, int remotePort) =>
+    public IReadOnlyList<string> DerivedSeeds(string systemName, int remotePort, string protocol = "akka.tcp") =>
         SeedService.Length == 0 || SeedReplicas <= 0
             ? []
             : Enumerable.Range(0, SeedReplicas)
-                .Select(i => $"akka.tcp://{systemName}@{(SeedStatefulSet.Length > 0 ? SeedStatefulSet : SeedService)}-{i}.{SeedService}:{remotePort}")
+                .Select(i => $"{protocol}://{systemName}@{(SeedStatefulSet.Length > 0 ? SeedStatefulSet : SeedService)}-{i}.{SeedService}:{remotePort}")
                 .ToList();
 
     /// <summary>This pod's name as its peers resolve it: <c>&lt;POD_NAME&gt;.&lt;service&gt;</c>.</summary>

@@ -57,6 +57,15 @@ public sealed class NodeConfigTests
     }
 
     [Fact]
+    public void Derived_seeds_name_the_tls_transport_when_remote_tls_is_on()
+    {
+        // A pod with remote TLS (as every manifest sets it) answers only akka.ssl.tcp: seeds named akka.tcp would never be joined.
+        var config = ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = on"), environment: v => Pod.GetValueOrDefault(v));
+        var derived = ClusterNode.Derive(config, NodeOptions.FromConfig(config), v => Pod.GetValueOrDefault(v));
+        Assert.All(derived.GetStringList("akka.cluster.seed-nodes"), seed => Assert.StartsWith("akka.ssl.tcp://actorvpn@actorvpn-auth-", seed, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Explicit_seed_nodes_are_kept()
     {
         var env = new Dictionary<string, string>(Pod) { ["AVPN_SEED_NODES"] = "akka.tcp://actorvpn@a:4053, akka.tcp://actorvpn@b:4053" };
