@@ -76,6 +76,19 @@ public sealed class ReadinessTests : IAsyncLifetime
         Assert.NotEqual(0, address.Port);
     }
 
+    [Fact]
+    public async Task Only_a_node_that_hosts_a_group_needs_the_key_secret()
+    {
+        // Signing keys live with the auth-server groups; a proxy-only node (an internet-facing pod) holds none, so it is not given the secret.
+        var topology = ClusterFailoverTests.Topology(new HostPort("127.0.0.1", 9));
+        var store = $"actorvpn.persistence.connection-string = \"Host=127.0.0.1;Port={FreePort()};Database=actorvpn;Username=postgres;Timeout=2\"\nactorvpn.node.store-wait = 0s";
+        var proxyOnly = await StartAsync(topology, FreePort(), store + "\nactorvpn.node { groups = [], proxies = [proxy1] }", seed: null);
+        Assert.Equal("PostgreSQL.15", proxyOnly.Store.Store);
+
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => StartAsync(topology, FreePort(), store + "\nactorvpn.node { groups = [as1], proxies = [] }", seed: null));
+        Assert.Contains("AVPN_KEY_SECRET", e.Message, StringComparison.Ordinal);
+    }
+
     private async Task<ClusterNode> StartAsync(TopologyModel topology, int healthPort, string extra, string? seed)
     {
         var overrides = ConfigurationFactory.ParseString($$"""
