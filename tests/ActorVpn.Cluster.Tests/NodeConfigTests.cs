@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using ActorVpn.Hosting;
+using ActorVpn.Testing;
 using Akka.Configuration;
 using Xunit;
 
@@ -86,7 +87,7 @@ public sealed class NodeConfigTests
     [Fact]
     public async Task Health_endpoints_report_live_then_ready_once_the_node_is_up_and_it_leaves_gracefully()
     {
-        var healthPort = FreePort();
+        var healthPort = FreePorts.Take();
         var config = ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString($$"""
             akka.loglevel = WARNING
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
@@ -116,12 +117,5 @@ public sealed class NodeConfigTests
         {
             await node.DisposeAsync();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -74,7 +74,7 @@ public sealed class DeployedCluster : IAsyncDisposable
         var cluster = new DeployedCluster(await CreateDatabaseAsync(), timings ?? TunedTimings);
         try
         {
-            var proxies = new[] { "proxy1", "proxy2", "proxy3" }.ToDictionary(p => p, _ => FreePort(), StringComparer.Ordinal);
+            var proxies = new[] { "proxy1", "proxy2", "proxy3" }.ToDictionary(p => p, _ => FreePorts.Take(), StringComparer.Ordinal);
             await File.WriteAllTextAsync(cluster.TopologyFile, $$"""
                 actorvpn.topology {
                   destinations { server = "{{cluster._echo.Address}}" }
@@ -95,8 +95,8 @@ public sealed class DeployedCluster : IAsyncDisposable
             foreach (var plan in plans)
             {
                 cluster._plans[plan.Name] = plan;
-                cluster._remotePorts[plan.Name] = FreePort();
-                cluster._consolePorts[plan.Name] = FreePort();
+                cluster._remotePorts[plan.Name] = FreePorts.Take();
+                cluster._consolePorts[plan.Name] = FreePorts.Take();
             }
 
             // The first node creates the store's tables (auto-initialize) before the others start:
@@ -281,12 +281,6 @@ public sealed class DeployedCluster : IAsyncDisposable
         return database!;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>Awaits a condition with a bounded deadline (never a fixed sleep).</summary>
