@@ -134,7 +134,11 @@ public sealed class ClusterNode : IAsyncDisposable
         config = DurableStore.Complete(config, dataDirectory);
         // Nodes sharing PostgreSQL must share one key secret (AVPN_KEY_SECRET): a file of each node's own would lock the others out of the keys.
         var keyDirectory = DurableStore.StoreOf(config) == DurableStore.Postgres ? null : dataDirectory;
-        var authServers = AuthServerSettings.FromConfig(config) with { KeyProtection = DurableStore.KeyProtectionFor(config, keyDirectory) };
+        // Signing keys live with the groups: a node that hosts none (a proxy pod, facing the internet) holds no key and is not given the secret.
+        var authServers = AuthServerSettings.FromConfig(config) with
+        {
+            KeyProtection = options.Groups.Count == 0 ? null : DurableStore.KeyProtectionFor(config, keyDirectory),
+        };
         var store = StoreProbe.FromConfig(config);
         await AwaitStoreAsync(store, options.StoreWait);
         var advertise = options.AdvertisedHost(config.GetString("akka.remote.dot-netty.tcp.public-hostname", string.Empty));

@@ -137,34 +137,8 @@ public sealed class OperatorRegistry
             return;
         }
 
-        var text = JsonSerializer.Serialize(new Stored(FormatVersion, _entries, _revokedNames), Json);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(_path))!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{FileName}.{Guid.NewGuid():N}.tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            using (var stream = new FileStream(temporary, options))
-            using (var writer = new StreamWriter(stream))
-            {
-                writer.Write(text);
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
-            }
-
-            // A revocation is in force once it is on disk: a restart must not forget it.
-            File.Move(temporary, _path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        // A revocation is in force once it is on disk (written 0600, flushed, renamed into place): a restart must not forget it.
+        SecretFiles.Write(_path, JsonSerializer.Serialize(new Stored(FormatVersion, _entries, _revokedNames), Json));
     }
 
     private sealed record Stored(int Version, IReadOnlyList<OperatorEntry>? Operators, IReadOnlyDictionary<string, DateTimeOffset>? RevokedNames);

@@ -135,6 +135,9 @@ public static class RouteTracer
                 $"{home}, the home server of '{user}', manages no relay proxy for '{destination}' (Fig. 3): the client has no entry proxy"), []);
         }
 
+        // Steps are published on the event stream of the system that runs each auth server: on a cluster
+        // node only the servers of groups running there are recorded (the README says so); the hand-off
+        // path, route and holders come back with the answer and are complete wherever the groups run.
         var steps = new List<HandOffStepReached>();
         var recorder = system.ActorOf(Props.Create(() => new StepRecorder(steps)));
         system.EventStream.Subscribe(recorder, typeof(HandOffStepReached));

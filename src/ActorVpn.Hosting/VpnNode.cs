@@ -59,16 +59,15 @@ public sealed class VpnNode : IAsyncDisposable
             var addresses = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var proxy in started)
             {
-                try
+                // The guardian answers with the proxy's address once it has an identity, or at once with
+                // the reason it stopped (a port already in use, say), so a failed start says why.
+                var answer = await proxies.Ask<object>(new AwaitProxy(proxy.Name), TimeSpan.FromSeconds(30));
+                addresses[proxy.Name] = answer switch
                 {
-                    var listening = await system.ActorSelection($"/user/proxies/{proxy.Name}")
-                        .Ask<ProxyProtocol.ProxyListening>(ProxyProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(20));
-                    addresses[proxy.Name] = listening.Address;
-                }
-                catch (AskTimeoutException)
-                {
-                    throw new InvalidOperationException($"proxy {proxy.Name} did not start listening on {proxy.Listen} (address in use? see the log)");
-                }
+                    ProxyProtocol.ProxyListening listening => listening.Address,
+                    ProxyFailed failed => throw new InvalidOperationException($"proxy {proxy.Name} did not start: {failed.Reason}"),
+                    _ => throw new InvalidOperationException($"proxy {proxy.Name}: unexpected answer {answer.GetType().Name}"),
+                };
             }
 
             return new VpnNode(system, control, proxies, addresses, settings);
@@ -112,19 +111,75 @@ public sealed class VpnNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await System.Terminate();
 
-    /// <summary>The parent of every proxy actor.</summary>
+    private sealed record AwaitProxy(string Name);
+
+    private sealed record ProxyFailed(string Reason);
+
+    private sealed record Answered((string Name, IActorRef ReplyTo) Waiter, object Answer);
+
+    /// <summary>The parent of every proxy actor; it remembers why a proxy stopped, for whoever waits on it.</summary>
     private sealed class ProxiesGuardian : ReceiveActor
     {
+        private readonly Dictionary<string, string> _failures = new(StringComparer.Ordinal);
+
         public ProxiesGuardian(IReadOnlyList<ProxySpec> proxies, ControlPlane control, DataPlaneSettings settings)
         {
             foreach (var proxy in proxies)
             {
-                Context.ActorOf(ProxyActor.Props(proxy, control.AuthServer(proxy.AuthServer), settings), proxy.Name);
+                Context.Watch(Context.ActorOf(ProxyActor.Props(proxy, control.AuthServer(proxy.AuthServer), settings), proxy.Name));
             }
 
+            Receive<AwaitProxy>(wait =>
+            {
+                if (_failures.TryGetValue(wait.Name, out var reason))
+                {
+                    Sender.Tell(new ProxyFailed(reason));
+                }
+                else if (Context.Child(wait.Name) is var proxy && !proxy.IsNobody())
+                {
+                    var waiter = (wait.Name, Sender);
+                    _waiting.Add(waiter);
+                    proxy.Ask<ProxyProtocol.ProxyListening>(ProxyProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(30))
+                        .PipeTo(Self, success: listening => new Answered(waiter, listening), failure: e => new Answered(waiter, new ProxyFailed(e.Message)));
+                }
+                else
+                {
+                    Sender.Tell(new ProxyFailed("no such proxy on this node"));
+                }
+            });
+            Receive<Answered>(answered =>
+            {
+                // Only the first answer counts: a proxy that stopped meanwhile has been answered for already.
+                if (_waiting.Remove(answered.Waiter))
+                {
+                    answered.Waiter.ReplyTo.Tell(answered.Answer);
+                }
+            });
+            Receive<Terminated>(terminated =>
+            {
+                var name = terminated.ActorRef.Path.Name;
+                var reason = _failures.GetValueOrDefault(name) ?? "it stopped (see the log)";
+                _failures[name] = reason;
+                foreach (var waiter in _waiting.Where(w => w.Name == name).ToList())
+                {
+                    waiter.ReplyTo.Tell(new ProxyFailed(reason));
+                    _waiting.Remove(waiter);
+                }
+            });
             ReceiveAny(_ => { });
         }
 
-        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+        private readonly List<(string Name, IActorRef ReplyTo)> _waiting = [];
+
+        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(e =>
+        {
+            // A proxy that cannot bind fails in PreStart; the bind error is what its waiter needs to hear.
+            if (e is ActorInitializationException { Actor: { } failed } init)
+            {
+                _failures[failed.Path.Name] = (init.InnerException ?? init).Message;
+            }
+
+            return Directive.Stop;
+        });
     }
 }

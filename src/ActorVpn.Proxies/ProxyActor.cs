@@ -51,6 +51,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
     private long _sequence;
 
     private readonly string? _advertise;
+    private int _enrolAttempts;
 
     /// <param name="advertise">The host peers and clients reach this proxy by, in place of its bind address (a cluster node's advertise-host); null: the bind address.</param>
     public ProxyActor(ProxySpec spec, ICanTell authServer, DataPlaneSettings settings, string? advertise = null)
@@ -91,8 +92,24 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
 
         var bound = (IPEndPoint)_listener.LocalEndPoint!;
         _address = new HostPort(_advertise ?? bound.Address.ToString(), bound.Port).ToString();
+        Enrol();
+    }
+
+    private void Enrol() =>
         _authServer.Ask<object>(new EnrollProxy(_spec.Name, _key.SubjectPublicKeyInfo, _address), TimeSpan.FromSeconds(30))
             .PipeTo(Self, failure: e => new EnrolmentFailed(e));
+
+    /// <summary>
+    /// A proxy without an identity serves nobody, but the reason is often passing: its auth server is
+    /// still recovering or failing over, or (on a cluster node) this node has not yet joined, so the
+    /// auth server does not yet know it as a member. It asks again with back-off, saying why each time.
+    /// </summary>
+    private void EnrolLater(string reason)
+    {
+        _enrolAttempts++;
+        var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(_enrolAttempts - 1, 7))));
+        _log.Warning("proxy {0}: no identity from {1} yet ({2}); asking again in {3:0.###} s", _spec.Name, _spec.AuthServer, reason, delay.TotalSeconds);
+        Timers.StartSingleTimer(nameof(RetryEnrolment), RetryEnrolment.Instance, delay);
     }
 
     protected override void PostStop()
@@ -117,8 +134,9 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
             Become(Listening);
             Stash.UnstashAll();
         });
-        Receive<AdminRefused>(refused => throw new InvalidOperationException($"proxy {_spec.Name} was refused an identity: {refused.Reason}"));
-        Receive<EnrolmentFailed>(failed => throw new InvalidOperationException($"proxy {_spec.Name} could not enrol at {_spec.AuthServer}: {failed.Cause.Message}", failed.Cause));
+        Receive<AdminRefused>(refused => EnrolLater($"refused: {refused.Reason}"));
+        Receive<EnrolmentFailed>(failed => EnrolLater(failed.Cause.GetBaseException().Message));
+        Receive<RetryEnrolment>(_ => Enrol());
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -241,6 +259,11 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
     private sealed record PreAuthDeadline(IActorRef Session);
 
     private sealed record EnrolmentFailed(Exception Cause);
+
+    private sealed record RetryEnrolment
+    {
+        public static readonly RetryEnrolment Instance = new();
+    }
 
     private sealed record RenewIdentity
     {

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -10,6 +12,7 @@ using ActorVpn.OperatorConsole.Client;
 using ActorVpn.Testing;
 using ActorVpn.Testing.Netns;
 using ActorVpn.Topology;
+using Npgsql;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -18,9 +21,12 @@ namespace ActorVpn.Cluster.Tests;
 /// <summary>
 /// A real network partition between <c>avpn node</c> processes: each built <c>avpn</c> runs in its own
 /// network namespace with its own address (<see cref="NetnsLab"/>), Akka.Remote over mutual TLS as a
-/// node on a non-loopback address must, and the packets between the minority and the others are
-/// dropped. Keep-majority downs the minority, no auth-server group runs on two nodes at any moment
-/// the consoles show, and once the network is mended the cluster takes the node back and serves.
+/// node on a non-loopback address must, every node journalling to one shared PostgreSQL, and the
+/// packets between the minority and the others are dropped. The node cut off is the one running
+/// group as4, so the group must move: keep-majority downs the minority (which exits with the downed
+/// code), the group starts on the majority side with its state from the store, no auth-server group
+/// runs on two nodes at any moment the consoles show, and once the network is mended the cluster
+/// takes the node back and serves.
 /// </summary>
 public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposable
 {
@@ -41,10 +47,11 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
     }
 
     [SkippableFact]
-    public async Task Keep_majority_downs_a_node_cut_off_by_the_network_no_group_runs_twice_and_the_mended_cluster_serves()
+    public async Task Keep_majority_downs_the_groups_node_cut_off_by_the_network_the_group_moves_with_its_state_never_runs_twice_and_the_mended_cluster_serves()
     {
         var unavailable = NetnsLab.WhyNotAvailable();
         Skip.If(unavailable is not null, unavailable);
+        var postgres = await TestPostgres.CreateDatabaseAsync();
         using var lab = NetnsLab.Create(3);
         await using var echo = new EchoServer(new HostPort(lab.HostAddress, 0));
         var topology = Path.Combine(_dir, "topology.hocon");
@@ -54,7 +61,7 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
         var certificate = ClusterCertificate();
         try
         {
-            await RunAsync(lab, topology, certificate);
+            await RunAsync(lab, topology, certificate, postgres);
         }
         catch (Exception)
         {
@@ -67,62 +74,74 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
         }
     }
 
-    private async Task RunAsync(NetnsLab lab, string topology, (string Path, string Password) certificate)
+    private async Task RunAsync(NetnsLab lab, string topology, (string Path, string Password) certificate, string postgres)
     {
+        // The nodes reach the test's PostgreSQL (on the host's loopback) through a relay on the host's bridge address.
+        await using var store = StoreRelay.Start(postgres, lab.HostAddress);
         // node1: the seed, group as1 and every proxy; node2 then node3 may host group as4 (node2, the older, runs it).
         // One after another: a node that dials the seed before its TLS listener is up waits out Akka's association timeout.
-        var node1 = StartNode(lab, 1, "groups = [as1], proxies = [proxy1, proxy2, proxy3]", topology, certificate);
+        var node1 = StartNode(lab, 1, "groups = [as1], proxies = [proxy1, proxy2, proxy3]", topology, certificate, store);
         await node1.AwaitLineAsync($"proxy proxy1 listening on {lab.AddressOf(1)}:7101", Generous); // an Up member: as1 runs
-        var node2 = StartNode(lab, 2, "groups = [as4], proxies = []", topology, certificate);
+        var node2 = StartNode(lab, 2, "groups = [as4], proxies = []", topology, certificate, store);
         await node2.AwaitLineAsync("ready", Generous);
-        var node3 = StartNode(lab, 3, "groups = [as4], proxies = []", topology, certificate);
+        var node3 = StartNode(lab, 3, "groups = [as4], proxies = []", topology, certificate, store);
         await Task.WhenAll(node1.AwaitLineAsync("ready", Generous), node3.AwaitLineAsync("ready", Generous));
 
         await using var console1 = await ConsoleAsync(1);
         var added = await console1.RunAsync(["user", "add", "bob", "--auth-server", "as1"]);
         Assert.True(added.Exit == ConsoleReply.Ok, added.Error);
         var bob = JsonSerializer.Deserialize<ClientProfile>(added.ProfileJson!, Json)!;
+        // carol's home server as2 is a member of group as4: she is known only to that group's journal in the store.
+        var addedCarol = await console1.RunAsync(["user", "add", "carol", "--auth-server", "as2"]);
+        Assert.True(addedCarol.Exit == ConsoleReply.Ok, addedCarol.Error);
+        var carol = JsonSerializer.Deserialize<ClientProfile>(addedCarol.ProfileJson!, Json)!;
         Assert.Equal(["proxy1", "proxy2", "proxy3"], await ClusterFailoverTests.DialAndEchoAsync(bob));
+        Assert.Equal(["proxy2", "proxy3"], await ClusterFailoverTests.DialAndEchoAsync(carol));
         Assert.Equal(Member(lab, 2), await HostOfAs4Async(console1));
 
         await using var watch = GroupWatch.Start([await ConsoleAsync(1), await ConsoleAsync(2), await ConsoleAsync(3)]);
         await watch.AwaitRoundsAsync(2);
 
-        // Drop every packet between node3 and the others, both ways.
+        // Drop every packet between node2, which runs group as4, and the others, both ways: node2 is the minority.
         var clock = Stopwatch.StartNew();
-        lab.Cut(3, 1);
-        lab.Cut(3, 2);
-        await EventuallyAsync(async () => Assert.DoesNotContain(Member(lab, 3), await MembersAsync(console1)));
+        lab.Cut(2, 1);
+        lab.Cut(2, 3);
+        await EventuallyAsync(async () => Assert.DoesNotContain(Member(lab, 2), await MembersAsync(console1)));
         var removed = clock.Elapsed;
-        var exit = await node3.WaitForExitAsync(Generous); // downed by its own side's keep-majority: its group managers stop with it
+        var exit = await node2.WaitForExitAsync(Generous); // downed by its own side's keep-majority: its group managers stop with it
         var exited = clock.Elapsed;
-        output.WriteLine($"node3 exited with code {exit}");
+        Assert.True(exit == NodeExitCodes.Downed, $"node2 exited with code {exit}, not the downed code {NodeExitCodes.Downed}");
+        Assert.Contains("downed by the cluster", node2.Stderr, StringComparison.Ordinal);
+        await EventuallyAsync(async () => Assert.Equal(Member(lab, 3), await HostOfAs4Async(console1)));
+        var moved = clock.Elapsed;
         await EventuallyAsync(async () => Assert.Equal(["proxy1", "proxy2", "proxy3"], await ClusterFailoverTests.DialAndEchoAsync(bob)));
         var servedDuring = clock.Elapsed;
-        Assert.Equal(Member(lab, 2), await HostOfAs4Async(console1));
+        // A group that came back empty would not know carol: her session proves as4's state came from the store.
+        Assert.Equal(["proxy2", "proxy3"], await ClusterFailoverTests.DialAndEchoAsync(carol));
 
-        // Mend the network and start node3 again: it joins, and the cluster serves as before.
-        lab.Mend(3, 1);
-        lab.Mend(3, 2);
+        // Mend the network and start node2 again: it joins, and the cluster serves as before.
+        lab.Mend(2, 1);
+        lab.Mend(2, 3);
         var mended = clock.Elapsed;
-        node3 = StartNode(lab, 3, "groups = [as4], proxies = []", topology, certificate);
-        await node3.AwaitLineAsync("ready", Generous);
-        await EventuallyAsync(async () => Assert.Contains(Member(lab, 3), await MembersAsync(console1)));
+        node2 = StartNode(lab, 2, "groups = [as4], proxies = []", topology, certificate, store);
+        await node2.AwaitLineAsync("ready", Generous);
+        await EventuallyAsync(async () => Assert.Contains(Member(lab, 2), await MembersAsync(console1)));
         var rejoined = clock.Elapsed;
         Assert.Equal(["proxy1", "proxy2", "proxy3"], await ClusterFailoverTests.DialAndEchoAsync(bob));
         var servedAfter = clock.Elapsed;
 
         var rounds = await watch.StopAsync();
         Assert.True(watch.Twice.IsEmpty, $"group as4 ran on two nodes at once: {string.Join("; ", watch.Twice)}");
-        output.WriteLine($"partition timeline (s after the cut): node3 removed from node1's view {removed.TotalSeconds:F1}, node3 exited {exited.TotalSeconds:F1}, " +
-            $"a session through the majority {servedDuring.TotalSeconds:F1}; mended at {mended.TotalSeconds:F1}, node3 back as a member {rejoined.TotalSeconds:F1}, " +
-            $"a session after the mend {servedAfter.TotalSeconds:F1}; {rounds} observation rounds of every node's console, as4 never on two nodes");
+        output.WriteLine($"partition timeline (s after cutting off node2, which ran as4): node2 removed from node1's view {removed.TotalSeconds:F1}, " +
+            $"node2 downed and exited (code {exit}) {exited.TotalSeconds:F1}, as4 up on node3 {moved.TotalSeconds:F1}, a session through the majority {servedDuring.TotalSeconds:F1}; " +
+            $"mended at {mended.TotalSeconds:F1}, node2 back as a member {rejoined.TotalSeconds:F1}, a session after the mend {servedAfter.TotalSeconds:F1}; " +
+            $"{rounds} observation rounds of every node's console, as4 never on two nodes");
     }
 
     // Over TLS (hocon/remote.hocon) member addresses use the akka.ssl.tcp protocol.
     private static string Member(NetnsLab lab, int host) => $"akka.ssl.tcp://actorvpn@{lab.AddressOf(host)}:4053";
 
-    private AvpnProcess StartNode(NetnsLab lab, int host, string hosts, string topology, (string Path, string Password) certificate)
+    private AvpnProcess StartNode(NetnsLab lab, int host, string hosts, string topology, (string Path, string Password) certificate, StoreRelay store)
     {
         var config = Path.Combine(_dir, $"node{host}.hocon");
         File.WriteAllText(config, $$"""
@@ -142,6 +161,8 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
         start.Environment["AVPN_REMOTE_TLS"] = "on";
         start.Environment["AVPN_REMOTE_TLS_CERTIFICATE"] = certificate.Path;
         start.Environment["AVPN_REMOTE_TLS_PASSWORD"] = certificate.Password;
+        start.Environment["AVPN_POSTGRES"] = store.ConnectionString;
+        start.Environment["AVPN_KEY_SECRET"] = "partition-test-key-secret";
         var process = AvpnProcess.Start(lab.Inside(host, start));
         _processes.Add(process);
         return process;
@@ -190,6 +211,85 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
             catch (Exception) when (deadline.Elapsed < Generous)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200)); // the interval between attempts, not a wait for a condition
+            }
+        }
+    }
+
+    /// <summary>
+    /// The test's PostgreSQL listens on the host's loopback only, which a node in its own network
+    /// namespace cannot reach: this relays TCP from the host's bridge address to it, byte for byte.
+    /// </summary>
+    private sealed class StoreRelay : IAsyncDisposable
+    {
+        private readonly TcpListener _listener;
+        private readonly IPEndPoint _target;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _accepting;
+
+        private StoreRelay(TcpListener listener, IPEndPoint target, string connectionString)
+        {
+            _listener = listener;
+            _target = target;
+            ConnectionString = connectionString;
+            _accepting = Task.Run(AcceptAsync);
+        }
+
+        /// <summary>The connection string a node uses: the relay's address in place of the server's.</summary>
+        public string ConnectionString { get; }
+
+        public static StoreRelay Start(string postgres, string hostAddress)
+        {
+            var builder = new NpgsqlConnectionStringBuilder(postgres);
+            var target = new IPEndPoint(IPAddress.Parse(builder.Host!), builder.Port);
+            var listener = new TcpListener(IPAddress.Parse(hostAddress), 0);
+            listener.Start();
+            builder.Host = hostAddress;
+            builder.Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            return new StoreRelay(listener, target, builder.ConnectionString);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            try
+            {
+                await _accepting;
+            }
+            catch (Exception)
+            {
+                // the listener stopped under a pending accept
+            }
+
+            _stop.Dispose();
+        }
+
+        private async Task AcceptAsync()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var inbound = await _listener.AcceptTcpClientAsync(_stop.Token);
+                _ = Task.Run(() => PipeAsync(inbound));
+            }
+        }
+
+        private async Task PipeAsync(TcpClient inbound)
+        {
+            using (inbound)
+            using (var outbound = new TcpClient())
+            {
+                try
+                {
+                    await outbound.ConnectAsync(_target, _stop.Token);
+                    await using var a = inbound.GetStream();
+                    await using var b = outbound.GetStream();
+                    // Either direction ending (a node exiting, the relay stopping) ends the pair.
+                    await Task.WhenAny(a.CopyToAsync(b, _stop.Token), b.CopyToAsync(a, _stop.Token));
+                }
+                catch (Exception)
+                {
+                    // a node that exits (downed or stopped) drops its connections: nothing to relay
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using ActorVpn.Hosting;
+using ActorVpn.Testing;
 using Akka.Configuration;
 using Xunit;
 
@@ -57,6 +58,15 @@ public sealed class NodeConfigTests
     }
 
     [Fact]
+    public void Derived_seeds_name_the_tls_transport_when_remote_tls_is_on()
+    {
+        // A pod with remote TLS (as every manifest sets it) answers only akka.ssl.tcp: seeds named akka.tcp would never be joined.
+        var config = ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = on"), environment: v => Pod.GetValueOrDefault(v));
+        var derived = ClusterNode.Derive(config, NodeOptions.FromConfig(config), v => Pod.GetValueOrDefault(v));
+        Assert.All(derived.GetStringList("akka.cluster.seed-nodes"), seed => Assert.StartsWith("akka.ssl.tcp://actorvpn@actorvpn-auth-", seed, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Explicit_seed_nodes_are_kept()
     {
         var env = new Dictionary<string, string>(Pod) { ["AVPN_SEED_NODES"] = "akka.tcp://actorvpn@a:4053, akka.tcp://actorvpn@b:4053" };
@@ -77,7 +87,7 @@ public sealed class NodeConfigTests
     [Fact]
     public async Task Health_endpoints_report_live_then_ready_once_the_node_is_up_and_it_leaves_gracefully()
     {
-        var healthPort = FreePort();
+        var healthPort = FreePorts.Take();
         var config = ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString($$"""
             akka.loglevel = WARNING
             akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
@@ -107,12 +117,5 @@ public sealed class NodeConfigTests
         {
             await node.DisposeAsync();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

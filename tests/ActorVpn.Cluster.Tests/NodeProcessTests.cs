@@ -26,8 +26,8 @@ public sealed class NodeProcessTests : IDisposable
     [Fact]
     public async Task Avpn_node_serves_its_console_lists_itself_up_and_leaves_cleanly_on_sigterm()
     {
-        var remotePort = FreePort();
-        var consolePort = FreePort();
+        var remotePort = FreePorts.Take();
+        var consolePort = FreePorts.Take();
         var self = $"akka.tcp://actorvpn@127.0.0.1:{remotePort}";
         var config = Path.Combine(_dir, "node.hocon");
         await File.WriteAllTextAsync(config, $$"""
@@ -70,12 +70,5 @@ public sealed class NodeProcessTests : IDisposable
         {
             throw new InvalidOperationException($"{e.Message}\nstdout:\n{node.Stdout}\nstderr:\n{node.Stderr}", e);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

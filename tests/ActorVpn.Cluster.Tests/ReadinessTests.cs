@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using ActorVpn.Testing;
 using ActorVpn.Topology;
 using Akka.Cluster;
 using Akka.Configuration;
@@ -34,8 +35,8 @@ public sealed class ReadinessTests : IAsyncLifetime
     public async Task Ready_only_when_joined_and_the_store_answers_and_proxies_advertise_the_configured_host()
     {
         var topology = ClusterFailoverTests.Topology(new HostPort("127.0.0.1", 9));
-        var healthA = FreePort();
-        var healthB = FreePort();
+        var healthA = FreePorts.Take();
+        var healthB = FreePorts.Take();
 
         // A: a good store (a SQLite file), hosts as1 and proxy1, advertises "localhost".
         var a = await StartAsync(topology, healthA, $$"""
@@ -53,7 +54,7 @@ public sealed class ReadinessTests : IAsyncLifetime
 
         // B: PostgreSQL selected by its connection string (as AVPN_POSTGRES does), on a port nobody listens on.
         var b = await StartAsync(topology, healthB, $$"""
-            actorvpn.persistence { connection-string = "Host=127.0.0.1;Port={{FreePort()}};Database=actorvpn;Username=postgres;Timeout=2", key-secret = "s" }
+            actorvpn.persistence { connection-string = "Host=127.0.0.1;Port={{FreePorts.Take()}};Database=actorvpn;Username=postgres;Timeout=2", key-secret = "s" }
             actorvpn.node.store-wait = 0s # start without it: readiness is what is checked here
             """, seed: a.Cluster.SelfAddress.ToString());
         Assert.Equal("PostgreSQL.15", b.Store.Store);
@@ -76,6 +77,19 @@ public sealed class ReadinessTests : IAsyncLifetime
         Assert.NotEqual(0, address.Port);
     }
 
+    [Fact]
+    public async Task Only_a_node_that_hosts_a_group_needs_the_key_secret()
+    {
+        // Signing keys live with the auth-server groups; a proxy-only node (an internet-facing pod) holds none, so it is not given the secret.
+        var topology = ClusterFailoverTests.Topology(new HostPort("127.0.0.1", 9));
+        var store = $"actorvpn.persistence.connection-string = \"Host=127.0.0.1;Port={FreePorts.Take()};Database=actorvpn;Username=postgres;Timeout=2\"\nactorvpn.node.store-wait = 0s";
+        var proxyOnly = await StartAsync(topology, FreePorts.Take(), store + "\nactorvpn.node { groups = [], proxies = [proxy1] }", seed: null);
+        Assert.Equal("PostgreSQL.15", proxyOnly.Store.Store);
+
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => StartAsync(topology, FreePorts.Take(), store + "\nactorvpn.node { groups = [as1], proxies = [] }", seed: null));
+        Assert.Contains("AVPN_KEY_SECRET", e.Message, StringComparison.Ordinal);
+    }
+
     private async Task<ClusterNode> StartAsync(TopologyModel topology, int healthPort, string extra, string? seed)
     {
         var overrides = ConfigurationFactory.ParseString($$"""
@@ -93,12 +107,5 @@ public sealed class ReadinessTests : IAsyncLifetime
         var node = await ClusterNode.StartAsync(ClusterNode.LoadConfig(overrides: overrides, environment: _ => null), topology, environment: _ => null);
         _nodes.Add(node);
         return node;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -13,7 +13,7 @@ public sealed class DemoProgressTests
         var text = ActorVpn.Topology.ExampleTopology.Text;
         foreach (var port in new[] { "7101", "7102", "7103", "9000" })
         {
-            text = text.Replace($":{port}\"", $":{FreePort()}\"", StringComparison.Ordinal);
+            text = text.Replace($":{port}\"", $":{FreePorts.Take()}\"", StringComparison.Ordinal);
         }
 
         var topology = Path.Combine(Path.GetTempPath(), $"avpn-demo-{Guid.NewGuid():N}.hocon");
@@ -36,12 +36,5 @@ public sealed class DemoProgressTests
         }
 
         Assert.StartsWith("demo: user 'alice' to 'server'", run.Stdout, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

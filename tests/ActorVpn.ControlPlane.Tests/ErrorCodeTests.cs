@@ -209,7 +209,7 @@ public sealed class ErrorCodeTests(ITestOutputHelper output)
     {
         // The credential's verdict is remembered after the first hand-off; its validity period must still be checked every time.
         var clock = new ManualClock();
-        using var p = await TestPlane.StartAsync(output, config: "actorvpn.auth-server.peer-credential-lifetime = 1h", clock: clock);
+        using var p = await TestPlane.StartAsync(output, config: "actorvpn.auth-server.peer-credential-lifetime = 1h\nactorvpn.auth-server.credential-renew-before = 10m", clock: clock);
         var alice = await p.RegisterAsync("alice", "as1", lifetime: TimeSpan.FromDays(30));
         Assert.True((await p.TraceAsync("alice", "server", alice)).Ok);
 

@@ -55,12 +55,6 @@ public sealed class ConnectBinaryTests
         return (curl.ExitCode, await stdout);
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     [Fact]
     public async Task Curl_fetches_a_page_through_the_chain_with_socks5_hostname_and_with_http_connect()
@@ -82,7 +76,7 @@ public sealed class ConnectBinaryTests
         var profilePath = Path.Combine(Path.GetTempPath(), $"avpn-socks-{Guid.NewGuid():N}.avpn");
         (await node.EnrollUserAsync(ChainFixture.User, ChainFixture.Home)).Save(profilePath);
 
-        using var avpn = Process.Start(AvpnBinary.StartInfo(["connect", "--profile", profilePath, "--socks5", $"127.0.0.1:{FreePort()}", "--http-proxy", $"127.0.0.1:{FreePort()}"]))!;
+        using var avpn = Process.Start(AvpnBinary.StartInfo(["connect", "--profile", profilePath, "--socks5", $"127.0.0.1:{FreePorts.Take()}", "--http-proxy", $"127.0.0.1:{FreePorts.Take()}"]))!;
         try
         {
             var errors = avpn.StandardError.ReadToEndAsync();

@@ -82,7 +82,7 @@ public sealed class DeployedCluster : IAsyncDisposable
             var proxies = cluster._proxyPorts;
             foreach (var proxy in new[] { "proxy1", "proxy2", "proxy3" })
             {
-                proxies[proxy] = FreePort();
+                proxies[proxy] = FreePorts.Take();
             }
 
             await File.WriteAllTextAsync(cluster.TopologyFile, $$"""
@@ -105,8 +105,8 @@ public sealed class DeployedCluster : IAsyncDisposable
             foreach (var plan in plans)
             {
                 cluster._plans[plan.Name] = plan;
-                cluster._remotePorts[plan.Name] = FreePort();
-                cluster._consolePorts[plan.Name] = FreePort();
+                cluster._remotePorts[plan.Name] = FreePorts.Take();
+                cluster._consolePorts[plan.Name] = FreePorts.Take();
             }
 
             // The first node creates the store's tables (auto-initialize) before the others start:
@@ -189,10 +189,13 @@ public sealed class DeployedCluster : IAsyncDisposable
         return ClientProfile.Load(path);
     }
 
-    /// <summary>One application connection through the chain to the echo destination: the client runs Fig. 5 for it.</summary>
-    public async Task<Socket> OpenAsync(ClientProfile profile)
+    /// <summary>
+    /// One application connection through the chain to the echo destination: the client runs Fig. 5 for it,
+    /// with <paramref name="settings"/> (its timeouts) or the defaults.
+    /// </summary>
+    public async Task<Socket> OpenAsync(ClientProfile profile, DataPlaneSettings? settings = null)
     {
-        var listen = await VpnNode.StartClientAsync(_client, profile, "server", new IPEndPoint(IPAddress.Loopback, 0), DataPlaneSettings.Default);
+        var listen = await VpnNode.StartClientAsync(_client, profile, "server", new IPEndPoint(IPAddress.Loopback, 0), settings ?? DataPlaneSettings.Default);
         var at = HostPort.Parse(listen);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(IPAddress.Parse(at.Host), at.Port);
@@ -291,12 +294,6 @@ public sealed class DeployedCluster : IAsyncDisposable
         return database!;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>Awaits a condition with a bounded deadline (never a fixed sleep).</summary>

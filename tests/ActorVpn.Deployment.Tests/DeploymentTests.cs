@@ -137,7 +137,7 @@ public sealed class DeploymentTests(ITestOutputHelper output)
         try
         {
             var config = Path.Combine(dir, "node.hocon");
-            var port = DeployedCluster.FreePort();
+            var port = FreePorts.Take();
             await File.WriteAllTextAsync(config, $$"""
                 akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
                 akka.cluster.seed-nodes = ["akka.tcp://actorvpn@127.0.0.1:{{port}}"]
@@ -145,7 +145,7 @@ public sealed class DeploymentTests(ITestOutputHelper output)
                 """);
             var environment = new Dictionary<string, string>
             {
-                ["AVPN_POSTGRES"] = $"Host=127.0.0.1;Port={DeployedCluster.FreePort()};Database=actorvpn;Username=postgres;Timeout=1",
+                ["AVPN_POSTGRES"] = $"Host=127.0.0.1;Port={FreePorts.Take()};Database=actorvpn;Username=postgres;Timeout=1",
                 ["AVPN_KEY_SECRET"] = "s",
             };
             using (var noStore = AvpnProcess.Start(["node", "--config", config, "--data", Path.Combine(dir, "a"), "--console", "off"], environment))

@@ -447,17 +447,33 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
 
     private sealed record Home(string Server, bool Revoked);
 
+    /// <summary>
+    /// The one server the user is registered at (【0012】). A server that does not answer (its node
+    /// paused, cut off or failing over) is not the home of a user another server knows, so it does not
+    /// stop a revocation there; only when no server that answered knows the user is its silence an error.
+    /// </summary>
     private async Task<Home?> HomeOfAsync(string user)
     {
-        foreach (var status in await AllAuthStatusAsync())
+        var asked = node.Topology.AuthServers.Select(a => (a.Name, Status: AuthStatusAsync(a.Name))).ToList();
+        var silent = new List<string>();
+        foreach (var (name, status) in asked)
         {
-            if (status.Users.FirstOrDefault(u => u.Name == user) is { } found)
+            try
             {
-                return new Home(status.Name, found.RevokedAt is not null);
+                if ((await status).Users.FirstOrDefault(u => u.Name == user) is { } found)
+                {
+                    return new Home(name, found.RevokedAt is not null);
+                }
+            }
+            catch (Exception e) when (e is AskTimeoutException or InvalidOperationException)
+            {
+                silent.Add(name);
             }
         }
 
-        return null;
+        return silent.Count == 0
+            ? null
+            : throw new InvalidOperationException($"no auth server that answered knows '{user}'; {string.Join(", ", silent)} did not answer (see `cluster show`)");
     }
 
     /// <summary>【0012】: the user is registered at its home server only; the profile goes back to the operator.</summary>

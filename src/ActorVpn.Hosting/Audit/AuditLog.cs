@@ -1,5 +1,5 @@
-using ActorVpn.Proxies;
 using System.Security.Cryptography;
+using ActorVpn.Proxies;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;

@@ -63,7 +63,9 @@ public sealed class DuplexEnd
                 stream.Dispose();
             },
             socket,
-            raw: true);
+            // Only a plain NetworkStream may be bypassed by splice(2): any other stream over the socket
+            // (one that observes, buffers or transforms) must see every byte, so it goes through the pump.
+            raw: overStream is null or NetworkStream);
     }
 
     /// <summary>
