@@ -105,6 +105,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         Command<FindUser>(find => Sender.Tell(_state.Users.TryGetValue(find.User, out var user)
             ? new UserView(user.Name, user.RegisteredAt, user.RevokedAt, user.ActiveSerials.Count)
             : new AdminRefused($"user '{find.User}' is not registered at {Me}")));
+        Command<FindProxy>(find => Sender.Tell(_state.Proxies.TryGetValue(find.Proxy, out var enrolled) && _topology.HasProxy(find.Proxy)
+            ? new ProxyEnrolment(find.Proxy, enrolled.ListenAddress ?? _topology.Proxy(find.Proxy).Listen.ToString())
+            : new AdminRefused($"proxy '{find.Proxy}' has not enrolled with {Me} (not started, or its node is down)")));
         Command<GetIdentity>(_ => Sender.Tell(Identity()));
         Command<GetStatus>(_ => Sender.Tell(Status()));
     }

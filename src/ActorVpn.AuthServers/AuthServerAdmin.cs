@@ -37,6 +37,16 @@ public static class AuthServerAdmin
 
     public sealed record ProxyIdentityIssued(string Proxy, byte[] CertificateDer, byte[] TrustAnchorDer) : IActorVpnMessage;
 
+    /// <summary>
+    /// Where a proxy this server manages listens, as it said when it enrolled (Fig. 3: the relay proxy
+    /// this server vouches for on routes). Answered with <see cref="ProxyEnrolment"/>, or
+    /// <see cref="AdminRefused"/> while the proxy has not enrolled. A client's entry address comes from
+    /// here when no external address is advertised for the proxy.
+    /// </summary>
+    public sealed record FindProxy(string Proxy) : IActorVpnMessage;
+
+    public sealed record ProxyEnrolment(string Proxy, string Address) : IActorVpnMessage;
+
     /// <summary>A refused administrative command, with a reason a person can act on.</summary>
     public sealed record AdminRefused(string Reason) : IActorVpnMessage;
 

@@ -24,7 +24,12 @@ public static class ClusterBootstrap
     /// <summary>
     /// On an auth node, the credential keeper: one cluster singleton (role <c>auth</c>), because two
     /// distributors racing could leave a caller holding a credential its callee no longer recognises.
-    /// On a node with a profiles directory, the registrar of the topology's users whose entry proxy runs here.
+    /// On a node that may host a group and has a profiles directory, the registrar of the topology's
+    /// users whose home server is in that group: one singleton per group, on the group's own role, so
+    /// it runs where the group runs (both go to the oldest node with the role). Registering is an
+    /// administrative message the auth servers accept only from nodes whose roles allow it
+    /// (<see cref="AdminSenders"/>); a group's node always may, whereas a proxy node, which faces the
+    /// internet, may not.
     /// </summary>
     public static void Start(ActorSystem system, TopologyModel topology, IReadOnlyDictionary<string, IActorRef> routes, NodeOptions options, string? profilesDirectory)
     {
@@ -35,41 +40,50 @@ public static class ClusterBootstrap
                 CredentialKeeperName);
         }
 
-        var users = topology.Users.Where(u => EntryProxyOf(topology, u.AuthServer) is { } entry && options.Proxies.Contains(entry, StringComparer.Ordinal)).ToList();
-        if (profilesDirectory is not null && users.Count > 0)
+        if (profilesDirectory is null)
         {
-            system.ActorOf(Props.Create(() => new TopologyUsers(topology, routes, options, users, profilesDirectory)), TopologyUsersName);
+            return;
+        }
+
+        foreach (var group in options.Groups)
+        {
+            var users = topology.Users.Where(u => topology.LineageOf(u.AuthServer)[0] == group).ToList();
+            if (users.Count > 0)
+            {
+                var settings = ClusterSingletonManagerSettings.Create(system).WithRole(GroupPlacement.RoleOf(group)).WithSingletonName("registrar");
+                system.ActorOf(ClusterSingletonManager.Props(Props.Create(() => new TopologyUsers(topology, routes, options, users, profilesDirectory)), PoisonPill.Instance, settings),
+                    $"{TopologyUsersName}-{group}");
+            }
         }
     }
 
-    /// <summary>The node hosting this proxy registers the server's topology users and writes their profiles: the first entry proxy by destination.</summary>
-    private static string? EntryProxyOf(TopologyModel topology, string homeServer) =>
-        topology.AuthServer(homeServer).Relays.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Value).FirstOrDefault();
-
     /// <summary>
-    /// A client profile for <paramref name="enrollment"/>: its certificate, key, trust anchor and entry
-    /// proxies, each at the external address the operator advertises for it
-    /// (<see cref="NodeOptions.ProxyAdvertise"/>: a Service's address, which clients outside the cluster
-    /// reach), else at the address the proxy listens on if it runs on this node (asked of it), else at
-    /// its topology address.
+    /// The entry proxies of <paramref name="homeServer"/>'s users (Fig. 1: the client's first hop), one
+    /// per destination, each at the address a client dials: the external address the operator
+    /// advertises for it (<see cref="NodeOptions.ProxyAdvertise"/>: a Service's LoadBalancer or NodePort
+    /// address, which no pod sees for itself), else the address the proxy enrolled with at its auth
+    /// server, wherever it runs. Fails while a proxy without an advertised address has not enrolled:
+    /// a profile naming an address nobody vouched for would not connect.
     /// </summary>
-    public static async Task<ClientProfile> ProfileForAsync(ActorSystem system, TopologyModel topology, NodeOptions options, UserEnrollment enrollment)
+    public static async Task<IReadOnlyDictionary<string, EntryProxy>> EntriesAsync(ControlPlane plane, TopologyModel topology, NodeOptions options, string homeServer)
     {
         var entries = new Dictionary<string, EntryProxy>(StringComparer.Ordinal);
-        foreach (var (destination, proxy) in topology.AuthServer(enrollment.HomeServer).Relays)
+        foreach (var (destination, proxy) in topology.AuthServer(homeServer).Relays)
         {
-            var address = options.ProxyAdvertise.TryGetValue(proxy, out var external)
-                ? external
-                : options.Proxies.Contains(proxy, StringComparer.Ordinal)
-                    ? (await system.ActorSelection($"/user/proxies/{proxy}").Ask<Proxies.ProxyProtocol.ProxyListening>(Proxies.ProxyProtocol.AwaitListening.Instance, TimeSpan.FromSeconds(10))).Address
-                    : topology.Proxy(proxy).Listen.ToString();
+            var address = options.ProxyAdvertise.TryGetValue(proxy, out var external) ? external : await plane.EnrolledAddressAsync(proxy);
             entries[destination] = new EntryProxy(proxy, address, topology.Destinations[destination].ToString());
         }
 
+        return entries;
+    }
+
+    /// <summary>A client profile for <paramref name="enrollment"/>: its certificate, key, trust anchor and <paramref name="entries"/>.</summary>
+    public static ClientProfile ProfileOf(UserEnrollment enrollment, IReadOnlyDictionary<string, EntryProxy> entries)
+    {
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
         using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
         return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
-            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
+            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), new Dictionary<string, EntryProxy>(entries, StringComparer.Ordinal));
     }
 
     private sealed record Tick
@@ -111,7 +125,7 @@ public static class ClusterBootstrap
         protected override void PreStart() => Self.Tell(Tick.Instance);
     }
 
-    /// <summary>The topology's users of this node's entry proxies: registered once (as <c>avpn up</c> does), each profile written to the profiles directory.</summary>
+    /// <summary>The topology's users of one group: registered once (as <c>avpn up</c> does), each profile written to the profiles directory.</summary>
     private sealed class TopologyUsers : ReceiveActor, IWithTimers
     {
         private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -149,7 +163,9 @@ public static class ClusterBootstrap
             {
                 if (await plane.FindUserAsync(user.Name, user.AuthServer) is null)
                 {
-                    var profile = await ProfileForAsync(system, topology, options, await plane.RegisterUserAsync(user.Name, user.AuthServer));
+                    // The entry addresses first: a user registered before they are known would be left without a profile.
+                    var entries = await EntriesAsync(plane, topology, options, user.AuthServer);
+                    var profile = ProfileOf(await plane.RegisterUserAsync(user.Name, user.AuthServer), entries);
                     Directory.CreateDirectory(directory);
                     profile.Save(Path.Combine(directory, $"{user.Name}.avpn"));
                     _log.Info("user {0} registered at {1}; profile in {2}", user.Name, user.AuthServer, Path.Combine(directory, $"{user.Name}.avpn"));

@@ -20,18 +20,15 @@ public sealed class ConsoleNode
     private readonly Func<UserEnrollment, Task<ClientProfile>> _profileFor;
     private readonly Func<TimeSpan, Task<IReadOnlyList<ProxyAt>>> _locate;
     private readonly SemaphoreSlim _attaching = new(1, 1);
+    private readonly Func<string, Task<string?>> _profileProblem;
     private ControlPlane? _attached;
-
-    // Entry proxies whose external address this node is configured with (actorvpn.node.proxy-advertise):
-    // their profiles can be written here even when they run on another node.
-    private readonly IReadOnlyCollection<string> _advertised;
 
     private ConsoleNode(ActorSystem system, TopologyModel topology, IReadOnlyList<string> proxies, ActorPath proxiesPath,
         Func<TimeSpan, Task<ControlPlane>> control, Func<UserEnrollment, Task<ClientProfile>> profileFor, Func<TimeSpan, Task<IReadOnlyList<ProxyAt>>> locate,
-        IReadOnlyCollection<string>? advertised = null)
+        Func<string, Task<string?>> profileProblem)
     {
         _locate = locate;
-        _advertised = advertised ?? [];
+        _profileProblem = profileProblem;
         System = system;
         Topology = topology;
         Proxies = proxies;
@@ -58,16 +55,32 @@ public sealed class ConsoleNode
         var self = ((ExtendedActorSystem)node.System).Provider.DefaultAddress.ToString();
         IReadOnlyList<ProxyAt> here = node.Topology.Proxies.Select(p => new ProxyAt(p.Name, self, node.System.ActorSelection(node.Proxies.Path / p.Name))).ToList();
         return new(node.System, node.Topology, node.Topology.Proxies.Select(p => p.Name).ToList(), node.Proxies.Path,
-            _ => Task.FromResult(node.Control), enrollment => Task.FromResult(node.ProfileFor(enrollment)), _ => Task.FromResult(here));
+            _ => Task.FromResult(node.Control), enrollment => Task.FromResult(node.ProfileFor(enrollment)), _ => Task.FromResult(here),
+            _ => Task.FromResult<string?>(null));
     }
 
     public static ConsoleNode Of(ClusterNode node)
     {
         // The cluster's credential keeper distributes the inter-server credentials; the console only asks.
+        // Any node can write a profile: the entry addresses come from the advertised ones or from the
+        // proxies' auth servers, not from the proxies running here.
+        var plane = ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], TimeSpan.FromSeconds(10));
         return new ConsoleNode(node.System, node.Topology, node.Options.Proxies, node.Proxies.Path,
             timeout => Task.FromResult(ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], timeout)),
-            enrollment => ClusterBootstrap.ProfileForAsync(node.System, node.Topology, node.Options, enrollment), probe => ClusterProxiesAsync(node, probe),
-            node.Options.ProxyAdvertise.Keys.ToList());
+            async enrollment => ClusterBootstrap.ProfileOf(enrollment, await ClusterBootstrap.EntriesAsync(plane, node.Topology, node.Options, enrollment.HomeServer)),
+            probe => ClusterProxiesAsync(node, probe),
+            async home =>
+            {
+                try
+                {
+                    await ClusterBootstrap.EntriesAsync(plane, node.Topology, node.Options, home);
+                    return null;
+                }
+                catch (Exception e) when (e is InvalidOperationException or AskTimeoutException)
+                {
+                    return $"no client profile can be written for a user of {home}: {e.Message}";
+                }
+            });
     }
 
     /// <summary>
@@ -77,11 +90,12 @@ public sealed class ConsoleNode
     /// </summary>
     public Task<IReadOnlyList<ProxyAt>> ProxiesAsync(TimeSpan probeTimeout) => _locate(probeTimeout);
 
-    /// <summary>Why no client profile can be written here for a user of <paramref name="homeServer"/>, or null.</summary>
-    public string? ProfileProblem(string homeServer) =>
-        Topology.AuthServer(homeServer).Relays.Values.FirstOrDefault(p => !Proxies.Contains(p, StringComparer.Ordinal) && !_advertised.Contains(p, StringComparer.Ordinal)) is { } elsewhere
-            ? $"the entry proxy {elsewhere} of {homeServer} runs on another node, so this node cannot write the profile: run `user add` on the console of the node hosting {elsewhere}, or give this node its external address (actorvpn.node.proxy-advertise, AVPN_PROXY_ADVERTISE)"
-            : null;
+    /// <summary>
+    /// Why no client profile can be written for a user of <paramref name="homeServer"/> (an entry proxy
+    /// whose address is neither advertised nor known from its enrolment), or null. Asked before the
+    /// user is registered, so a refusal leaves nothing behind.
+    /// </summary>
+    public Task<string?> ProfileProblemAsync(string homeServer) => _profileProblem(homeServer);
 
     /// <summary>The auth-server side: on a cluster node attached on first use (every group must answer by then).</summary>
     public async Task<ControlPlane> ControlAsync(TimeSpan timeout)

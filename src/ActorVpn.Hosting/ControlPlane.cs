@@ -211,6 +211,18 @@ public sealed class ControlPlane
         }
     }
 
+    /// <summary>
+    /// Where <paramref name="proxy"/> listens as its auth server knows it from the proxy's enrolment (the
+    /// address that server puts on routes, Fig. 3); fails, saying so, while the proxy has not enrolled.
+    /// </summary>
+    public async Task<string> EnrolledAddressAsync(string proxy) =>
+        await AskAsync<object>(Topology.Proxy(proxy).AuthServer, new FindProxy(proxy)) switch
+        {
+            ProxyEnrolment enrolment => enrolment.Address,
+            AdminRefused refused => throw new InvalidOperationException(refused.Reason),
+            var other => throw new InvalidOperationException($"unexpected answer {other}"),
+        };
+
     /// <summary>The user as registered at its home server, or null if it is not registered there.</summary>
     public async Task<UserView?> FindUserAsync(string user, string homeServer) =>
         await AskAsync<object>(homeServer, new FindUser(user)) as UserView;

@@ -73,6 +73,49 @@ public static partial class KustomizedPods
         return start;
     }
 
+    /// <summary>
+    /// Why pods cannot be launched here (network namespaces not allowed, or no overlay mount inside a
+    /// mount namespace of their own), or null when they can: a test skips with this reason.
+    /// </summary>
+    public static string? WhyCannotLaunch()
+    {
+        if (NetnsLab.WhyNotAvailable() is { } why)
+        {
+            return why;
+        }
+
+        var probe = Directory.CreateTempSubdirectory("avpn-overlay-probe-").FullName;
+        try
+        {
+            foreach (var layer in new[] { "lower", "upper", "work", "shown" })
+            {
+                Directory.CreateDirectory(Path.Combine(probe, layer));
+            }
+
+            // unshare -m: the mount is made and dropped in a mount namespace of its own, as a pod's are.
+            var start = new ProcessStartInfo("unshare", ["-m", "sh", "-c",
+                $"mount -t overlay overlay -o 'lowerdir={probe}/lower,upperdir={probe}/upper,workdir={probe}/work' '{probe}/shown'"])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+            {
+                process.Kill(entireProcessTree: true);
+                return "an overlay mount in a mount namespace of its own did not finish in 30 s";
+            }
+
+            return process.ExitCode == 0 ? null : $"an overlay mount in a mount namespace of its own is not allowed here (a pod's files are shown at their mount paths that way): {error.Result.Trim()}";
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return $"`unshare` cannot be run here: {e.Message}";
+        }
+        finally
+        {
+            Directory.Delete(probe, recursive: true);
+        }
+    }
+
     /// <summary>Where on the machine <paramref name="path"/> (or its file) would be written: the upper layer of its overlay.</summary>
     public static string WrittenPath(string root, string path) => Path.Combine(root, "upper" + path);
 

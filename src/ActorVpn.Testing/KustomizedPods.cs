@@ -30,11 +30,13 @@ public sealed record RenderedPod(string Name, string StatefulSet, IReadOnlyList<
 /// </summary>
 public static partial class KustomizedPods
 {
+    /// <summary>The <c>kubectl</c> that renders the manifests, or null where it is not installed (a test then skips, saying so).</summary>
+    public static string? Kubectl => new[] { "/usr/local/bin/kubectl", "/usr/bin/kubectl" }.FirstOrDefault(File.Exists);
+
     /// <summary>The YAML documents <c>kubectl kustomize</c> renders for <paramref name="kustomization"/> (a directory).</summary>
     public static IReadOnlyList<object> Render(string kustomization)
     {
-        var kubectl = new[] { "/usr/local/bin/kubectl", "/usr/bin/kubectl" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("kubectl is not installed: rendering k8s/ needs `kubectl kustomize` (it works offline)");
+        var kubectl = Kubectl ?? throw new InvalidOperationException("kubectl is not installed: rendering k8s/ needs `kubectl kustomize` (it works offline)");
         var start = new ProcessStartInfo(kubectl, ["kustomize", kustomization]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();

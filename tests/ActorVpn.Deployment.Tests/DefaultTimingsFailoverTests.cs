@@ -24,7 +24,7 @@ public sealed class DefaultTimingsFailoverTests(ITestOutputHelper output)
             timings: string.Empty);
         try
         {
-            var alice = await cluster.TopologyProfileAsync("node2", "alice");
+            var alice = await cluster.TopologyProfileAsync("node1", "alice"); // node1 runs as1, alice's home group
             await Eventually.TrueAsync(() => cluster.NewSessionWorksAsync(alice, TimeSpan.FromSeconds(10)), DeployedCluster.Generous, "alice never connected");
 
             // node1, the oldest node with both groups' roles, runs both groups.

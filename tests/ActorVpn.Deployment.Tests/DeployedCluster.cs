@@ -177,11 +177,11 @@ public sealed class DeployedCluster : IAsyncDisposable
         return reply;
     }
 
-    /// <summary><c>user add</c> on <paramref name="node"/>'s console (it must host the user's entry proxy); returns the new profile.</summary>
+    /// <summary><c>user add</c> on <paramref name="node"/>'s console (a node with role <c>auth</c>: it hosts groups); returns the new profile.</summary>
     public async Task<ClientProfile> AddUserAsync(string node, string user, string home = "as1") =>
         JsonSerializer.Deserialize<ClientProfile>((await RunAsync(node, "user", "add", user, "--auth-server", home)).ProfileJson!, Json)!;
 
-    /// <summary>The profile a node wrote for a topology user when it registered it, once it has.</summary>
+    /// <summary>The profile a node wrote for a topology user when it registered it (the node running the user's home group), once it has.</summary>
     public async Task<ClientProfile> TopologyProfileAsync(string node, string user)
     {
         var path = Path.Combine(DataOf(node), "profiles", $"{user}.avpn");

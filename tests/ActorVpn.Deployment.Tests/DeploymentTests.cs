@@ -31,9 +31,11 @@ public sealed class DeploymentTests(ITestOutputHelper output)
         await using var cluster = await DeployedCluster.StartAsync(Spread);
         try
         {
-            // No console has been opened: node2 registered alice (its entry proxy runs there) and the
-            // credential keeper handed out the inter-server credentials the hand-off as1 -> as2 -> as4 -> as3 needs.
-            var alice = await cluster.TopologyProfileAsync("node2", "alice");
+            // No console has been opened: node1, which runs alice's home group (as1) and no proxy, registered
+            // her and wrote her profile naming proxy1 (on node2) at the address it enrolled with; the credential
+            // keeper handed out the inter-server credentials the hand-off as1 -> as2 -> as4 -> as3 needs.
+            var alice = await cluster.TopologyProfileAsync("node1", "alice");
+            Assert.Equal($"127.0.0.1:{cluster.ProxyPort("proxy1")}", alice.Entries["server"].Address);
             using var live = await cluster.OpenAsync(alice);
             Assert.True(await DeployedCluster.EchoesAsync(live, DeployedCluster.Generous), "alice's session through proxy1 (node2), proxy2 and proxy3 (node3) carried no data");
 
@@ -62,7 +64,7 @@ public sealed class DeploymentTests(ITestOutputHelper output)
         await using var cluster = await DeployedCluster.StartAsync(Spread);
         try
         {
-            var alice = await cluster.TopologyProfileAsync("node2", "alice");
+            var alice = await cluster.TopologyProfileAsync("node1", "alice");
             Assert.True(await cluster.NewSessionWorksAsync(alice, DeployedCluster.Generous));
             var bob = await cluster.AddUserAsync("node2", "bob");
             Assert.True(await cluster.NewSessionWorksAsync(bob, DeployedCluster.Generous));

@@ -500,7 +500,7 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
             return ConsoleReply.Failure($"'{user}' is already registered at {existing.Server}");
         }
 
-        if (node.ProfileProblem(server) is { } elsewhere)
+        if (await node.ProfileProblemAsync(server) is { } elsewhere)
         {
             return ConsoleReply.Failure(elsewhere);
         }
