@@ -101,6 +101,12 @@ public sealed record NodeOptions(
         {
             throw new ConfigurationException($"{Section}.proxy-advertise: no proxy '{proxy}' in {topology.Source}");
         }
+
+        // A port out of range would otherwise surface as an unexpected failure when the health server binds.
+        if (HealthPort is < 0 or > 65535)
+        {
+            throw new ConfigurationException($"{Section}.health.port: {HealthPort} is not a TCP port (0 .. 65535; 0 serves no health endpoints)");
+        }
     }
 
     /// <summary>The roles this node has: <c>auth</c> and <c>group-&lt;root&gt;</c> per hosted group, <c>proxy</c> if it hosts proxies.</summary>

@@ -85,6 +85,15 @@ public sealed class NodeConfigTests
     }
 
     [Fact]
+    public async Task A_health_port_out_of_range_fails_at_start_naming_the_key()
+    {
+        var config = ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString("actorvpn.node.health.port = 85510"), environment: _ => null);
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => ClusterNode.StartAsync(config, environment: _ => null));
+        Assert.Contains("actorvpn.node.health.port", e.Message);
+        Assert.Contains("85510", e.Message);
+    }
+
+    [Fact]
     public async Task Health_endpoints_report_live_then_ready_once_the_node_is_up_and_it_leaves_gracefully()
     {
         var healthPort = FreePorts.Take();

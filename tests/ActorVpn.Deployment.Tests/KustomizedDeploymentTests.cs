@@ -119,14 +119,30 @@ public sealed class KustomizedDeploymentTests(ITestOutputHelper output)
             // pods' groups. The credential keeper may still be handing out the inter-server credentials
             // (every bootstrap-interval): a session is tried again until one carries data, within a bound.
             var listen = HostPort.Parse(await VpnNode.StartClientAsync(client, alice, "server", new IPEndPoint(IPAddress.Loopback, 0), DataPlaneSettings.Default));
-            await Eventually.TrueAsync(async () =>
+            async Task<bool> SessionWorksAsync()
             {
                 using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
                 await socket.ConnectAsync(IPAddress.Parse(listen.Host), listen.Port);
                 return await DeployedCluster.EchoesAsync(socket, TimeSpan.FromSeconds(15));
-            }, DeployedCluster.Generous, "alice's sessions through the dev overlay's pods carried no data");
+            }
+
+            await Eventually.TrueAsync(SessionWorksAsync, DeployedCluster.Generous, "alice's sessions through the dev overlay's pods carried no data");
             output.WriteLine($"a session through the chain carried data {clock.Elapsed.TotalSeconds:0.0} s after the first pod started");
             Assert.True(echo.Connections > 0, "the session did not reach the topology's destination");
+
+            // The proxy tier is a single writer per proxy name (its auth server pins one enrolled key), so a
+            // lost proxy pod is replaced, not failed over: kill -9 and start the same pod again, with its
+            // data volume kept, as the StatefulSet controller does. The time until alice's profile works
+            // again is what this machine can measure of a reschedule; a kubelet's scheduling, image pull
+            // and probe periods come on top.
+            var at = pods.IndexOf(proxyPod);
+            processes[at].Crash();
+            await processes[at].WaitForExitAsync(DeployedCluster.Generous);
+            var rescheduled = Stopwatch.StartNew();
+            processes[at].Dispose();
+            processes[at] = Launch(proxyPod, lab, at + 1, root, hosts.ToString());
+            await Eventually.TrueAsync(SessionWorksAsync, DeployedCluster.Generous, "alice's sessions never worked again after the proxy pod was replaced");
+            output.WriteLine($"proxy pod replaced after kill -9: alice's profile works again {rescheduled.Elapsed.TotalSeconds:0.0} s after the new process started");
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {
