@@ -47,6 +47,10 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, OpenChallenge> _challenges = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IssuedRoute> _issued = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IssuedRoute> _forwarded = new(StringComparer.Ordinal);
+
+    // Hand-offs ended because their user was revoked, remembered as long as their certificate could have been held: a hop
+    // that comes for one later is told certificate-revoked (Fig. 7, step 702), not that nothing is held.
+    private readonly Dictionary<string, RevokedHandOff> _revoked = new(StringComparer.Ordinal);
     private Caller? _answering;
     private HashSet<object>? _delayedArrived; // requests a harness delayed, now sent back to this server (StepAction.Delay)
 
@@ -93,7 +97,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
                 Release(handOffId, "the proxy stopped waiting for the answer (【0053】)");
             }
         });
-        Command<ReleaseHandOff>(release => Release(release.HandOffId, "released by the caller (【0053】)"));
+        Command<ReleaseHandOff>(release => Release(release.HandOffId,
+            release.RevokedUser is { } revoked ? $"'{revoked}' was revoked at its home server (【0053】)" : "released by the caller (【0053】)", release.RevokedUser));
         Command<Sweep>(_ => SweepExpired());
         Command<DelayedRequest>(HandleDelayedRequest);
 
@@ -453,6 +458,15 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private void HandleHeldClient(AuthenticateClient request, KnownCertificate certificate, IActorRef replyTo)
     {
         var user = certificate.SubjectName!;
+        if (request.HandOffId is not null && _revoked.TryGetValue(request.HandOffId, out var revoked)
+            && (revoked.CertificateDer is null || CryptographicOperations.FixedTimeEquals(revoked.CertificateDer, request.UserCertificateDer)))
+        {
+            // Fig. 7, step 702: the hand-off was made, but its user has been revoked since; its certificate was dropped here.
+            RefuseClient(replyTo, ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702,
+                $"'{revoked.User}' was revoked at {revoked.Home} while hand-off {request.HandOffId} was still authenticating: {Me} dropped its certificate");
+            return;
+        }
+
         if (request.HandOffId is null || !_held.TryGetValue(request.HandOffId, out var held) || held.ExpiresAt <= Now)
         {
             RefuseClient(replyTo, ErrorCodes.UnknownUser, PatentStep.Fig7Check702,
@@ -594,6 +608,14 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         var deadline = Now + request.Budget;
+        if (_revoked.TryGetValue(request.HandOffId, out var revoked))
+        {
+            // Its release overtook it: the user was revoked at its home server, so nothing is held for it here.
+            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.CertificateRevoked, PatentStep.Fig9Receive901,
+                $"'{revoked.User}' was revoked at {revoked.Home}: hand-off {request.HandOffId} ended"), path));
+            return;
+        }
+
         if (request.Path.Contains(Me))
         {
             replyTo.Tell(new HandOffFailed(Error(ErrorCodes.RouteLoop, PatentStep.Fig9Receive901,
@@ -716,7 +738,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             // Released, failed or restarted meanwhile: a route that arrives now will never reach the client.
             if (answered.Answer is HandOffRouted late)
             {
-                ReleaseHolders(answered.HandOffId, late.Holders);
+                ReleaseHolders(answered.HandOffId, late.Holders, _revoked.GetValueOrDefault(answered.HandOffId)?.User);
             }
 
             return;
@@ -804,7 +826,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
                 return;
             }
 
-            _issued[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout);
+            _issued[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout, pending.User);
             pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, pending.HandOffId, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders, AtHome: true));
             return;
         }
@@ -874,31 +896,69 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
     }
 
-    private void Release(string handOffId, string reason)
+    /// <param name="revokedUser">Set when the release comes from the revocation of the hand-off's user: it is passed down the
+    /// chain, and the hand-off is remembered as revoked here (<see cref="_revoked"/>).</param>
+    private void Release(string handOffId, string reason, string? revokedUser = null)
     {
+        if (revokedUser is not null)
+        {
+            RememberRevoked(handOffId, revokedUser);
+        }
+
         if (_pending.Remove(handOffId, out var pending))
         {
-            Tell(pending.Next, new ReleaseHandOff(handOffId));
+            Tell(pending.Next, new ReleaseHandOff(handOffId, revokedUser));
         }
 
         if (_held.TryGetValue(handOffId, out var held))
         {
-            ReleaseHolders(handOffId, held.Holders.Where(h => h != Me));
+            ReleaseHolders(handOffId, held.Holders.Where(h => h != Me), revokedUser);
         }
 
         if (_forwarded.Remove(handOffId, out var forwarded))
         {
-            ReleaseHolders(handOffId, forwarded.Holders);
+            ReleaseHolders(handOffId, forwarded.Holders, revokedUser);
         }
 
         Drop(handOffId, reason);
     }
 
-    private void ReleaseHolders(string handOffId, IEnumerable<string> holders)
+    private void ReleaseHolders(string handOffId, IEnumerable<string> holders, string? revokedUser = null)
     {
         foreach (var holder in holders)
         {
-            Tell(holder, new ReleaseHandOff(handOffId));
+            Tell(holder, new ReleaseHandOff(handOffId, revokedUser));
+        }
+    }
+
+    private void RememberRevoked(string handOffId, string user)
+    {
+        var held = _held.GetValueOrDefault(handOffId);
+        var home = held?.Path.FirstOrDefault() ?? _pending.GetValueOrDefault(handOffId)?.Path.FirstOrDefault() ?? "its home server";
+        _revoked.TryAdd(handOffId, new RevokedHandOff(user, home, held?.CertificateDer, Now + _settings.HandOffTimeout + _settings.HoldTimeout));
+    }
+
+    /// <summary>
+    /// The home server of <paramref name="user"/> persisted its revocation: every hand-off of the user it started and that is
+    /// not yet a session at every proxy ends now (【0053】). One still in flight is refused to its entry proxy with
+    /// certificate-revoked (Fig. 7, step 704) and released down the chain; one already routed is released at every holder,
+    /// which drops the certificate it holds and refuses the hop that comes for it.
+    /// </summary>
+    private void EndHandOffsOf(string user)
+    {
+        foreach (var pending in _pending.Values.Where(p => p.FromClient && p.User == user).ToList())
+        {
+            Release(pending.HandOffId, $"'{user}' was revoked at {Me} (【0053】)", user);
+            Fail(pending, Error(ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702, $"'{user}' was revoked at {Me} while its hand-off was in flight"),
+                pending.Path);
+        }
+
+        foreach (var (handOffId, issued) in _issued.Where(i => i.Value.User == user).ToList())
+        {
+            _issued.Remove(handOffId);
+            RememberRevoked(handOffId, user);
+            _log.Info("{0}: hand-off {1} of revoked user '{2}' released at {3} (【0053】)", Me, handOffId, user, string.Join(", ", issued.Holders));
+            ReleaseHolders(handOffId, issued.Holders, user);
         }
     }
 
@@ -940,6 +1000,11 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         foreach (var (id, _) in _forwarded.Where(i => i.Value.ExpiresAt <= now).ToList())
         {
             _forwarded.Remove(id);
+        }
+
+        foreach (var (id, _) in _revoked.Where(r => r.Value.ExpiresAt <= now).ToList())
+        {
+            _revoked.Remove(id);
         }
 
         // A request whose call never came back (a black-holed step, or its ask timeout delivered too late
@@ -1014,6 +1079,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         {
             ApplyEvent(evt);
             _log.Info("user {0} revoked at {1} by {2}", evt.User, Me, evt.By);
+            EndHandOffsOf(evt.User);
             Context.System.EventStream.Publish(new UserRevokedNotice(evt.User, Me));
             replyTo.Tell(new UserRevokedAck(evt.User));
         });
@@ -1186,8 +1252,14 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
     private sealed record OpenChallenge(string Caller, string HandOffId, byte[] CredentialDer, DateTimeOffset ExpiresAt);
 
-    private sealed record IssuedRoute(IReadOnlyList<string> Holders, DateTimeOffset ExpiresAt);
+    /// <param name="User">The user whose certificate 1 was handed off: set at the home server, for the routes it issued.</param>
+    private sealed record IssuedRoute(IReadOnlyList<string> Holders, DateTimeOffset ExpiresAt, string? User = null);
+
+    /// <param name="CertificateDer">Certificate 1 as this server held it; null where it held none.</param>
+    private sealed record RevokedHandOff(string User, string Home, byte[]? CertificateDer, DateTimeOffset ExpiresAt);
 }
 
 /// <summary>Release whatever is held or pending for a hand-off (【0053】); forwarded down the chain.</summary>
-public sealed record ReleaseHandOff(string HandOffId) : ActorVpn.Messaging.IActorVpnMessage;
+/// <param name="RevokedUser">Set when the hand-off ends because its user was revoked at the home server: a hop that still
+/// comes for it is refused with certificate-revoked.</param>
+public sealed record ReleaseHandOff(string HandOffId, string? RevokedUser = null) : ActorVpn.Messaging.IActorVpnMessage;

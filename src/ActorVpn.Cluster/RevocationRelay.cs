@@ -1,3 +1,4 @@
+using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Messaging;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
@@ -29,7 +30,8 @@ public sealed class RevocationRelay : ReceiveActor
         Receive<UserRevokedEverywhere>(revoked =>
         {
             _log.Info("user {0} revoked at {1}: closing its sessions on this node's proxies", revoked.User, revoked.AuthServer);
-            Context.ActorSelection("/user/proxies/*").Tell(new CloseUserSessions(revoked.User, $"user {revoked.User} revoked at {revoked.AuthServer}"));
+            Context.ActorSelection("/user/proxies/*").Tell(new CloseUserSessions(revoked.User, $"user {revoked.User} revoked at {revoked.AuthServer}",
+                ErrorCodes.CertificateRevoked, revoked.AuthServer));
         });
         Receive<SubscribeAck>(_ => { });
     }

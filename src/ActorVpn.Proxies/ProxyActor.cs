@@ -206,7 +206,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
         {
             foreach (var (session, counters) in _sessions.Where(s => s.Value.User == close.User))
             {
-                session.Tell(new CloseSession(counters.HandOffId ?? counters.Id, close.Reason));
+                session.Tell(new CloseSession(counters.HandOffId ?? counters.Id, close.Reason, close.Code, close.At));
             }
         });
     }

@@ -61,11 +61,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause));
         Receive<HandshakeDeadline>(_ => Refuse(ErrorCodes.Timeout, "Fig. 6", _proxy.Name,
             $"the handshake did not finish within {_settings.HandshakeTimeout.TotalSeconds:0.#} s (stage {_stage})"));
-        Receive<CloseSession>(close =>
-        {
-            _log.Info("{0}: session {1} closed: {2} (【0053】)", _proxy.Name, Counters.Id, close.Reason);
-            Context.Stop(Self);
-        });
+        Receive<CloseSession>(OnClose);
         Receive<GetProxyStatus>(_ => Sender.Tell(View()));
         Receive<SessionLifetimeOver>(_ =>
         {
@@ -198,6 +194,41 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
 
         var route = session.Route.Select(r => new RouteHop(r.Proxy, r.Address, r.Pin ?? string.Empty)).ToList();
         Write(new AuthAccepted(session.HandOffId, route, session.NextHop?.Proxy), "Fig. 6, step 605", then: () => ReadFrame("Fig. 6, step 607"));
+    }
+
+    /// <summary>
+    /// 【0053】: the session is closed from outside (an operator, or a revocation of its user). With a code, the reason goes
+    /// into the audit trail, and a client still authenticating here, which is waiting for an answer, is refused with it
+    /// (e.g. certificate-revoked) instead of finding its connection simply gone.
+    /// </summary>
+    private void OnClose(CloseSession close)
+    {
+        _log.Info("{0}: session {1} closed at stage {2}: {3} (【0053】)", _proxy.Name, Counters.Id, _stage, close.Reason);
+        if (close.Code is not { } code)
+        {
+            Context.Stop(Self);
+            return;
+        }
+
+        Counters.Refused |= _stage != "relaying";
+        _audit.Closed(code, close.At ?? _proxy.Name, close.Reason);
+        if (_tls is null || _stage == "relaying")
+        {
+            Context.Stop(Self);
+            return;
+        }
+
+        // Whatever the auth server or the client says from now on is not acted on: the session is over.
+        Become(Closing);
+        Write(new Refused(code, "【0053】", close.At ?? _proxy.Name, close.Reason), "【0053】", then: () => Context.Stop(Self));
+    }
+
+    private void Closing()
+    {
+        Receive<StepFailed>(_ => Context.Stop(Self));
+        Receive<HandshakeDeadline>(_ => Context.Stop(Self));
+        Receive<GetProxyStatus>(_ => Sender.Tell(View()));
+        ReceiveAny(_ => { });
     }
 
     private void Connect(string name, string address)

@@ -32,8 +32,11 @@ public static class ProxyProtocol
     public sealed record ProxyIdentityRenewed(string Proxy, DateTimeOffset PreviousNotAfter, DateTimeOffset NotAfter);
 
     /// <summary>Closes every connection of a hand-off (【0053】), e.g. when its user is revoked or an operator kills it.</summary>
-    public sealed record CloseSession(string HandOffId, string Reason) : IActorVpnMessage;
+    /// <param name="Code">An error code (contract) when the session ends for a reason its client and the audit trail should see,
+    /// e.g. certificate-revoked; a connection still authenticating is then refused with it. Null: closed without a refusal.</param>
+    /// <param name="At">The auth server the reason comes from (the error's <c>at</c>).</param>
+    public sealed record CloseSession(string HandOffId, string Reason, string? Code = null, string? At = null) : IActorVpnMessage;
 
     /// <summary>Closes every connection of <paramref name="User"/> at this proxy, relaying or still authenticating (a revocation, 【0053】).</summary>
-    public sealed record CloseUserSessions(string User, string Reason) : IActorVpnMessage;
+    public sealed record CloseUserSessions(string User, string Reason, string? Code = null, string? At = null) : IActorVpnMessage;
 }

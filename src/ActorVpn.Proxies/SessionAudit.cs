@@ -55,6 +55,7 @@ internal sealed class SessionAudit(EventStream events, string proxy, SessionCoun
     private DateTimeOffset _start = DateTimeOffset.UtcNow;
     private bool _entry;
     private bool _reported;
+    private bool _ended;
     private ClientAuthProtocol.ClientAuthenticated? _session;
 
     /// <summary>Fig. 6 step 601: the TLS handshake is done; the certificate is not verified yet, only present.</summary>
@@ -103,9 +104,30 @@ internal sealed class SessionAudit(EventStream events, string proxy, SessionCoun
         Unauthenticated(code, message);
     }
 
+    /// <summary>
+    /// 【0053】: the session was closed from outside for a reason with an error code (its user revoked): an entry session
+    /// authenticated here ends with an <c>error</c> record carrying the code; one not yet authenticated is refused with it.
+    /// </summary>
+    public void Closed(string code, string at, string message)
+    {
+        if (_entry && _session is not null && !_ended)
+        {
+            _ended = true;
+            Publish("error", code, at, message, DateTimeOffset.UtcNow, _session.User);
+            return;
+        }
+
+        Refused(code, at, message);
+    }
+
     /// <summary>Fig. 6 step 609: an authenticated session is over; its end time goes into the trail.</summary>
     public void Ended()
     {
+        if (_ended)
+        {
+            return;
+        }
+
         if (_entry && _session is not null)
         {
             Publish("ok", null, null, "session ended", DateTimeOffset.UtcNow, _session.User);

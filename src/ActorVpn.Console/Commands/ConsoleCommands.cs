@@ -369,11 +369,11 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         $"{s.Id}  user {s.User}  route {string.Join(" -> ", s.Route)}  age {s.AgeSeconds:0.0} s  in {s.BytesIn} out {s.BytesOut}  on {string.Join(", ", s.Nodes.Distinct())}\n";
 
     /// <summary>【0053】: closing a session at its proxies, on whichever nodes they run, closes every connection of its chain and the client's.</summary>
-    private static void Close(SessionView session, string reason)
+    private static void Close(SessionView session, string reason, string? code = null, string? at = null)
     {
         foreach (var hop in session.Actors)
         {
-            hop.Tell(new CloseSession(session.Id, reason), ActorRefs.NoSender);
+            hop.Tell(new CloseSession(session.Id, reason, code, at), ActorRefs.NoSender);
         }
     }
 
@@ -538,7 +538,7 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         var closed = (await SessionsAsync()).Where(s => s.User == user).ToList();
         foreach (var session in closed)
         {
-            Close(session, $"user {user} revoked");
+            Close(session, $"user {user} revoked at {home.Server}", ErrorCodes.CertificateRevoked, home.Server);
         }
 
         return Reply(line, new { user, authServer = home.Server, closedSessions = closed.Select(s => s.Id).ToList() },
