@@ -36,6 +36,8 @@ public sealed class DeploymentTests(ITestOutputHelper output)
             // keeper handed out the inter-server credentials the hand-off as1 -> as2 -> as4 -> as3 needs.
             var alice = await cluster.TopologyProfileAsync("node1", "alice");
             Assert.Equal($"127.0.0.1:{cluster.ProxyPort("proxy1")}", alice.Entries["server"].Address);
+            // The nodes start in any order, so the first attempts may come before every proxy has its identity.
+            await Eventually.TrueAsync(() => cluster.NewSessionWorksAsync(alice, TimeSpan.FromSeconds(10)), DeployedCluster.Generous, "alice never connected through the fresh cluster");
             using var live = await cluster.OpenAsync(alice);
             Assert.True(await DeployedCluster.EchoesAsync(live, DeployedCluster.Generous), "alice's session through proxy1 (node2), proxy2 and proxy3 (node3) carried no data");
 
