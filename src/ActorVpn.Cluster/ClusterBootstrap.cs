@@ -65,7 +65,7 @@ public static class ClusterBootstrap
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
         using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
         return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
-            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
+            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries, ClientProfile.NextAnchorPem(enrollment.NextTrustAnchorDer));
     }
 
     private sealed record Tick

@@ -29,6 +29,11 @@ public sealed class JournalCompatibilityTests
         ["as-proxy-enrolled"] = typeof(ProxyEnrolled),
         ["as-snapshot"] = typeof(AuthServerSnapshot),
         ["audit-record"] = typeof(AuditRecord),
+        ["as-key-rotation-started"] = typeof(KeyRotationStarted),
+        ["as-key-switched"] = typeof(SigningKeySwitched),
+        ["as-key-rotation-finished"] = typeof(KeyRotationFinished),
+        ["as-key-rotation-rolled-back"] = typeof(KeyRotationRolledBack),
+        ["as-peer-next-key-dropped"] = typeof(PeerNextKeyDropped),
     };
 
     [Fact]
