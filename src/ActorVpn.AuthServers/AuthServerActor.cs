@@ -24,7 +24,7 @@ namespace ActorVpn.AuthServers;
 /// this actor: replies are piped back as messages, and the relay route is aggregated on the reply
 /// path (Fig. 9, step 910).
 /// </summary>
-public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
+public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimers
 {
     private readonly AuthServerSpec _spec;
     private readonly TopologyModel _topology;
@@ -114,6 +114,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             ? new ProxyEnrolment(find.Proxy, enrolled.ListenAddress ?? _topology.Proxy(find.Proxy).Listen.ToString())
             : new AdminRefused($"proxy '{find.Proxy}' has not enrolled with {Me} (not started, or its node is down)")));
         Command<GetIdentity>(_ => Sender.Tell(Identity()));
+        RotationCommands();
         Command<GetStatus>(_ => Sender.Tell(Status()));
     }
 
@@ -215,12 +216,14 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         _authority?.Dispose();
+        DisposeRotationKeys();
     }
 
     protected override void PostStop()
     {
         AuthServerRegistry.For(Context.System).Unregister(Me, Self);
         _authority?.Dispose();
+        DisposeRotationKeys();
         base.PostStop();
     }
 
@@ -233,6 +236,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         {
             ImportAuthority(created);
         }
+
+        ApplyKeyRotation(evt);
 
         // Snapshots bound recovery: 100,000 users recover in seconds; see SnapshotPolicy.
         if (!IsRecovering && _settings.Snapshots.IsDue(LastSequenceNr - _snapshotAt, _state.Users.Count))
@@ -249,6 +254,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         {
             ImportAuthority(created);
         }
+
+        ImportRotationKeys();
     }
 
     /// <summary>The signing key is journalled encrypted when the node has a key secret, so it is protected at rest.</summary>
@@ -256,15 +263,19 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         _authority?.Dispose();
         _authority = null;
+        _authority = ImportKey(created);
+    }
+
+    private SigningAuthority ImportKey(AuthorityCreated created)
+    {
         if (!created.KeyIsProtected)
         {
-            _authority = SigningAuthority.Import(Me, created.PrivateKey, created.CertificateDer);
-            return;
+            return SigningAuthority.Import(Me, created.PrivateKey, created.CertificateDer);
         }
 
         var protection = _settings.KeyProtection
             ?? throw new CredentialException($"the signing key of {Me} is protected at rest, but no key secret is configured (DIR/key-secret or AVPN_KEY_SECRET)");
-        _authority = SigningAuthority.ImportEncrypted(Me, protection.Secret, created.PrivateKey, created.CertificateDer);
+        return SigningAuthority.ImportEncrypted(Me, protection.Secret, created.PrivateKey, created.CertificateDer);
     }
 
     private void OnRecovered()
@@ -313,7 +324,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         {
-            var verdict = Authority.Verify(certificate, CertificateKind.User, Now);
+            // During a key rotation both keys verify (Fig. 7, step 702); a key retired by a finished rotation does not.
+            var verdict = VerifyIssuedHere(certificate, CertificateKind.User);
             switch (verdict)
             {
                 case CertificateVerdict.Valid when request.HandOffId is not null:
@@ -330,6 +342,10 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
                 case CertificateVerdict.Expired or CertificateVerdict.NotYetValid:
                     RefuseClient(replyTo, ErrorCodes.CertificateExpired, PatentStep.Fig7Check702,
                         $"certificate of '{certificate.SubjectName}' is not valid now (valid {certificate.NotBeforeUtc:u} to {certificate.NotAfterUtc:u})");
+                    return;
+                case CertificateVerdict.NotIssuedHere when RetiredKeyOf(certificate, CertificateKind.User) is { } retired:
+                    RefuseClient(replyTo, ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702,
+                        $"the certificate of '{certificate.SubjectName}' is signed by a key {Me} retired at {retired.RetiredAt:u} (its signing-key rotation finished or was rolled back): enrol the user again for a certificate of the current key");
                     return;
                 case CertificateVerdict.NotIssuedHere when certificate.SubjectName is not null:
                     HandleHeldClient(request, certificate, replyTo);
@@ -389,7 +405,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {
             var now = Now;
-            using var issued = Authority.Issue(CertificateKind.User, trace.User, key.ExportSubjectPublicKeyInfo(), now.AddMinutes(-1), now + _settings.HandOffTimeout + _settings.HoldTimeout);
+            using var issued = Signer.Issue(CertificateKind.User, trace.User, key.ExportSubjectPublicKeyInfo(), now.AddMinutes(-1), now + _settings.HandOffTimeout + _settings.HoldTimeout);
             throwAway = issued.RawData;
         }
 
@@ -539,8 +555,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         // The latest credential issued to the caller, or an earlier one for the same key that is still valid (checked
         // below): a renewal replaces the credential here before the caller holds the new one, and hand-offs in flight
         // meanwhile present the old one (the overlap). One for another key (the caller's key changed) is refused.
-        if (!_state.CredentialsIssued.TryGetValue(open.Caller, out var issued)
-            || !(issued.AsSpan().SequenceEqual(open.CredentialDer) || SameSubjectKey(issued, open.CredentialDer)))
+        // A caller rotating its own key also holds one for its new key (issued alongside, accepted until its rotation ends).
+        if (!IsIssuedTo(_state.CredentialsIssued, open.Caller, open.CredentialDer) && !IsIssuedTo(_state.CredentialsIssuedNext, open.Caller, open.CredentialDer))
         {
             return $"the credential {open.Caller} presented is not the one {Me} issued to it";
         }
@@ -548,7 +564,12 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         try
         {
             var certificate = KnownCertificate.Read(open.CredentialDer);
-            var verdict = Authority.Verify(certificate, CertificateKind.InterServer, Now);
+            var verdict = VerifyIssuedHere(certificate, CertificateKind.InterServer);
+            if (verdict == CertificateVerdict.NotIssuedHere && RetiredKeyOf(certificate, CertificateKind.InterServer) is { } retired)
+            {
+                return $"the credential of {open.Caller} is signed by a key {Me} retired at {retired.RetiredAt:u} (its signing-key rotation finished or was rolled back)";
+            }
+
             if (verdict != CertificateVerdict.Valid || certificate.SubjectName != open.Caller)
             {
                 return $"the credential of {open.Caller} is not valid here: {verdict}";
@@ -561,6 +582,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
         return null;
     }
+
+    private static bool IsIssuedTo(System.Collections.Immutable.ImmutableSortedDictionary<string, byte[]> issued, string caller, byte[] presented) =>
+        issued.TryGetValue(caller, out var der) && (der.AsSpan().SequenceEqual(presented) || SameSubjectKey(der, presented));
 
     private static bool SameSubjectKey(byte[] issuedDer, byte[] presentedDer)
     {
@@ -711,7 +735,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return;
         }
 
-        var credential = _state.CredentialsHeld.TryGetValue(pending.Next, out var held) ? held : null;
+        // After a key switch the new key proves this server's identity, with the credential issued for it (Fig. 8 step 805 / Fig. 9 step 905).
+        var (credential, nextKey) = CredentialFor(pending.Next);
+        _pending[pending.HandOffId] = pending = _pending[pending.HandOffId] with { NextKey = nextKey };
         Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId));
     }
 
@@ -758,7 +784,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
                 var remaining = pending.Deadline - Now;
                 var request = new HandOffCertificate(Me, pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination,
                     pending.Path, challenge.Nonce, [], DownstreamBudget(remaining));
-                request = request with { Proof = PeerProof.Sign(Authority.SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };
+                request = request with { Proof = PeerProof.Sign(ProofKey(pending.NextKey).SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };
                 var target = AuthServerRegistry.For(Context.System).Find(pending.Next);
                 if (target is null)
                 {
@@ -1045,7 +1071,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         try
         {
             var now = Now;
-            issued = Authority.Issue(CertificateKind.User, register.User, register.SubjectPublicKeyInfo, now.AddMinutes(-5), now + (register.Lifetime ?? _settings.UserCertificateLifetime));
+            issued = Signer.Issue(CertificateKind.User, register.User, register.SubjectPublicKeyInfo, now.AddMinutes(-5), now + (register.Lifetime ?? _settings.UserCertificateLifetime));
         }
         catch (Exception e) when (e is CredentialException or CryptographicException or ArgumentException)
         {
@@ -1054,14 +1080,17 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         var replyTo = Sender;
+        // The profile's anchor checks the entry proxy, whose identity the current key signs until a rotation finishes; during one,
+        // the profile also gets the new key's anchor, so it keeps reaching the proxy once their identities move to that key.
         var anchor = Authority.Certificate.RawData;
+        var nextAnchor = _next?.Certificate.RawData;
         using (issued)
         {
             Persist(new UserRegistered(register.User, issued.RawData, Now, register.By), evt =>
             {
                 ApplyEvent(evt);
                 _log.Info("user {0} registered at {1} by {2}", evt.User, Me, evt.By);
-                replyTo.Tell(new UserCertificateIssued(evt.User, evt.CertificateDer, anchor));
+                replyTo.Tell(new UserCertificateIssued(evt.User, evt.CertificateDer, anchor, nextAnchor));
             });
         }
     }
@@ -1094,9 +1123,9 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         var now = Now;
-        using var credential = Authority.Issue(CertificateKind.InterServer, issue.Caller, issue.CallerPublicKeyInfo, now.AddMinutes(-5), now + _settings.PeerCredentialLifetime);
+        using var credential = Signer.Issue(CertificateKind.InterServer, issue.Caller, issue.CallerPublicKeyInfo, now.AddMinutes(-5), now + _settings.PeerCredentialLifetime);
         var replyTo = Sender;
-        Persist(new PeerCredentialIssued(issue.Caller, credential.RawData), evt =>
+        Persist(new PeerCredentialIssued(issue.Caller, credential.RawData, issue.ForNextKey), evt =>
         {
             ApplyEvent(evt);
             replyTo.Tell(new PeerCredential(Me, evt.Peer, evt.CertificateDer));
@@ -1106,7 +1135,13 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private void HandleAcceptPeerCredential(AcceptPeerCredential accept)
     {
         var replyTo = Sender;
-        Persist(new PeerCredentialReceived(accept.Issuer, accept.CertificateDer), evt =>
+        if (accept.ForNextKey && _next is null)
+        {
+            Sender.Tell(new AdminRefused($"{Me} is not rotating its signing key: it has no new key for a credential from {accept.Issuer} to certify"));
+            return;
+        }
+
+        Persist(new PeerCredentialReceived(accept.Issuer, accept.CertificateDer, accept.ForNextKey), evt =>
         {
             ApplyEvent(evt);
             replyTo.Tell(new PeerCredentialAccepted(evt.Issuer));
@@ -1136,7 +1171,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private RouteEntry RouteEntryFor(ProxySpec relay, ProxyEnrolled enrolled) =>
         new(relay.Name, Me, enrolled.ListenAddress ?? relay.Listen.ToString(), enrolled.Pin);
 
-    private AuthServerIdentity Identity() => new(Me, _spec.Parent, Authority.Certificate.RawData, Authority.SubjectPublicKeyInfo, _state.CredentialsHeld);
+    private AuthServerIdentity Identity() => new(Me, _spec.Parent, Authority.Certificate.RawData, Authority.SubjectPublicKeyInfo, _state.CredentialsHeld,
+        _next?.SubjectPublicKeyInfo, _next is null ? null : _state.CredentialsHeldNext);
 
     private AuthServerStatus Status() => new(
         Me,
@@ -1234,7 +1270,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         IReadOnlyList<string> Path,
         string Next,
         DateTimeOffset Deadline,
-        PatentStep Step);
+        PatentStep Step,
+        bool NextKey = false);
 
     /// <summary>Certificate 1 held after step 910 until the client authenticates at this server's proxy.</summary>
     private sealed record HeldCertificate(

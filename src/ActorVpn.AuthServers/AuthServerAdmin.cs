@@ -8,7 +8,9 @@ public static class AuthServerAdmin
     /// <summary>Register a user here, at its home server, and issue certificate 1 for its public key (【0012】).</summary>
     public sealed record RegisterUser(string User, byte[] SubjectPublicKeyInfo, string By = "topology", TimeSpan? Lifetime = null) : IActorVpnMessage;
 
-    public sealed record UserCertificateIssued(string User, byte[] CertificateDer, byte[] TrustAnchorDer) : IActorVpnMessage;
+    /// <param name="TrustAnchorDer">The anchor the home server's proxy identities are signed by: the client checks its entry proxy against it.</param>
+    /// <param name="NextTrustAnchorDer">While the home server rotates its signing key, the new key's anchor: proxy identities move to it when the rotation finishes.</param>
+    public sealed record UserCertificateIssued(string User, byte[] CertificateDer, byte[] TrustAnchorDer, byte[]? NextTrustAnchorDer = null) : IActorVpnMessage;
 
     /// <summary>Revoke every certificate of a user: new sessions are refused at once.</summary>
     public sealed record RevokeUser(string User, string By = "operator") : IActorVpnMessage;
@@ -22,12 +24,14 @@ public static class AuthServerAdmin
     public sealed record UserRevokedNotice(string User, string AuthServer) : IActorVpnMessage;
 
     /// <summary>【0023】: issue an inter-server credential to <paramref name="Caller"/> for its signing key.</summary>
-    public sealed record IssuePeerCredential(string Caller, byte[] CallerPublicKeyInfo) : IActorVpnMessage;
+    /// <param name="ForNextKey">For the new key of a caller that rotates its signing key: accepted alongside the caller's current credential.</param>
+    public sealed record IssuePeerCredential(string Caller, byte[] CallerPublicKeyInfo, bool ForNextKey = false) : IActorVpnMessage;
 
     public sealed record PeerCredential(string Issuer, string Holder, byte[] CertificateDer) : IActorVpnMessage;
 
     /// <summary>【0023】: keep a credential another server issued to this one.</summary>
-    public sealed record AcceptPeerCredential(string Issuer, byte[] CertificateDer) : IActorVpnMessage;
+    /// <param name="ForNextKey">It certifies this server's new signing key (a rotation in progress).</param>
+    public sealed record AcceptPeerCredential(string Issuer, byte[] CertificateDer, bool ForNextKey = false) : IActorVpnMessage;
 
     public sealed record PeerCredentialAccepted(string Issuer) : IActorVpnMessage;
 
@@ -59,12 +63,16 @@ public static class AuthServerAdmin
     }
 
     /// <summary>Who this server is and whose credentials it holds.</summary>
+    /// <param name="PublicKeyInfo">The key the credentials in <paramref name="CredentialsHeld"/> certify (during a rotation: the old key, until it finishes).</param>
+    /// <param name="NextPublicKeyInfo">During a rotation, the new key; <paramref name="CredentialsHeldNext"/> certify it.</param>
     public sealed record AuthServerIdentity(
         string Name,
         string? UpperServer,
         byte[] TrustAnchorDer,
         byte[] PublicKeyInfo,
-        IReadOnlyDictionary<string, byte[]> CredentialsHeld) : IActorVpnMessage;
+        IReadOnlyDictionary<string, byte[]> CredentialsHeld,
+        byte[]? NextPublicKeyInfo = null,
+        IReadOnlyDictionary<string, byte[]>? CredentialsHeldNext = null) : IActorVpnMessage;
 
     public sealed record GetStatus : IActorVpnMessage
     {

@@ -92,11 +92,13 @@ public static class ChainDialer
             }
 
             transport = new NetworkStream(socket, ownsSocket: false);
-            var (certificate, anchor) = Credentials.GetValue(profile, static p => new ProfileCredentials(p));
+            var (certificate, anchor, nextAnchor) = Credentials.GetValue(profile, static p => new ProfileCredentials(p));
 
-            // Fig. 5 steps 503/504 at the entry proxy, whose identity must be issued by the user's home server.
+            // Fig. 5 steps 503/504 at the entry proxy, whose identity must be issued by the user's home server (by its current
+            // key, or by the new one of a key rotation the profile was written during).
             var tls = await HopAsync(transport, entry.Proxy, certificate,
-                presented => ProxyIdentity.VerifyAgainstAnchor(presented, anchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid, ct);
+                presented => ProxyIdentity.VerifyAgainstAnchor(presented, anchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid
+                    || (nextAnchor is not null && ProxyIdentity.VerifyAgainstAnchor(presented, nextAnchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid), ct);
             layers.Add(tls);
             var accepted = await AuthenticateAsync(tls, entry.Proxy, new AuthRequest(destination, null), ct);
             progress?.Invoke($"authenticated at {entry.Proxy}; route [{string.Join(", ", accepted.Route.Select(r => r.Proxy))}]");
@@ -147,8 +149,10 @@ public static class ChainDialer
     {
         private readonly X509Certificate2 _certificate = profile.CertificateWithKey();
         private readonly X509Certificate2 _anchor = profile.TrustAnchor();
+        private readonly X509Certificate2? _nextAnchor = profile.NextTrustAnchor();
 
-        public void Deconstruct(out X509Certificate2 certificate, out X509Certificate2 anchor) => (certificate, anchor) = (_certificate, _anchor);
+        public void Deconstruct(out X509Certificate2 certificate, out X509Certificate2 anchor, out X509Certificate2? nextAnchor) =>
+            (certificate, anchor, nextAnchor) = (_certificate, _anchor, _nextAnchor);
     }
 
     private static async Task<SslStream> HopAsync(Stream transport, string proxy, X509Certificate2 certificate, Func<X509Certificate2, bool> verify, CancellationToken ct)

@@ -16,13 +16,19 @@ public sealed record EntryProxy(string Proxy, string Address, string? Destinatio
 /// A client profile (<c>NAME.avpn</c>): the user's certificate 1 and key, the trust anchor
 /// of its home auth server, and the entry proxy of each destination it may use.
 /// </summary>
+/// <param name="NextTrustAnchorPem">
+/// Written while the home server rotates its signing key: the new key's anchor. The entry proxy's identity is accepted
+/// from either anchor, so the profile keeps working when the proxies' identities move to the new key (the rotation's finish).
+/// Absent from profiles written outside a rotation, and ignored by readers that predate it.
+/// </param>
 public sealed record ClientProfile(
     string User,
     string HomeServer,
     string CertificatePem,
     string PrivateKeyPem,
     string TrustAnchorPem,
-    IReadOnlyDictionary<string, EntryProxy> Entries)
+    IReadOnlyDictionary<string, EntryProxy> Entries,
+    string? NextTrustAnchorPem = null)
 {
     public const int FormatVersion = 1;
 
@@ -37,6 +43,20 @@ public sealed record ClientProfile(
     }
 
     public X509Certificate2 TrustAnchor() => CertificateText.FromPem(TrustAnchorPem);
+
+    public X509Certificate2? NextTrustAnchor() => NextTrustAnchorPem is { Length: > 0 } pem ? CertificateText.FromPem(pem) : null;
+
+    /// <summary>The PEM of a home server's new anchor, as a profile holds it, or null outside a rotation.</summary>
+    public static string? NextAnchorPem(byte[]? der)
+    {
+        if (der is null)
+        {
+            return null;
+        }
+
+        using var anchor = CertificateText.FromDer(der);
+        return CertificateText.ToPem(anchor);
+    }
 
     /// <summary>
     /// The destination a local application means by <paramref name="host"/> and <paramref name="port"/>: a destination's
@@ -82,6 +102,7 @@ public sealed record ClientProfile(
         {
             using var check = profile.CertificateWithKey();
             using var anchor = profile.TrustAnchor();
+            using var next = profile.NextTrustAnchor();
         });
 
     private sealed record StoredProfile(int Version, ClientProfile? Profile);

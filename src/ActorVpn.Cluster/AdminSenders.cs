@@ -1,3 +1,4 @@
+using ActorVpn.AuthServers;
 using ActorVpn.AuthServers.Hosting;
 using ActorVpn.Messaging;
 using Akka.Actor;
@@ -30,6 +31,11 @@ public static class AdminSenders
         [typeof(IssuePeerCredential)] = "issue-credential",
         [typeof(AcceptPeerCredential)] = "accept-credential",
         [typeof(EnrollProxy)] = "enrol-proxy",
+        [typeof(KeyRotationProtocol.StartKeyRotation)] = "rotate-key",
+        [typeof(KeyRotationProtocol.SwitchSigningKey)] = "rotate-key",
+        [typeof(KeyRotationProtocol.FinishKeyRotation)] = "rotate-key",
+        [typeof(KeyRotationProtocol.RollBackKeyRotation)] = "rotate-key",
+        [typeof(KeyRotationProtocol.DropPeerNextKey)] = "issue-credential",
     };
 
     /// <summary>The roles allowed to send each administrative message, by message type.</summary>

@@ -83,7 +83,7 @@ public static class ClusterBootstrap
         using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
         using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
         return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
-            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), new Dictionary<string, EntryProxy>(entries, StringComparer.Ordinal));
+            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), new Dictionary<string, EntryProxy>(entries, StringComparer.Ordinal), ClientProfile.NextAnchorPem(enrollment.NextTrustAnchorDer));
     }
 
     private sealed record Tick

@@ -9,7 +9,8 @@ using static ActorVpn.AuthServers.AuthServerAdmin;
 namespace ActorVpn.Hosting;
 
 /// <summary>A user's credentials as issued by its home server: what a client profile is made of.</summary>
-public sealed record UserEnrollment(string User, string HomeServer, byte[] CertificateDer, byte[] PrivateKeyPkcs8, byte[] TrustAnchorDer);
+/// <param name="NextTrustAnchorDer">While the home server rotates its signing key: the new key's anchor, which the profile trusts too.</param>
+public sealed record UserEnrollment(string User, string HomeServer, byte[] CertificateDer, byte[] PrivateKeyPkcs8, byte[] TrustAnchorDer, byte[]? NextTrustAnchorDer = null);
 
 /// <summary>
 /// The auth-server side of a running system: starts the Fig. 4 tree of auth-server actors,
@@ -173,7 +174,7 @@ public sealed class ControlPlane
         using var key = LeafKey.Create();
         return await AskAsync<object>(homeServer, new RegisterUser(user, key.SubjectPublicKeyInfo, by, lifetime)) switch
         {
-            UserCertificateIssued issued => new UserEnrollment(user, homeServer, issued.CertificateDer, key.ExportPkcs8PrivateKey(), issued.TrustAnchorDer),
+            UserCertificateIssued issued => new UserEnrollment(user, homeServer, issued.CertificateDer, key.ExportPkcs8PrivateKey(), issued.TrustAnchorDer, issued.NextTrustAnchorDer),
             AdminRefused refused => throw new InvalidOperationException(refused.Reason),
             var other => throw new InvalidOperationException($"unexpected answer {other}"),
         };

@@ -91,7 +91,7 @@ public sealed class VpnNode : IAsyncDisposable
         var entries = Topology.AuthServer(enrollment.HomeServer).Relays
             .ToDictionary(r => r.Key, r => new EntryProxy(r.Value, ProxyAddresses.GetValueOrDefault(r.Value) ?? Topology.Proxy(r.Value).Listen.ToString(), Topology.Destinations[r.Key].ToString()), StringComparer.Ordinal);
         return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
-            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries);
+            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), entries, ClientProfile.NextAnchorPem(enrollment.NextTrustAnchorDer));
     }
 
     /// <summary>Starts <c>avpn connect</c>'s listener in this actor system; returns its local address.</summary>

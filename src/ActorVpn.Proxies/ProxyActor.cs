@@ -52,6 +52,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
 
     private readonly string? _advertise;
     private int _enrolAttempts;
+    private readonly List<IActorRef> _renewalWaiters = []; // operators' RenewProxyIdentity, answered when the identity comes
 
     /// <param name="advertise">The host peers and clients reach this proxy by, in place of its bind address (a cluster node's advertise-host); null: the bind address.</param>
     public ProxyActor(ProxySpec spec, ICanTell authServer, DataPlaneSettings settings, string? advertise = null)
@@ -178,6 +179,11 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
             }
         });
         Receive<AwaitListening>(_ => Sender.Tell(new ProxyListening(_spec.Name, _address)));
+        Receive<RenewProxyIdentity>(_ =>
+        {
+            _renewalWaiters.Add(Sender);
+            Self.Tell(RenewIdentity.Instance);
+        });
         Receive<RenewIdentity>(_ => _authServer.Ask<object>(new EnrollProxy(_spec.Name, _key.SubjectPublicKeyInfo, _address), TimeSpan.FromSeconds(30))
             .PipeTo(Self, failure: e => new EnrolmentFailed(e)));
         Receive<ProxyIdentityIssued>(issued =>
@@ -189,11 +195,21 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
             _previousIdentity = _identity;
             _identity = _key.AttachTo(certificate);
             _log.Info("proxy {0}: identity renewed by {1}, valid until {2:u} (pin unchanged)", _spec.Name, _spec.AuthServer, NotAfterOf(_identity));
-            Context.System.EventStream.Publish(new ProxyIdentityRenewed(_spec.Name, previousNotAfter, NotAfterOf(_identity)));
+            var renewed = new ProxyIdentityRenewed(_spec.Name, previousNotAfter, NotAfterOf(_identity));
+            Context.System.EventStream.Publish(renewed);
+            AnswerRenewalWaiters(renewed);
             ScheduleRenewal();
         });
-        Receive<AdminRefused>(refused => RenewalFailed(refused.Reason));
-        Receive<EnrolmentFailed>(failed => RenewalFailed(failed.Cause.GetBaseException().Message));
+        Receive<AdminRefused>(refused =>
+        {
+            AnswerRenewalWaiters(refused);
+            RenewalFailed(refused.Reason);
+        });
+        Receive<EnrolmentFailed>(failed =>
+        {
+            AnswerRenewalWaiters(new AdminRefused($"{_spec.AuthServer} did not renew the identity of {_spec.Name}: {failed.Cause.GetBaseException().Message}"));
+            RenewalFailed(failed.Cause.GetBaseException().Message);
+        });
         Receive<GetProxyStatus>(_ => Sender.Tell(Status()));
         Receive<CloseSession>(close =>
         {
@@ -231,6 +247,16 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
         var retry = TimeSpan.FromTicks(Math.Clamp(left.Ticks / 4, MinimumRenewalDelay.Ticks, TimeSpan.FromMinutes(5).Ticks));
         _log.Warning("proxy {0}: could not renew its identity at {1} ({2}); it expires at {3:u}, retrying in {4}", _spec.Name, _spec.AuthServer, reason, NotAfterOf(_identity!), retry);
         Timers.StartSingleTimer(nameof(RenewIdentity), RenewIdentity.Instance, retry);
+    }
+
+    private void AnswerRenewalWaiters(object answer)
+    {
+        foreach (var waiter in _renewalWaiters)
+        {
+            waiter.Tell(answer);
+        }
+
+        _renewalWaiters.Clear();
     }
 
     private static DateTimeOffset NotAfterOf(X509Certificate2 certificate) => new(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);

@@ -29,7 +29,16 @@ public static class ProxyProtocol
     /// Published on the event stream when a proxy's TLS identity was renewed before it expired: new
     /// connections get the new certificate, for the same key (so the pin routes vouch for is unchanged).
     /// </summary>
-    public sealed record ProxyIdentityRenewed(string Proxy, DateTimeOffset PreviousNotAfter, DateTimeOffset NotAfter);
+    public sealed record ProxyIdentityRenewed(string Proxy, DateTimeOffset PreviousNotAfter, DateTimeOffset NotAfter) : IActorVpnMessage;
+
+    /// <summary>
+    /// Renew the identity now, not at its renewal time: after its auth server's signing-key rotation finished, so that the
+    /// proxy presents an identity of the one key left. Answered with <see cref="ProxyIdentityRenewed"/>, or with the refusal.
+    /// </summary>
+    public sealed record RenewProxyIdentity : IActorVpnMessage
+    {
+        public static readonly RenewProxyIdentity Instance = new();
+    }
 
     /// <summary>Closes every connection of a hand-off (【0053】), e.g. when its user is revoked or an operator kills it.</summary>
     /// <param name="Code">An error code (contract) when the session ends for a reason its client and the audit trail should see,

@@ -408,7 +408,8 @@ public sealed class ClusterScenario : IAsyncDisposable
         }
 
         return new ClientProfile(enrollment.User, enrollment.HomeServer, ActorVpn.Credentials.CertificateText.ToPem(certificate),
-            ActorVpn.Credentials.CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), ActorVpn.Credentials.CertificateText.ToPem(anchor), entries);
+            ActorVpn.Credentials.CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), ActorVpn.Credentials.CertificateText.ToPem(anchor), entries,
+            ClientProfile.NextAnchorPem(enrollment.NextTrustAnchorDer));
     }
 
     private async Task EventuallyAsync(Func<bool> condition, string message, TimeSpan? within = null)

@@ -52,6 +52,35 @@ public sealed class ClusterWideConsoleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_signing_key_is_rotated_from_the_console_of_another_node_while_users_keep_connecting()
+    {
+        // Group as1 runs on node1 with every proxy; the console runs on node2: the phases and the proxies' renewal cross nodes.
+        await using var cluster = await ClusterScenario.StartExampleAsync(nodes: 3);
+        using var console = await ConsoleHost.StartAsync(cluster.Nodes["node2"], "127.0.0.1:0");
+        await cluster.EnrollAsync("alice"); // before the rotation
+        foreach (var phase in new[] { "start", "switch" })
+        {
+            var reply = await RunAsync(console, "auth", "rotate", "as1", phase);
+            Assert.True(reply.Exit == ConsoleReply.Ok, reply.Error);
+            await using var session = await cluster.ConnectAsync("alice");
+            Assert.True(await session.RoundTripAsync(1024, Generous));
+        }
+
+        await cluster.EnrollAsync("bob", "as1"); // after the switch: a certificate of the new key, and both anchors
+        var finish = await RunAsync(console, "auth", "rotate", "as1", "finish", "--json");
+        Assert.True(finish.Exit == ConsoleReply.Ok, finish.Error);
+        Assert.Equal(["proxy1"], JsonDocument.Parse(finish.Output).RootElement.GetProperty("proxiesRenewed").EnumerateArray().Select(p => p.GetString()));
+        await using (var session = await cluster.ConnectAsync("bob"))
+        {
+            Assert.True(await session.RoundTripAsync(1024, Generous));
+        }
+
+        var status = JsonDocument.Parse((await RunAsync(console, "auth", "rotate", "as1", "status", "--json")).Output).RootElement.GetProperty("status");
+        Assert.Equal("standby", status.GetProperty("phase").GetString());
+        Assert.Single(status.GetProperty("retiredAnchorsSha256").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Cluster_show_answers_during_a_partition_naming_the_unreachable_host_of_a_group()
     {
         // The split-brain resolver waits long here, so the crashed member stays unreachable (not downed) while we look.

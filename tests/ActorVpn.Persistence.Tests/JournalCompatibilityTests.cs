@@ -29,6 +29,11 @@ public sealed class JournalCompatibilityTests
         ["as-proxy-enrolled"] = typeof(ProxyEnrolled),
         ["as-snapshot"] = typeof(AuthServerSnapshot),
         ["audit-record"] = typeof(AuditRecord),
+        ["as-key-rotation-started"] = typeof(KeyRotationStarted),
+        ["as-key-switched"] = typeof(SigningKeySwitched),
+        ["as-key-rotation-finished"] = typeof(KeyRotationFinished),
+        ["as-key-rotation-rolled-back"] = typeof(KeyRotationRolledBack),
+        ["as-peer-next-key-dropped"] = typeof(PeerNextKeyDropped),
     };
 
     [Fact]
@@ -65,6 +70,7 @@ public sealed class JournalCompatibilityTests
     [Theory]
     [InlineData("clr-manifests")]
     [InlineData("short-manifests")]
+    [InlineData("key-rotation")]
     public async Task A_golden_store_of_an_earlier_build_replays(string golden)
     {
         var data = Path.Combine(Path.GetTempPath(), $"avpn-golden-{golden}-" + Guid.NewGuid().ToString("N")[..12]);
@@ -94,5 +100,17 @@ public sealed class JournalCompatibilityTests
         Assert.NotNull(await node.Plane.FindUserAsync("gold1", "as1"));
         Assert.NotNull((await node.Plane.FindUserAsync("gold2", "as1"))?.RevokedAt);
         Assert.NotNull(await node.Plane.FindUserAsync("gold8", "as1"));
+        if (golden == "key-rotation")
+        {
+            // Signing-key rotations: as1's finished (its first key retired), as4's rolled back, as2's recovered mid-way, still switched.
+            var rotation = new KeyRotation(node.Plane);
+            var as1 = await rotation.StatusAsync("as1");
+            Assert.Equal((RotationPhase.Standby, 1), (as1.Phase, as1.RetiredAnchorsSha256.Count));
+            Assert.Equal((RotationPhase.Standby, 1), ((await rotation.StatusAsync("as4")).Phase, (await rotation.StatusAsync("as4")).RetiredAnchorsSha256.Count));
+            Assert.Equal(RotationPhase.Switched, (await rotation.StatusAsync("as2")).Phase);
+            Assert.Contains(all, e => e is KeyRotationFinished);
+            Assert.Contains(await TestNode.ReadJournalAsync(store, AuthServerActor.PersistenceIdFor("as4"), fromSnapshot: false), e => e is KeyRotationRolledBack);
+            Assert.NotNull(await node.Plane.FindUserAsync("gold9", "as1"));
+        }
     }
 }

@@ -7,8 +7,8 @@ using Akka.Configuration;
 
 /// <summary>
 /// Writes a golden store: the patent example's control plane on SQLite with a snapshot every few
-/// events, so its journal holds every persisted event type, at least one snapshot, events after it,
-/// and audit records. Committed under tests/ActorVpn.Persistence.Tests/Golden and replayed by every later build.
+/// events, so its journal holds every persisted event type (signing-key rotations included), at least one
+/// snapshot, events after it, and audit records. Committed under tests/ActorVpn.Persistence.Tests/Golden and replayed by every later build.
 /// </summary>
 internal static class GoldenStore
 {
@@ -32,6 +32,18 @@ internal static class GoldenStore
 
         await plane.RevokeUserAsync("gold2", "as1", by: "golden");
         await plane.RegisterUserAsync("gold8", "as1", by: "golden");
+
+        // A finished signing-key rotation of as1 (a user enrolled between switch and finish), a rolled-back one of as4,
+        // and one of as2 left switched: every rotation event, and a journal that recovers in the middle of one.
+        var rotation = new KeyRotation(plane);
+        await rotation.StartAsync("as1", "golden");
+        await rotation.SwitchAsync("as1", "golden");
+        await plane.RegisterUserAsync("gold9", "as1", by: "golden");
+        await rotation.FinishAsync("as1", "golden");
+        await rotation.StartAsync("as4", "golden");
+        await rotation.RollBackAsync("as4", "golden");
+        await rotation.StartAsync("as2", "golden");
+        await rotation.SwitchAsync("as2", "golden");
         await system.Terminate();
         Console.Out.WriteLine("golden store written");
         return 0;

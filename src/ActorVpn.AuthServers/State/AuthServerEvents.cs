@@ -19,12 +19,14 @@ public sealed record UserRegistered(string User, byte[] CertificateDer, DateTime
 public sealed record UserRevoked(string User, DateTimeOffset At, string By) : IAuthServerEvent;
 
 /// <summary>【0023】: this server issued an inter-server credential to <paramref name="Peer"/>, so that peer may call it.</summary>
+/// <param name="ForNextKey">Issued for the new key of a peer that is rotating its signing key: accepted alongside the peer's current credential.</param>
 [PersistedAs("as-peer-credential-issued")]
-public sealed record PeerCredentialIssued(string Peer, byte[] CertificateDer) : IAuthServerEvent;
+public sealed record PeerCredentialIssued(string Peer, byte[] CertificateDer, bool ForNextKey = false) : IAuthServerEvent;
 
 /// <summary>【0023】: this server received a credential issued by <paramref name="Issuer"/>, so it may call that server.</summary>
+/// <param name="ForNextKey">It certifies this server's new signing key (a rotation in progress): presented once the new key signs.</param>
 [PersistedAs("as-peer-credential-received")]
-public sealed record PeerCredentialReceived(string Issuer, byte[] CertificateDer) : IAuthServerEvent;
+public sealed record PeerCredentialReceived(string Issuer, byte[] CertificateDer, bool ForNextKey = false) : IAuthServerEvent;
 
 /// <summary>A proxy this server manages was issued its TLS identity; routes vouch for it by pin.</summary>
 [PersistedAs("as-proxy-enrolled")]

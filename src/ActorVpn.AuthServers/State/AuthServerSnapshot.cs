@@ -15,7 +15,11 @@ public sealed record AuthServerSnapshot(
     IReadOnlyList<UserRecord> Users,
     IReadOnlyList<PeerCredentialIssued> CredentialsIssued,
     IReadOnlyList<PeerCredentialReceived> CredentialsHeld,
-    IReadOnlyList<ProxyEnrolled> Proxies) : IActorVpnMessage
+    IReadOnlyList<ProxyEnrolled> Proxies,
+    KeyRotationState? Rotation = null,
+    IReadOnlyList<RetiredAnchor>? Retired = null,
+    IReadOnlyList<PeerCredentialIssued>? CredentialsIssuedNext = null,
+    IReadOnlyList<PeerCredentialReceived>? CredentialsHeldNext = null) : IActorVpnMessage
 {
     public static AuthServerSnapshot Of(AuthServerState state) => new(
         state.Name,
@@ -23,7 +27,11 @@ public sealed record AuthServerSnapshot(
         state.Users.Values.ToList(),
         state.CredentialsIssued.Select(c => new PeerCredentialIssued(c.Key, c.Value)).ToList(),
         state.CredentialsHeld.Select(c => new PeerCredentialReceived(c.Key, c.Value)).ToList(),
-        state.Proxies.Values.ToList());
+        state.Proxies.Values.ToList(),
+        state.Rotation,
+        state.Retired,
+        state.CredentialsIssuedNext.Select(c => new PeerCredentialIssued(c.Key, c.Value, ForNextKey: true)).ToList(),
+        state.CredentialsHeldNext.Select(c => new PeerCredentialReceived(c.Key, c.Value, ForNextKey: true)).ToList());
 
     public AuthServerState ToState() => AuthServerState.Empty(Name) with
     {
@@ -32,5 +40,10 @@ public sealed record AuthServerSnapshot(
         CredentialsIssued = CredentialsIssued.ToImmutableSortedDictionary(c => c.Peer, c => c.CertificateDer, StringComparer.Ordinal),
         CredentialsHeld = CredentialsHeld.ToImmutableSortedDictionary(c => c.Issuer, c => c.CertificateDer, StringComparer.Ordinal),
         Proxies = Proxies.ToImmutableSortedDictionary(p => p.Proxy, p => p, StringComparer.Ordinal),
+        // Snapshots written before key rotation existed hold none of these.
+        Rotation = Rotation,
+        Retired = Retired?.ToImmutableList() ?? [],
+        CredentialsIssuedNext = (CredentialsIssuedNext ?? []).ToImmutableSortedDictionary(c => c.Peer, c => c.CertificateDer, StringComparer.Ordinal),
+        CredentialsHeldNext = (CredentialsHeldNext ?? []).ToImmutableSortedDictionary(c => c.Issuer, c => c.CertificateDer, StringComparer.Ordinal),
     };
 }

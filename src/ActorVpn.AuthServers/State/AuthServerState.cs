@@ -30,6 +30,20 @@ public sealed record AuthServerState(
         ImmutableSortedDictionary<string, byte[]>.Empty,
         ImmutableSortedDictionary<string, ProxyEnrolled>.Empty);
 
+    /// <summary>The signing-key rotation in progress, if any.</summary>
+    public KeyRotationState? Rotation { get; init; }
+
+    /// <summary>Anchors of keys retired by finished rotations: never trusted, kept to explain a refusal.</summary>
+    public ImmutableList<RetiredAnchor> Retired { get; init; } = [];
+
+    /// <summary>Credentials this server issued to peers for the new key of their rotation in progress.</summary>
+    public ImmutableSortedDictionary<string, byte[]> CredentialsIssuedNext { get; init; } = ImmutableSortedDictionary.Create<string, byte[]>(StringComparer.Ordinal);
+
+    /// <summary>Credentials peers issued to this server for its own new key (a rotation in progress).</summary>
+    public ImmutableSortedDictionary<string, byte[]> CredentialsHeldNext { get; init; } = ImmutableSortedDictionary.Create<string, byte[]>(StringComparer.Ordinal);
+
+    public string Phase => Rotation?.Phase ?? RotationPhase.Standby;
+
     public AuthServerState Apply(IAuthServerEvent evt) => evt switch
     {
         AuthorityCreated created => this with { Authority = created },
@@ -48,8 +62,38 @@ public sealed record AuthServerState(
             Users = Users.SetItem(revoked.User, user with { ActiveSerials = [], RevokedAt = revoked.At }),
         },
         UserRevoked => this,
+        PeerCredentialIssued { ForNextKey: true } issued => this with { CredentialsIssuedNext = CredentialsIssuedNext.SetItem(issued.Peer, issued.CertificateDer) },
         PeerCredentialIssued issued => this with { CredentialsIssued = CredentialsIssued.SetItem(issued.Peer, issued.CertificateDer) },
+        PeerCredentialReceived { ForNextKey: true } received => this with { CredentialsHeldNext = CredentialsHeldNext.SetItem(received.Issuer, received.CertificateDer) },
         PeerCredentialReceived received => this with { CredentialsHeld = CredentialsHeld.SetItem(received.Issuer, received.CertificateDer) },
+        PeerNextKeyDropped dropped => this with { CredentialsIssuedNext = CredentialsIssuedNext.Remove(dropped.Peer) },
+        KeyRotationStarted started => this with
+        {
+            Rotation = new KeyRotationState(RotationPhase.Started, new AuthorityCreated(started.PrivateKey, started.CertificateDer, started.KeyIsProtected), started.At, started.By),
+            CredentialsHeldNext = CredentialsHeldNext.Clear(),
+        },
+        SigningKeySwitched switched when Rotation is { } rotation => this with
+        {
+            Rotation = rotation with { Phase = RotationPhase.Switched, SwitchedAt = switched.At, SwitchedBy = switched.By },
+        },
+        KeyRotationFinished finished when Rotation is { } rotation => this with
+        {
+            // The new key becomes the one key; the credentials peers issued for it become the ones this server presents.
+            Authority = rotation.NextKey,
+            Retired = Authority is { } old ? Retired.Add(new RetiredAnchor(old.CertificateDer, finished.At)) : Retired,
+            CredentialsHeld = CredentialsHeld.SetItems(CredentialsHeldNext),
+            CredentialsHeldNext = CredentialsHeldNext.Clear(),
+            Rotation = null,
+        },
+        KeyRotationRolledBack rolledBack when Rotation is { } rotation => this with
+        {
+            // The dropped key is never trusted again; its anchor only explains why what it signed is refused.
+            Retired = Retired.Add(new RetiredAnchor(rotation.NextKey.CertificateDer, rolledBack.At)),
+            Rotation = null,
+            CredentialsHeldNext = CredentialsHeldNext.Clear(),
+        },
+        KeyRotationRolledBack => this,
+        SigningKeySwitched or KeyRotationFinished => this,
         ProxyEnrolled enrolled => this with { Proxies = Proxies.SetItem(enrolled.Proxy, enrolled) },
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "unknown auth-server event"),
     };

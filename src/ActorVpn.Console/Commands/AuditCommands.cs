@@ -205,15 +205,18 @@ public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
         var p = words.TakeWhile(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
         // A route trace changes nothing, but it runs a real hand-off for a user: who looked, and at whom, is on record.
         var trace = p is ["route", "trace", _, _];
-        if (!trace && (p.Count != 3 || p[0] is not ("user" or "operator") || p[1] is not ("add" or "revoke")))
+        // Each phase of a signing-key rotation is an operator action on an auth server (its `status` is an inspection).
+        var rotation = RotationCommands.IsPhase(p);
+        if (!trace && !rotation && (p.Count != 3 || p[0] is not ("user" or "operator") || p[1] is not ("add" or "revoke")))
         {
             return await run();
         }
 
-        var action = $"{p[0]} {p[1]}";
+        var action = rotation ? $"auth rotate {p[3]}" : $"{p[0]} {p[1]}";
         var index = words.ToList().IndexOf("--auth-server");
-        var server = index >= 0 && index + 1 < words.Count ? words[index + 1] : null;
-        var started = new AuditRecord(AuditRecord.Admin, Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), action, p[2], operatorName,
+        var server = rotation ? p[2] : index >= 0 && index + 1 < words.Count ? words[index + 1] : null;
+        var subject = rotation ? AuditRecord.NoUser : p[2];
+        var started = new AuditRecord(AuditRecord.Admin, Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), action, subject, operatorName,
             server, trace ? p[3] : null, [], [], AuditRecord.Started, null, string.Join(' ', words), DateTimeOffset.UtcNow, null);
         if (await WriteAsync(started) is { } refused)
         {

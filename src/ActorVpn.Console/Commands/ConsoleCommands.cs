@@ -24,6 +24,7 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly ClusterCommands _cluster = new(node, timeout);
+    private readonly RotationCommands _rotation = new(node, timeout);
 
     public ConsoleCommands(VpnNode node, TimeSpan timeout)
         : this(ConsoleNode.Of(node), timeout)
@@ -47,7 +48,10 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         return line is { Positionals: ["cluster", "tail", ..] } ? _cluster.Tail(line, connection) : (null, null);
     }
 
-    public async Task<ConsoleReply> RunAsync(IReadOnlyList<string> words)
+    public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words) => RunCommandAsync(words, by: "console");
+
+    /// <param name="by">The operator who runs the command, for what the auth servers record of it.</param>
+    private async Task<ConsoleReply> RunCommandAsync(IReadOnlyList<string> words, string by)
     {
         var (line, problem) = CommandLine.Parse(words);
         if (line is null)
@@ -70,6 +74,7 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
                 "log peek" => LogPeek(line),
                 "auth list" => await AuthListAsync(line),
                 "auth show" => await AuthShowAsync(line),
+                "auth rotate" => await _rotation.RunAsync(line, by),
                 "proxy list" => await ProxyListAsync(line),
                 "proxy show" => await ProxyShowAsync(line),
                 "session list" => await SessionListAsync(line),
@@ -97,7 +102,7 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
     public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words, string operatorName) => AuditCommands.Handles(words)
         ? new AuditCommands(node, timeout).RunAsync(words)
         : new AuditCommands(node, timeout).AuditedAsync(operatorName, words,
-            () => OperatorCommands.Handles(words) && Operators is { } operators ? Task.FromResult(operators.Run(words)) : RunAsync(words));
+            () => OperatorCommands.Handles(words) && Operators is { } operators ? Task.FromResult(operators.Run(words)) : RunCommandAsync(words, operatorName));
 
     internal static ConsoleReply Reply(CommandLine line, object json, string text) =>
         ConsoleReply.Text(line.Json ? JsonSerializer.Serialize(json, Json) + "\n" : text);

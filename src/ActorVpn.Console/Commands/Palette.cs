@@ -16,6 +16,7 @@ public static class Palette
         new("log peek", "log peek [--level debug|info|warning|error] [--lines N] [--json]", "recent log lines of the node"),
         new("auth list", "auth list [--json]", "the auth-server tree (Fig. 4) with users and held certificates"),
         new("auth show", "auth show AS [--json]", "one auth server: tables (Figs. 2/3), credentials, users, held certificates"),
+        RotationCommands.Entry,
         new("proxy list", "proxy list [--json]", "every proxy: address, owner, live sessions, bytes"),
         new("proxy show", "proxy show P [--json]", "one proxy and its connections"),
         new("session list", "session list [--json]", "live client sessions across the chain (one per hand-off)"),
