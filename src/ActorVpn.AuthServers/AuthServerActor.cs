@@ -36,6 +36,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private readonly StoreRestarts _restarts = new();
     private readonly HandOffAdmission _admission;
     private readonly AbandonedClients _abandoned;
+    private readonly HandOffTelemetry _telemetry;
 
     private AuthServerState _state;
     private SigningAuthority? _authority;
@@ -60,6 +61,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         _state = AuthServerState.Empty(spec.Name);
         _admission = new HandOffAdmission(settings.HandOffAdmission);
         _abandoned = new AbandonedClients(settings.HandOffTimeout + settings.HandOffTimeout);
+        _telemetry = new HandOffTelemetry(spec.Name);
 
         Recover<SnapshotOffer>(offer => offer.Snapshot is AuthServerSnapshot snapshot, offer =>
         {
@@ -206,11 +208,22 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             Tell(pending.Next, new ReleaseHandOff(pending.HandOffId));
         }
 
+        _telemetry.Abandon(why);
         _authority?.Dispose();
+    }
+
+    /// <summary>After each message, the figures a metrics scrape reads (it never asks this actor).</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        var handled = base.AroundReceive(receive, message);
+        _telemetry.Report(_held.Count, _pending.Count);
+        return handled;
     }
 
     protected override void PostStop()
     {
+        _telemetry.Abandon($"{Me} stopped");
+        _telemetry.Report(0, 0);
         AuthServerRegistry.For(Context.System).Unregister(Me, Self);
         _authority?.Dispose();
         base.PostStop();
@@ -282,6 +295,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         var replyTo = Sender;
         var trace = request.HandOffId ?? "new";
+        _telemetry.ClientArrived(request.TraceParent, atEntry: request.HandOffId is null);
         if (_abandoned.IsAbandoned(request.SessionId))
         {
             return; // its proxy gave up before this server got to it (a backlog): no one would use the answer
@@ -359,6 +373,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private void HandleTrace(TraceRoute trace)
     {
         var replyTo = Sender;
+        _telemetry.ClientArrived(null, atEntry: true);
         if (!Step(PatentStep.Fig7Receive701, "trace", $"route trace of '{trace.User}' to '{trace.Destination}' (an operator's inspection)", arriving: trace)
             || !Step(PatentStep.Fig8IssuedHere801, "trace", "is the user registered here?"))
         {
@@ -416,6 +431,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         var handOffId = NewHandOffId();
+        _telemetry.Started(handOffId);
         _abandoned.Started(request.SessionId, handOffId, Now);
         var path = new List<string> { Me };
         if (!Step(PatentStep.Fig8LookUp802, handOffId, $"user '{user}' to '{request.Destination}'"))
@@ -428,6 +444,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             case NextHop.End:
                 // A one-proxy chain: the entry proxy is also the exit proxy.
                 Step(PatentStep.Fig8Authenticated811, handOffId, "route [] (End)");
+                _telemetry.Ended(handOffId, null);
                 replyTo.Tell(new ClientAuthenticated(user, handOffId, [], null, _tables.DestinationAddress(request.Destination), path, [], AtHome: true));
                 return;
             case NextHop.Route route:
@@ -440,6 +457,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
                     path, escalate.UpperServer, Now + _settings.HandOffTimeout, PatentStep.Fig8Connect805));
                 return;
             default:
+                _telemetry.Ended(handOffId, Error(ErrorCodes.NoRoute, PatentStep.Fig8Escalate803, "no route and no upper server"));
                 RefuseClient(replyTo, ErrorCodes.NoRoute, PatentStep.Fig8Escalate803,
                     $"{Me} has no route for '{request.Destination}' and no upper server", path);
                 return;
@@ -483,6 +501,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         Drop(held.HandOffId, "used by the client's hop authentication");
+        _telemetry.ClientAnswered(null);
         var next = held.Route.Count > 1 ? held.Route[1] : null;
         replyTo.Tell(new ClientAuthenticated(user, held.HandOffId, [], next,
             next is null ? _tables.DestinationAddress(held.Destination) : null, held.Path, held.Holders));
@@ -492,6 +511,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
     private void HandleOpen(OpenHandOff open)
     {
+        _telemetry.CalleeArrived(open.HandOffId, open.TraceParent);
         if (!Step(PatentStep.Fig7Receive701, open.HandOffId, $"hand-off request from {open.Caller}", open.Caller, arriving: open)
             || !Step(PatentStep.Fig7Check702, open.HandOffId, $"inter-server credential of {open.Caller}"))
         {
@@ -502,7 +522,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         var problem = CheckPeerCredential(open, out var credential);
         if (problem is not null)
         {
-            Sender.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(), problem), [open.Caller, Me]));
+            FailCallee(Sender, open.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(), problem), [open.Caller, Me]));
             return;
         }
 
@@ -569,7 +589,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         if (!_challenges.Remove(key, out var challenge) || challenge.ExpiresAt <= Now
             || challenge.Caller != request.Caller || challenge.HandOffId != request.HandOffId)
         {
-            replyTo.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
+            FailCallee(replyTo, request.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
                 $"{request.Caller} answered no open challenge of {Me} (replayed or expired proof)"), path));
             return;
         }
@@ -578,7 +598,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             // A fresh signature over this fresh nonce, every time; only the key's import is remembered.
             if (!PeerProof.VerifyKnown(KnownCertificate.Read(challenge.CredentialDer), request.Nonce, ProofBinding(Me, request), request.Proof))
             {
-                replyTo.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
+                FailCallee(replyTo, request.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
                     $"{request.Caller} could not prove possession of the key its credential certifies"), path));
                 return;
             }
@@ -593,20 +613,20 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         var deadline = Now + request.Budget;
         if (request.Path.Contains(Me))
         {
-            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.RouteLoop, PatentStep.Fig9Receive901,
+            FailCallee(replyTo, request.HandOffId, new HandOffFailed(Error(ErrorCodes.RouteLoop, PatentStep.Fig9Receive901,
                 $"the certificate already visited {Me}: {string.Join(" -> ", path)}"), path));
             return;
         }
 
         if (!_tables.KnowsDestination(request.Destination))
         {
-            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.UnknownDestination, PatentStep.Fig9LookUp902, $"no destination '{request.Destination}' is known"), path));
+            FailCallee(replyTo, request.HandOffId, new HandOffFailed(Error(ErrorCodes.UnknownDestination, PatentStep.Fig9LookUp902, $"no destination '{request.Destination}' is known"), path));
             return;
         }
 
         if (!CertificateLooksCurrent(request.UserCertificateDer, out var expiredMessage))
         {
-            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.CertificateExpired, PatentStep.Fig9Receive901, expiredMessage!), path));
+            FailCallee(replyTo, request.HandOffId, new HandOffFailed(Error(ErrorCodes.CertificateExpired, PatentStep.Fig9Receive901, expiredMessage!), path));
             return;
         }
 
@@ -631,10 +651,17 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
                 StartCall(pending with { Next = escalate.UpperServer });
                 return;
             default:
-                replyTo.Tell(new HandOffFailed(Error(ErrorCodes.NoRoute, PatentStep.Fig9Escalate903,
+                FailCallee(replyTo, request.HandOffId, new HandOffFailed(Error(ErrorCodes.NoRoute, PatentStep.Fig9Escalate903,
                     $"{Me} has no route for '{request.Destination}' and no upper server"), path));
                 return;
         }
+    }
+
+    /// <summary>Fig. 7 step 704 to a calling auth server: this server's part of the hand-off ends with the error.</summary>
+    private void FailCallee(IActorRef replyTo, string handOffId, HandOffFailed failed)
+    {
+        _telemetry.Ended(handOffId, failed.Error);
+        replyTo.Tell(failed);
     }
 
     private bool CertificateLooksCurrent(byte[] der, out string? problem)
@@ -687,7 +714,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
         }
 
         var credential = _state.CredentialsHeld.TryGetValue(pending.Next, out var held) ? held : null;
-        Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId));
+        Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId, _telemetry.TraceParentOf(pending.HandOffId)));
     }
 
     private void Ask(PendingHandOff pending, IActorRef target, object message)
@@ -732,7 +759,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
 
                 var remaining = pending.Deadline - Now;
                 var request = new HandOffCertificate(Me, pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination,
-                    pending.Path, challenge.Nonce, [], DownstreamBudget(remaining));
+                    pending.Path, challenge.Nonce, [], DownstreamBudget(remaining), _telemetry.TraceParentOf(pending.HandOffId));
                 request = request with { Proof = PeerProof.Sign(Authority.SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };
                 var target = AuthServerRegistry.For(Context.System).Find(pending.Next);
                 if (target is null)
@@ -802,6 +829,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             }
 
             _issued[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout);
+            _telemetry.Ended(pending.HandOffId, null);
             pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, pending.HandOffId, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders, AtHome: true));
             return;
         }
@@ -814,6 +842,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             _forwarded[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout);
             if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"route [{string.Join(", ", routed.Route.Select(r => r.Proxy))}] (nothing added)"))
             {
+                _telemetry.Ended(pending.HandOffId, null);
                 pending.ReplyTo.Tell(routed);
             }
 
@@ -840,6 +869,8 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             route, path, holders, pending.Next.Length > 0 ? pending.Next : null, Now, Now + _settings.HoldTimeout);
         if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"prepended {relay.Name}: route [{string.Join(", ", route.Select(r => r.Proxy))}]; holding certificate 1"))
         {
+            _telemetry.RelayAdded(pending.HandOffId, relay.Name);
+            _telemetry.Ended(pending.HandOffId, null);
             pending.ReplyTo.Tell(new HandOffRouted(route, path, holders));
         }
     }
@@ -847,6 +878,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private void Fail(PendingHandOff pending, HandOffError error, IReadOnlyList<string> path)
     {
         _pending.Remove(pending.HandOffId);
+        _telemetry.Ended(pending.HandOffId, error);
         _log.Info("hand-off {0} failed: {1}", pending.HandOffId, error);
         // A client's hand-off starts only at its home server, after it verified certificate 1: the refusal is that user's.
         pending.ReplyTo.Tell(pending.FromClient ? new ClientRefused(error, path, pending.User) : new HandOffFailed(error, path));
@@ -855,6 +887,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     private void RefuseClient(IActorRef replyTo, string code, PatentStep step, string message, IReadOnlyList<string>? path = null, string? verifiedUser = null)
     {
         var error = Error(code, step, message);
+        _telemetry.ClientAnswered(error);
         _log.Info("client refused (Fig. 7, step 704): {0}", error);
         replyTo.Tell(new ClientRefused(error, path ?? [Me], verifiedUser));
     }
@@ -1094,6 +1127,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
             return true; // reached, published and delayed already: handled now, without asking the harness again
         }
 
+        _telemetry.Step(handOffId, step);
         var reached = new HandOffStepReached(Me, step, handOffId, detail, peer);
         Context.System.EventStream.Publish(reached);
         var decision = _interceptor?.OnStep(reached) ?? StepDecision.Continue;
