@@ -47,19 +47,7 @@ public sealed class HandOffTraceTests : IDisposable
             Assert.Equal(proxyHop.SpanId, relay.ParentSpanId);
         }
 
-        // The hand-off: as1 -> as2 -> as4 -> as3, each server's span under its caller's; proxy2 and proxy3 added at step 910.
-        var entryHop = trace.Single(s => s.DisplayName == "tls hop proxy1" && s.Kind == ActivityKind.Server);
-        var parent = entryHop;
-        foreach (var (server, relay) in new[] { ("as1", (string?)null), ("as2", "proxy2"), ("as4", null), ("as3", "proxy3") })
-        {
-            var span = Assert.Single(trace, s => s.DisplayName == $"handoff {server}");
-            Assert.Equal(parent.SpanId, span.ParentSpanId);
-            Assert.Equal(server, span.GetTagItem("avpn.auth_server"));
-            Assert.Equal(relay, span.GetTagItem("avpn.relay.added"));
-            Assert.Null(span.GetTagItem("error.type"));
-            parent = span;
-        }
-
+        AssertHandOffChain(trace);
         Assert.Contains("Fig. 8, step 802", Steps(trace, "as1"));
         Assert.Contains("Fig. 9, step 903/904", Steps(trace, "as2")); // no entry for the destination: escalated to as4
         Assert.Contains("Fig. 9, step 910", Steps(trace, "as3"));
@@ -93,6 +81,37 @@ public sealed class HandOffTraceTests : IDisposable
 
         Assert.Equal("unreachable", trace.Single(s => s.DisplayName == "session").GetTagItem("error.type"));
         Assert.DoesNotContain(trace, s => s.DisplayName.StartsWith("relay ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_trace_stays_whole_when_the_hand_off_crosses_cluster_nodes()
+    {
+        // as1 runs on node1 with the proxies and the client; as4's group (as2, as3) on node2: the hand-off crosses Akka.Remote.
+        await using var cluster = await ClusterScenario.StartExampleAsync(nodes: 3);
+        await cluster.EnrollAsync("alice");
+        await using (var session = await cluster.ConnectAsync("alice"))
+        {
+            Assert.True(await session.RoundTripAsync(1024, TimeSpan.FromSeconds(60)));
+        }
+
+        Assert.Equal("node2", await cluster.NodeOfAsync("as4"));
+        var trace = await TraceAsync(spans => spans.Any(s => s.DisplayName == "handoff as3"));
+        AssertHandOffChain(trace);
+    }
+
+    /// <summary>The hand-off: as1 -> as2 -> as4 -> as3, each server's span under its caller's; proxy2 and proxy3 added at step 910.</summary>
+    private static void AssertHandOffChain(IReadOnlyList<Activity> trace)
+    {
+        var parent = Assert.Single(trace, s => s.DisplayName == "tls hop proxy1" && s.Kind == ActivityKind.Server);
+        foreach (var (server, relay) in new[] { ("as1", (string?)null), ("as2", "proxy2"), ("as4", null), ("as3", "proxy3") })
+        {
+            var span = Assert.Single(trace, s => s.DisplayName == $"handoff {server}");
+            Assert.Equal(parent.SpanId, span.ParentSpanId);
+            Assert.Equal(server, span.GetTagItem("avpn.auth_server"));
+            Assert.Equal(relay, span.GetTagItem("avpn.relay.added"));
+            Assert.Null(span.GetTagItem("error.type"));
+            parent = span;
+        }
     }
 
     private static string[] Steps(IEnumerable<Activity> trace, string server) =>
