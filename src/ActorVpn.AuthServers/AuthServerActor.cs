@@ -952,6 +952,7 @@ public sealed class AuthServerActor : ReceivePersistentActor, IWithTimers
     {
         var now = Now;
         _abandoned.Sweep(now);
+        _telemetry.Sweep(_settings.HandOffTimeout + _settings.HandOffTimeout + _settings.HoldTimeout);
         foreach (var expired in _held.Values.Where(h => h.ExpiresAt <= now).ToList())
         {
             Drop(expired.HandOffId, $"the client did not authenticate within {_settings.HoldTimeout.TotalSeconds:0.#} s");

@@ -86,6 +86,18 @@ internal sealed class HandOffTelemetry(string server)
         }
     }
 
+    /// <summary>
+    /// Ends visits nobody answered for within <paramref name="maxAge"/> as <c>timeout</c> (a caller that opened a hand-off
+    /// and never sent certificate 1, a request black-holed by a fault), so a span is never kept for good.
+    /// </summary>
+    public void Sweep(TimeSpan maxAge)
+    {
+        foreach (var id in _visits.Where(v => v.Value.Age > maxAge).Select(v => v.Key).ToList())
+        {
+            Ended(id, new HandOffError(ErrorCodes.Timeout, server, "Fig. 7", $"{server} answered nothing for this hand-off within {maxAge.TotalSeconds:0.#} s"));
+        }
+    }
+
     /// <summary>Published for a scrape after each message: held certificates and hand-offs waiting on the next server.</summary>
     public void Report(int held, int inFlight) => _load.Set(held, inFlight);
 
@@ -94,6 +106,8 @@ internal sealed class HandOffTelemetry(string server)
         public List<string> Steps { get; } = [];
 
         public Activity? Span { get; private set; }
+
+        public TimeSpan Age => Stopwatch.GetElapsedTime(started);
 
         public void Open(string server, string? handOffId)
         {
