@@ -32,7 +32,17 @@ start_postgres() {
   pgdata=$(mktemp -d /tmp/avpn-pg.XXXXXX)
   chown postgres "$pgdata"; chmod 700 "$pgdata"
   local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 30000)))
+  # A port below the kernel's ephemeral range, where no outgoing connection of a running test can take it first.
+  port=$(python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    p = random.randrange(15000, max(15001, low))
+    try:
+        s = socket.socket(); s.bind(("127.0.0.1", p)); s.close(); print(p); break
+    except OSError:
+        pass
+' 2>/dev/null || echo $((15000 + RANDOM % 15000)))
   if timeout 60 runuser -u postgres -- "$PGBIN/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --no-sync >/dev/null \
      && timeout 60 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$pgdata" -l "$pgdata/log" -w -t 30 \
           -o "-c listen_addresses=127.0.0.1 -p $port -k /tmp -c fsync=off" start >/dev/null; then

@@ -36,6 +36,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private readonly StoreRestarts _restarts = new();
     private readonly HandOffAdmission _admission;
     private readonly AbandonedClients _abandoned;
+    private readonly HandOffTelemetry _telemetry;
 
     private AuthServerState _state;
     private SigningAuthority? _authority;
@@ -64,6 +65,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         _state = AuthServerState.Empty(spec.Name);
         _admission = new HandOffAdmission(settings.HandOffAdmission);
         _abandoned = new AbandonedClients(settings.HandOffTimeout + settings.HandOffTimeout);
+        _telemetry = new HandOffTelemetry(spec.Name);
 
         Recover<SnapshotOffer>(offer => offer.Snapshot is AuthServerSnapshot snapshot, offer =>
         {
@@ -215,12 +217,23 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             Tell(pending.Next, new ReleaseHandOff(pending.HandOffId));
         }
 
+        _telemetry.Abandon(why);
         _authority?.Dispose();
         DisposeRotationKeys();
     }
 
+    /// <summary>After each message, the figures a metrics scrape reads (it never asks this actor).</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        var handled = base.AroundReceive(receive, message);
+        _telemetry.Report(_held.Count, _pending.Count);
+        return handled;
+    }
+
     protected override void PostStop()
     {
+        _telemetry.Abandon($"{Me} stopped");
+        _telemetry.Report(0, 0);
         AuthServerRegistry.For(Context.System).Unregister(Me, Self);
         _authority?.Dispose();
         DisposeRotationKeys();
@@ -301,6 +314,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     {
         var replyTo = Sender;
         var trace = request.HandOffId ?? "new";
+        _telemetry.ClientArrived(request.TraceParent, atEntry: request.HandOffId is null);
         if (_abandoned.IsAbandoned(request.SessionId))
         {
             return; // its proxy gave up before this server got to it (a backlog): no one would use the answer
@@ -383,6 +397,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private void HandleTrace(TraceRoute trace)
     {
         var replyTo = Sender;
+        _telemetry.ClientArrived(null, atEntry: true);
         if (!Step(PatentStep.Fig7Receive701, "trace", $"route trace of '{trace.User}' to '{trace.Destination}' (an operator's inspection)", arriving: trace)
             || !Step(PatentStep.Fig8IssuedHere801, "trace", "is the user registered here?"))
         {
@@ -440,6 +455,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         }
 
         var handOffId = NewHandOffId();
+        _telemetry.Started(handOffId);
         _abandoned.Started(request.SessionId, handOffId, Now);
         var path = new List<string> { Me };
         if (!Step(PatentStep.Fig8LookUp802, handOffId, $"user '{user}' to '{request.Destination}'"))
@@ -452,6 +468,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             case NextHop.End:
                 // A one-proxy chain: the entry proxy is also the exit proxy.
                 Step(PatentStep.Fig8Authenticated811, handOffId, "route [] (End)");
+                _telemetry.Ended(handOffId, null);
                 replyTo.Tell(new ClientAuthenticated(user, handOffId, [], null, _tables.DestinationAddress(request.Destination), path, [], AtHome: true));
                 return;
             case NextHop.Route route:
@@ -464,6 +481,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
                     path, escalate.UpperServer, Now + _settings.HandOffTimeout, PatentStep.Fig8Connect805));
                 return;
             default:
+                _telemetry.Ended(handOffId, Error(ErrorCodes.NoRoute, PatentStep.Fig8Escalate803, "no route and no upper server"));
                 RefuseClient(replyTo, ErrorCodes.NoRoute, PatentStep.Fig8Escalate803,
                     $"{Me} has no route for '{request.Destination}' and no upper server", path);
                 return;
@@ -516,6 +534,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         }
 
         Drop(held.HandOffId, "used by the client's hop authentication");
+        _telemetry.ClientAnswered(null);
         var next = held.Route.Count > 1 ? held.Route[1] : null;
         replyTo.Tell(new ClientAuthenticated(user, held.HandOffId, [], next,
             next is null ? _tables.DestinationAddress(held.Destination) : null, held.Path, held.Holders));
@@ -525,6 +544,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
 
     private void HandleOpen(OpenHandOff open)
     {
+        _telemetry.CalleeArrived(open.HandOffId, open.TraceParent);
         if (!Step(PatentStep.Fig7Receive701, open.HandOffId, $"hand-off request from {open.Caller}", open.Caller, arriving: open)
             || !Step(PatentStep.Fig7Check702, open.HandOffId, $"inter-server credential of {open.Caller}"))
         {
@@ -535,7 +555,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         var problem = CheckPeerCredential(open, out var credential);
         if (problem is not null)
         {
-            Sender.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(), problem), [open.Caller, Me]));
+            FailCallee(Sender, open.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(), problem), [open.Caller, Me]));
             return;
         }
 
@@ -610,7 +630,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         if (!_challenges.Remove(key, out var challenge) || challenge.ExpiresAt <= Now
             || challenge.Caller != request.Caller || challenge.HandOffId != request.HandOffId)
         {
-            replyTo.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
+            FailCallee(replyTo, request.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
                 $"{request.Caller} answered no open challenge of {Me} (replayed or expired proof)"), path));
             return;
         }
@@ -619,7 +639,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             // A fresh signature over this fresh nonce, every time; only the key's import is remembered.
             if (!PeerProof.VerifyKnown(KnownCertificate.Read(challenge.CredentialDer), request.Nonce, ProofBinding(Me, request), request.Proof))
             {
-                replyTo.Tell(new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
+                FailCallee(replyTo, request.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
                     $"{request.Caller} could not prove possession of the key its credential certifies"), path));
                 return;
             }
@@ -642,20 +662,20 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
 
         if (request.Path.Contains(Me))
         {
-            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.RouteLoop, PatentStep.Fig9Receive901,
+            FailCallee(replyTo, request.HandOffId, new HandOffFailed(Error(ErrorCodes.RouteLoop, PatentStep.Fig9Receive901,
                 $"the certificate already visited {Me}: {string.Join(" -> ", path)}"), path));
             return;
         }
 
         if (!_tables.KnowsDestination(request.Destination))
         {
-            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.UnknownDestination, PatentStep.Fig9LookUp902, $"no destination '{request.Destination}' is known"), path));
+            FailCallee(replyTo, request.HandOffId, new HandOffFailed(Error(ErrorCodes.UnknownDestination, PatentStep.Fig9LookUp902, $"no destination '{request.Destination}' is known"), path));
             return;
         }
 
         if (!CertificateLooksCurrent(request.UserCertificateDer, out var expiredMessage))
         {
-            replyTo.Tell(new HandOffFailed(Error(ErrorCodes.CertificateExpired, PatentStep.Fig9Receive901, expiredMessage!), path));
+            FailCallee(replyTo, request.HandOffId, new HandOffFailed(Error(ErrorCodes.CertificateExpired, PatentStep.Fig9Receive901, expiredMessage!), path));
             return;
         }
 
@@ -680,10 +700,17 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
                 StartCall(pending with { Next = escalate.UpperServer });
                 return;
             default:
-                replyTo.Tell(new HandOffFailed(Error(ErrorCodes.NoRoute, PatentStep.Fig9Escalate903,
+                FailCallee(replyTo, request.HandOffId, new HandOffFailed(Error(ErrorCodes.NoRoute, PatentStep.Fig9Escalate903,
                     $"{Me} has no route for '{request.Destination}' and no upper server"), path));
                 return;
         }
+    }
+
+    /// <summary>Fig. 7 step 704 to a calling auth server: this server's part of the hand-off ends with the error.</summary>
+    private void FailCallee(IActorRef replyTo, string handOffId, HandOffFailed failed)
+    {
+        _telemetry.Ended(handOffId, failed.Error);
+        replyTo.Tell(failed);
     }
 
     private bool CertificateLooksCurrent(byte[] der, out string? problem)
@@ -738,7 +765,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         // After a key switch the new key proves this server's identity, with the credential issued for it (Fig. 8 step 805 / Fig. 9 step 905).
         var (credential, nextKey) = CredentialFor(pending.Next);
         _pending[pending.HandOffId] = pending = _pending[pending.HandOffId] with { NextKey = nextKey };
-        Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId));
+        Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId, _telemetry.TraceParentOf(pending.HandOffId)));
     }
 
     private void Ask(PendingHandOff pending, IActorRef target, object message)
@@ -783,7 +810,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
 
                 var remaining = pending.Deadline - Now;
                 var request = new HandOffCertificate(Me, pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination,
-                    pending.Path, challenge.Nonce, [], DownstreamBudget(remaining));
+                    pending.Path, challenge.Nonce, [], DownstreamBudget(remaining), _telemetry.TraceParentOf(pending.HandOffId));
                 request = request with { Proof = PeerProof.Sign(ProofKey(pending.NextKey).SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };
                 var target = AuthServerRegistry.For(Context.System).Find(pending.Next);
                 if (target is null)
@@ -853,6 +880,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             }
 
             _issued[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout, pending.User);
+            _telemetry.Ended(pending.HandOffId, null);
             pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, pending.HandOffId, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders, AtHome: true));
             return;
         }
@@ -865,6 +893,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             _forwarded[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout);
             if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"route [{string.Join(", ", routed.Route.Select(r => r.Proxy))}] (nothing added)"))
             {
+                _telemetry.Ended(pending.HandOffId, null);
                 pending.ReplyTo.Tell(routed);
             }
 
@@ -891,6 +920,8 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             route, path, holders, pending.Next.Length > 0 ? pending.Next : null, Now, Now + _settings.HoldTimeout);
         if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"prepended {relay.Name}: route [{string.Join(", ", route.Select(r => r.Proxy))}]; holding certificate 1"))
         {
+            _telemetry.RelayAdded(pending.HandOffId, relay.Name);
+            _telemetry.Ended(pending.HandOffId, null);
             pending.ReplyTo.Tell(new HandOffRouted(route, path, holders));
         }
     }
@@ -898,6 +929,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private void Fail(PendingHandOff pending, HandOffError error, IReadOnlyList<string> path)
     {
         _pending.Remove(pending.HandOffId);
+        _telemetry.Ended(pending.HandOffId, error);
         _log.Info("hand-off {0} failed: {1}", pending.HandOffId, error);
         // A client's hand-off starts only at its home server, after it verified certificate 1: the refusal is that user's.
         pending.ReplyTo.Tell(pending.FromClient ? new ClientRefused(error, path, pending.User) : new HandOffFailed(error, path));
@@ -906,6 +938,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private void RefuseClient(IActorRef replyTo, string code, PatentStep step, string message, IReadOnlyList<string>? path = null, string? verifiedUser = null)
     {
         var error = Error(code, step, message);
+        _telemetry.ClientAnswered(error);
         _log.Info("client refused (Fig. 7, step 704): {0}", error);
         replyTo.Tell(new ClientRefused(error, path ?? [Me], verifiedUser));
     }
@@ -1008,6 +1041,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     {
         var now = Now;
         _abandoned.Sweep(now);
+        _telemetry.Sweep(_settings.HandOffTimeout + _settings.HandOffTimeout + _settings.HoldTimeout);
         foreach (var expired in _held.Values.Where(h => h.ExpiresAt <= now).ToList())
         {
             Drop(expired.HandOffId, $"the client did not authenticate within {_settings.HoldTimeout.TotalSeconds:0.#} s");
@@ -1199,6 +1233,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             return true; // reached, published and delayed already: handled now, without asking the harness again
         }
 
+        _telemetry.Step(handOffId, step);
         var reached = new HandOffStepReached(Me, step, handOffId, detail, peer);
         Context.System.EventStream.Publish(reached);
         var decision = _interceptor?.OnStep(reached) ?? StepDecision.Continue;

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using ActorVpn.Credentials;
+using ActorVpn.Observability.Tracing;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 
@@ -62,7 +64,9 @@ public static class ChainDialer
     // building the TLS certificate context cost more than a hop's handshake. Never disposed while the profile lives.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ClientProfile, ProfileCredentials> Credentials = new();
 
-    public static async Task<EstablishedChain> BuildAsync(ClientProfile profile, string destination, TimeSpan connectTimeout, TimeProvider clock, CancellationToken ct, Action<string>? progress = null)
+    /// <param name="session">The session's span: each hop gets a child span, whose context travels in that hop's request.</param>
+    public static async Task<EstablishedChain> BuildAsync(ClientProfile profile, string destination, TimeSpan connectTimeout, TimeProvider clock, CancellationToken ct,
+        Action<string>? progress = null, Activity? session = null)
     {
         // Fig. 5 step 501: the client knows only the entry proxy for the destination.
         if (!profile.Entries.TryGetValue(destination, out var entry))
@@ -96,11 +100,14 @@ public static class ChainDialer
 
             // Fig. 5 steps 503/504 at the entry proxy, whose identity must be issued by the user's home server (by its current
             // key, or by the new one of a key rotation the profile was written during).
-            var tls = await HopAsync(transport, entry.Proxy, certificate,
-                presented => ProxyIdentity.VerifyAgainstAnchor(presented, anchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid
-                    || (nextAnchor is not null && ProxyIdentity.VerifyAgainstAnchor(presented, nextAnchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid), ct);
-            layers.Add(tls);
-            var accepted = await AuthenticateAsync(tls, entry.Proxy, new AuthRequest(destination, null), ct);
+            var (tls, accepted) = await InHopSpanAsync(session, entry.Proxy, async traceParent =>
+            {
+                var tls = await HopAsync(transport, entry.Proxy, certificate,
+                    presented => ProxyIdentity.VerifyAgainstAnchor(presented, anchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid
+                        || (nextAnchor is not null && ProxyIdentity.VerifyAgainstAnchor(presented, nextAnchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid), ct);
+                layers.Add(tls);
+                return (tls, await AuthenticateAsync(tls, entry.Proxy, new AuthRequest(destination, null, traceParent), ct));
+            });
             progress?.Invoke($"authenticated at {entry.Proxy}; route [{string.Join(", ", accepted.Route.Select(r => r.Proxy))}]");
             var route = new List<string> { entry.Proxy };
             var current = tls;
@@ -115,13 +122,18 @@ public static class ChainDialer
                     throw new ChainException("Fig. 5, step 503", hop.Proxy, "untrusted-peer", $"the route vouches for no identity of {hop.Proxy}");
                 }
 
-                // The next TLS session runs directly over the TCP connection: the proxies passed relay it as ciphertext.
-                var next = await HopAsync(transport, hop.Proxy, certificate, presented => Pins.Matches(presented, hop.Pin), ct);
-                layers.Add(next);
-                // The outer session is never read or written again (its proxy now relays ciphertext): free its TLS state now,
-                // so an idle session holds one TLS session, not one per hop. Disposing sends nothing on the transport.
-                current.Dispose();
-                await AuthenticateAsync(next, hop.Proxy, new AuthRequest(destination, accepted.HandOffId), ct);
+                var outer = current;
+                var next = await InHopSpanAsync(session, hop.Proxy, async traceParent =>
+                {
+                    // The next TLS session runs directly over the TCP connection: the proxies passed relay it as ciphertext.
+                    var next = await HopAsync(transport, hop.Proxy, certificate, presented => Pins.Matches(presented, hop.Pin), ct);
+                    layers.Add(next);
+                    // The outer session is never read or written again (its proxy now relays ciphertext): free its TLS state now,
+                    // so an idle session holds one TLS session, not one per hop. Disposing sends nothing on the transport.
+                    outer.Dispose();
+                    await AuthenticateAsync(next, hop.Proxy, new AuthRequest(destination, accepted.HandOffId, traceParent), ct);
+                    return next;
+                });
                 progress?.Invoke($"authenticated at {hop.Proxy} through {string.Join(", ", route)}");
                 route.Add(hop.Proxy);
                 current = next;
@@ -153,6 +165,24 @@ public static class ChainDialer
 
         public void Deconstruct(out X509Certificate2 certificate, out X509Certificate2 anchor, out X509Certificate2? nextAnchor) =>
             (certificate, anchor, nextAnchor) = (_certificate, _anchor, _nextAnchor);
+    }
+
+    /// <summary>Fig. 5 steps 503/504 at one proxy as a span of the session: the TLS handshake and the authentication request.</summary>
+    private static async Task<T> InHopSpanAsync<T>(Activity? session, string proxy, Func<string?, Task<T>> hop)
+    {
+        var span = Spans.StartChild(session, $"tls hop {proxy}", ActivityKind.Client);
+        span?.SetTag("avpn.proxy", proxy);
+        try
+        {
+            var result = await hop(Spans.TraceParentOf(span));
+            Spans.Stop(span);
+            return result;
+        }
+        catch (Exception e)
+        {
+            Spans.Fail(span, e switch { ChainException chain => chain.Code, OperationCanceledException => "timeout", _ => "unreachable" }, e.Message);
+            throw;
+        }
     }
 
     private static async Task<SslStream> HopAsync(Stream transport, string proxy, X509Certificate2 certificate, Func<X509Certificate2, bool> verify, CancellationToken ct)

@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using System.Net.Sockets;
+using ActorVpn.Observability.Logging;
+using ActorVpn.Observability.Tracing;
 using ActorVpn.Wire;
 using Akka.Actor;
 using Akka.Event;
@@ -43,6 +46,8 @@ public sealed class ClientSessionActor : ReceiveActor
     private string _destination = "?";
     private EstablishedChain? _chain;
     private string? _failure;
+    private string? _failureCode;
+    private Activity? _span;
     private bool _endedCleanly;
 
     public ClientSessionActor(ClientProfile profile, ILocalFront front, Socket local, TimeSpan handshakeTimeout, TimeSpan connectTimeout)
@@ -58,6 +63,13 @@ public sealed class ClientSessionActor : ReceiveActor
         {
             _destination = down.Destination;
             var cause = down.Cause is AggregateException { InnerException: { } inner } ? inner : down.Cause;
+            _failureCode = cause switch
+            {
+                ChainException chain => chain.Code,
+                OperationCanceledException => "timeout",
+                LocalRequestException => "protocol-error",
+                _ => "unreachable",
+            };
             _failure = cause switch
             {
                 ChainException chain => chain.Summary,
@@ -86,11 +98,15 @@ public sealed class ClientSessionActor : ReceiveActor
     {
         // The handshake timeout covers the local request too: an application that opens a connection and says nothing holds nothing for long.
         _cancel.CancelAfter(_handshakeTimeout);
-        SetUpAsync(_profile, _front, _localStream, _connectTimeout, _cancel.Token).PipeTo(Self);
+        // One trace per session attempt: this span is its root; each hop, proxy and auth server hangs under it.
+        _span = Spans.Start("session", ActivityKind.Client);
+        _span?.SetTag("avpn.user", _profile.User);
+        LogContext.Set(Self.Path.ToString(), new LogIds(Self.Path.Name, null, _span?.TraceId.ToHexString()));
+        SetUpAsync(_profile, _front, _localStream, _connectTimeout, _span, _cancel.Token).PipeTo(Self);
     }
 
     /// <summary>Fig. 5 steps 501-507, outside the actor: never throws, every outcome is a message.</summary>
-    private static async Task<object> SetUpAsync(ClientProfile profile, ILocalFront front, NetworkStream local, TimeSpan connectTimeout, CancellationToken ct)
+    private static async Task<object> SetUpAsync(ClientProfile profile, ILocalFront front, NetworkStream local, TimeSpan connectTimeout, Activity? span, CancellationToken ct)
     {
         var destination = "?";
         var answered = false;
@@ -105,7 +121,8 @@ public sealed class ClientSessionActor : ReceiveActor
                     $"profile of '{profile.User}' has no destination '{request.Requested}' (known: {string.Join(", ", profile.Entries.Select(e => e.Value.DestinationAddress is { } a ? $"{e.Key} ({a})" : e.Key))})");
             }
 
-            var chain = await ChainDialer.BuildAsync(profile, request.Destination, connectTimeout, TimeProvider.System, ct);
+            span?.SetTag("avpn.destination", request.Destination);
+            var chain = await ChainDialer.BuildAsync(profile, request.Destination, connectTimeout, TimeProvider.System, ct, session: span);
             try
             {
                 answered = true;
@@ -145,6 +162,9 @@ public sealed class ClientSessionActor : ReceiveActor
         // Fig. 5 step 508: talk to the server.
         _destination = up.Destination;
         _chain = up.Chain;
+        _span?.SetTag("avpn.handoff.id", _chain.HandOffId);
+        _span?.SetTag("avpn.route", _chain.Route.ToArray());
+        LogContext.Set(Self.Path.ToString(), new LogIds(Self.Path.Name, _chain.HandOffId, _span?.TraceId.ToHexString()));
         _cancel.CancelAfter(Timeout.InfiniteTimeSpan);
         Context.System.EventStream.Publish(new ClientProtocol.SessionEstablished(Self.Path.Name, _profile.User, _destination, _chain.Route, DateTimeOffset.UtcNow - _started));
         _log.Info("session {0}: '{1}' to '{2}' through [{3}]", Self.Path.Name, _profile.User, _destination, string.Join(", ", _chain.Route));
@@ -175,6 +195,18 @@ public sealed class ClientSessionActor : ReceiveActor
 
         _localStream.Dispose();
         _cancel.Dispose();
+        LogContext.Remove(Self.Path.ToString());
+        _span?.SetTag("avpn.bytes.sent", _counters.BytesAToB);
+        _span?.SetTag("avpn.bytes.received", _counters.BytesBToA);
+        if (_failureCode is not null)
+        {
+            Spans.Fail(_span, _failureCode, _failure);
+        }
+        else
+        {
+            Spans.Stop(_span);
+        }
+
         Context.System.EventStream.Publish(new ClientProtocol.SessionClosed(Self.Path.Name, _destination, _failure, _counters.BytesAToB, _counters.BytesBToA));
     }
 

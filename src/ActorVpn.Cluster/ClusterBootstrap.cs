@@ -77,15 +77,6 @@ public static class ClusterBootstrap
         return entries;
     }
 
-    /// <summary>A client profile for <paramref name="enrollment"/>: its certificate, key, trust anchor and <paramref name="entries"/>.</summary>
-    public static ClientProfile ProfileOf(UserEnrollment enrollment, IReadOnlyDictionary<string, EntryProxy> entries)
-    {
-        using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
-        using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
-        return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
-            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor), new Dictionary<string, EntryProxy>(entries, StringComparer.Ordinal), ClientProfile.NextAnchorPem(enrollment.NextTrustAnchorDer));
-    }
-
     private sealed record Tick
     {
         public static readonly Tick Instance = new();
@@ -165,7 +156,7 @@ public static class ClusterBootstrap
                 {
                     // The entry addresses first: a user registered before they are known would be left without a profile.
                     var entries = await EntriesAsync(plane, topology, options, user.AuthServer);
-                    var profile = ProfileOf(await plane.RegisterUserAsync(user.Name, user.AuthServer), entries);
+                    var profile = VpnNode.ProfileOf(await plane.RegisterUserAsync(user.Name, user.AuthServer), entries);
                     Directory.CreateDirectory(directory);
                     profile.Save(Path.Combine(directory, $"{user.Name}.avpn"));
                     _log.Info("user {0} registered at {1}; profile in {2}", user.Name, user.AuthServer, Path.Combine(directory, $"{user.Name}.avpn"));

@@ -271,7 +271,7 @@ public sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>
     /// /healthz/live: the ActorSystem runs. /healthz/ready: this node is an Up member of the cluster
-    /// and the durable store answers (<see cref="StoreProbe"/>).
+    /// and the durable store answers (<see cref="StoreProbe"/>). /metrics: <see cref="MetricsEndpoint"/>.
     /// </summary>
     private static async Task<WebApplication> StartHealthAsync(ActorSystem system, NodeOptions options, StoreProbe store)
     {
@@ -281,6 +281,7 @@ public sealed class ClusterNode : IAsyncDisposable
         var app = builder.Build();
         app.MapGet(HealthPaths.Live, () => system.WhenTerminated.IsCompleted ? Results.StatusCode(503) : Results.Text("live"));
         app.MapGet(HealthPaths.Ready, async () => await IsReadyAsync(system, store) ? Results.Text("ready") : Results.StatusCode(503));
+        MetricsEndpoint.Map(app);
         await app.StartAsync();
         return app;
     }

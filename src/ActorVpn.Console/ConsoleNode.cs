@@ -67,7 +67,7 @@ public sealed class ConsoleNode
         var plane = ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], TimeSpan.FromSeconds(10));
         return new ConsoleNode(node.System, node.Topology, node.Options.Proxies, node.Proxies.Path,
             timeout => Task.FromResult(ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], timeout)),
-            async enrollment => ClusterBootstrap.ProfileOf(enrollment, await ClusterBootstrap.EntriesAsync(plane, node.Topology, node.Options, enrollment.HomeServer)),
+            async enrollment => VpnNode.ProfileOf(enrollment, await ClusterBootstrap.EntriesAsync(plane, node.Topology, node.Options, enrollment.HomeServer)),
             probe => ClusterProxiesAsync(node, probe),
             async home =>
             {

@@ -13,6 +13,7 @@ public static class EnvironmentOverrides
     public static readonly IReadOnlyDictionary<string, string> Keys = new Dictionary<string, string>(StringComparer.Ordinal)
     {
         ["AVPN_LOG_LEVEL"] = "akka.loglevel",
+        ["AVPN_LOG_FORMAT"] = "actorvpn.log.format",
         ["AVPN_HANDOFF_TIMEOUT"] = "actorvpn.auth-server.handoff-timeout",
         ["AVPN_HOLD_TIMEOUT"] = "actorvpn.auth-server.hold-timeout",
         ["AVPN_HANDSHAKE_TIMEOUT"] = "actorvpn.data-plane.handshake-timeout",

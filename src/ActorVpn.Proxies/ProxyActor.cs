@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using ActorVpn.Credentials;
+using ActorVpn.Observability.Metrics;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using ActorVpn.Wire.Admission;
@@ -40,6 +41,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
     private readonly LeafKey _key = LeafKey.Create();
     private readonly AdmissionGates _gates;
     private readonly RefusalLog _refusals;
+    private readonly RelayMeter _meter;
 
     private Socket? _listener;
     private X509Certificate2? _identity;
@@ -62,6 +64,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
         _authServer = authServer;
         _settings = settings;
         _gates = settings.Limits.NewGates();
+        _meter = new RelayMeter(spec.Name);
         _refusals = new RefusalLog(line => _log.Warning("{0}: {1}", spec.Name, line));
         Enrolling();
     }
@@ -149,12 +152,13 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
             if (accepted.Socket.RemoteEndPoint is not IPEndPoint peer || _gates.TryAdmit(peer.Address, out refusal) is not { } admitted)
             {
                 _refusals.Refused(refusal ?? "refused");
+                VpnMetrics.HandshakeRefused(_spec.Name, "admission-limit");
                 accepted.Socket.Dispose();
                 return;
             }
 
             _accepted++;
-            var counters = new SessionCounters($"{_spec.Name}-{++_sequence}") { Admission = admitted };
+            var counters = new SessionCounters($"{_spec.Name}-{++_sequence}") { Admission = admitted, Relay = new RelayCounters { Meter = _meter } };
             var session = Context.ActorOf(ProxyConnectionActor.Props(_spec, _authServer, _identity!, _settings, accepted.Socket, counters), counters.Id);
             Context.Watch(session);
             _sessions[session] = counters;
@@ -166,6 +170,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
             {
                 // The client controls this part (TLS, then its request): one that stalls it is stopped well before the set-up deadline.
                 _refusals.Refused($"no TLS handshake and request within {_settings.Limits.PreAuthTimeout.TotalSeconds:0.#} s");
+                VpnMetrics.HandshakeRefused(_spec.Name, "pre-auth-timeout");
                 Context.Stop(deadline.Session);
             }
         });

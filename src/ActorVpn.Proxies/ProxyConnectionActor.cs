@@ -1,7 +1,11 @@
+using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Observability.Logging;
+using ActorVpn.Observability.Metrics;
+using ActorVpn.Observability.Tracing;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using ActorVpn.Wire.Admission;
@@ -39,6 +43,9 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private Socket? _onward;
     private string _stage = "tls";
     private bool _endedCleanly;
+    private bool _established;
+    private Activity? _hopSpan;
+    private Activity? _relaySpan;
     private readonly SessionAudit _audit;
 
     public ProxyConnectionActor(ProxySpec proxy, ICanTell authServer, X509Certificate2 identity, DataPlaneSettings settings, Socket client, SessionCounters counters)
@@ -82,6 +89,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        LogContext.Set(Self.Path.ToString(), new LogIds(Counters.Id, null, null));
         Timers.StartSingleTimer(nameof(HandshakeDeadline), HandshakeDeadline.Instance, _settings.HandshakeTimeout);
         // Fig. 6 step 601: the client authenticates in TLS 1.3 with certificate 1; this proxy with the identity its auth server issued.
         TlsHop.AcceptAsync(_clientStream, _identity, _cancel.Token).PipeTo(Self,
@@ -104,6 +112,20 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         }
 
         _audit.Ended();
+        LogContext.Remove(Self.Path.ToString());
+        if (_relaySpan is not null)
+        {
+            _relaySpan.SetTag("avpn.bytes.to_destination", Interlocked.Read(ref Counters.Relay.BytesAToB));
+            _relaySpan.SetTag("avpn.bytes.to_client", Interlocked.Read(ref Counters.Relay.BytesBToA));
+            Spans.Stop(_relaySpan);
+        }
+
+        Spans.Fail(_hopSpan, "unreachable", $"the connection closed at stage {_stage}"); // a no-op once the hop span ended
+        if (_established)
+        {
+            VpnMetrics.SessionsActive.Add(-1, new KeyValuePair<string, object?>(VpnMetrics.Proxy, _proxy.Name));
+        }
+
         Counters.Admission?.Dispose();
 
         _tls?.Dispose();
@@ -141,9 +163,14 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
                 // Known from here, not only once authenticated: a revocation that reaches this proxy while the
                 // auth server is still judging the certificate closes this session too.
                 Counters.User = _clientCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+                // Fig. 6 at this proxy as a span of the client's trace (its hop span sent the context), from the accepted connection on.
+                _hopSpan = Spans.Start($"tls hop {_proxy.Name}", ActivityKind.Server, Spans.Parse(request.TraceParent), Counters.Since);
+                _hopSpan?.SetTag(VpnMetrics.Proxy, _proxy.Name);
+                LogContext.Set(Self.Path.ToString(), new LogIds(Counters.Id, request.HandOffId, _hopSpan?.TraceId.ToHexString()));
                 _audit.Requested(request.Destination);
                 _stage = "asking auth server";
-                _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id), _settings.AuthTimeout)
+                _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id,
+                        Spans.TraceParentOf(_hopSpan)), _settings.AuthTimeout)
                     .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
                 return;
             case ("connect", ConnectOnwards onwards):
@@ -186,6 +213,8 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         _audit.Authenticated(session);
         Counters.User = session.User;
         Counters.HandOffId = session.HandOffId;
+        LogContext.Set(Self.Path.ToString(), new LogIds(Counters.Id, session.HandOffId, _hopSpan?.TraceId.ToHexString()));
+        _hopSpan?.SetTag("avpn.handoff.id", session.HandOffId);
         _stage = "connect";
         if (_settings.MaxSessionLifetime > TimeSpan.Zero)
         {
@@ -248,6 +277,14 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         Write(new Connected(connected.To), "Fig. 6, step 608", then: () =>
         {
             Timers.Cancel(nameof(HandshakeDeadline));
+            _established = true;
+            Spans.Stop(_hopSpan);
+            // Fig. 6 steps 608/609: the relay, a span that ends with the session.
+            _relaySpan = Spans.StartChild(_hopSpan, $"relay {_proxy.Name}", ActivityKind.Internal);
+            _relaySpan?.SetTag(VpnMetrics.Proxy, _proxy.Name);
+            _relaySpan?.SetTag("avpn.relay.to", connected.To);
+            VpnMetrics.SessionsEstablished.Add(1, new KeyValuePair<string, object?>(VpnMetrics.Proxy, _proxy.Name));
+            VpnMetrics.SessionsActive.Add(1, new KeyValuePair<string, object?>(VpnMetrics.Proxy, _proxy.Name));
             // Fig. 6 steps 608/609. A middle proxy relays the client's next TLS session as raw bytes;
             // the exit proxy decrypts (its TLS session is the client's end-to-end one) and talks plain TCP to the destination (【0018】).
             var clientEnd = IsExit ? DuplexEnd.ForTls(_tls!, _client) : DuplexEnd.ForSocket(_client, _clientStream);
@@ -305,6 +342,13 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private void Refuse(string code, string step, string at, string message, string? verifiedUser = null)
     {
         Counters.Refused = true;
+        if (_stage != "relaying")
+        {
+            VpnMetrics.HandshakeRefused(_proxy.Name, code);
+            _hopSpan?.SetTag("avpn.error.at", at);
+            Spans.Fail(_hopSpan, code, message);
+        }
+
         _audit.Refused(code, at, message, verifiedUser);
         _log.Info("{0}: refused session {1}: {2} at {3} ({4}): {5}", _proxy.Name, Counters.Id, code, at, step, message);
         if (_tls is null || _stage == "relaying")
@@ -320,6 +364,13 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     {
         var reason = cause is FrameException frame ? $"bad frame ({frame.Error}): {frame.Message}" : cause.Message;
         Counters.Refused |= _stage != "relaying";
+        if (_stage != "relaying")
+        {
+            var why = _stage == "tls" ? "tls-handshake" : cause is FrameException ? "protocol-error" : "unreachable";
+            VpnMetrics.HandshakeRefused(_proxy.Name, why);
+            Spans.Fail(_hopSpan, why, reason);
+        }
+
         _audit.Refused(cause is FrameException ? "protocol-error" : "unreachable", _proxy.Name, $"{step}: {reason}");
         _log.Info("{0}: session {1} closed at {2} (stage {3}): {4}", _proxy.Name, Counters.Id, step, _stage, reason);
         if (cause is FrameException && _tls is not null && _stage is not "relaying")
@@ -415,7 +466,7 @@ public sealed class SessionCounters(string id)
 
     public DateTimeOffset Since { get; } = DateTimeOffset.UtcNow;
 
-    public RelayCounters Relay { get; } = new();
+    public RelayCounters Relay { get; init; } = new();
 
     public string? User { get; set; }
 

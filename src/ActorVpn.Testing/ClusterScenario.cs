@@ -399,17 +399,13 @@ public sealed class ClusterScenario : IAsyncDisposable
 
     private async Task<ClientProfile> ProfileForAsync(UserEnrollment enrollment)
     {
-        using var certificate = ActorVpn.Credentials.CertificateText.FromDer(enrollment.CertificateDer);
-        using var anchor = ActorVpn.Credentials.CertificateText.FromDer(enrollment.TrustAnchorDer);
         var entries = new Dictionary<string, EntryProxy>(StringComparer.Ordinal);
         foreach (var (destination, proxy) in Topology.AuthServer(enrollment.HomeServer).Relays)
         {
             entries[destination] = new EntryProxy(proxy, await Entry.ProxyAddressAsync(proxy, VpnScenario.DefaultDeadline), Topology.Destinations[destination].ToString());
         }
 
-        return new ClientProfile(enrollment.User, enrollment.HomeServer, ActorVpn.Credentials.CertificateText.ToPem(certificate),
-            ActorVpn.Credentials.CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), ActorVpn.Credentials.CertificateText.ToPem(anchor), entries,
-            ClientProfile.NextAnchorPem(enrollment.NextTrustAnchorDer));
+        return VpnNode.ProfileOf(enrollment, entries);
     }
 
     private async Task EventuallyAsync(Func<bool> condition, string message, TimeSpan? within = null)

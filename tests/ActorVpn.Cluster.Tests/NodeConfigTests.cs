@@ -94,6 +94,41 @@ public sealed class NodeConfigTests
     }
 
     [Fact]
+    public async Task A_node_serves_prometheus_metrics_on_its_health_port()
+    {
+        var healthPort = FreePorts.Take();
+        var config = ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString($$"""
+            akka.loglevel = WARNING
+            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+            akka.cluster { periodic-tasks-initial-delay = 0s, gossip-interval = 200ms, leader-actions-interval = 200ms }
+            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+            actorvpn.node { groups = [as1], health { hostname = "127.0.0.1", port = {{healthPort}} } }
+            """), environment: _ => null);
+        var node = await ClusterNode.StartAsync(config, environment: _ => null);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{healthPort}"), Timeout = TimeSpan.FromSeconds(10) };
+            node.Cluster.Join(node.Cluster.SelfAddress);
+            var kit = new Akka.TestKit.Xunit2.TestKit(node.System);
+            await kit.AwaitAssertAsync(async () =>
+            {
+                // as1's group runs once the node is up: its figures are then on the page.
+                using var response = await http.GetAsync(MetricsEndpoint.Path);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.Contains("# TYPE avpn_auth_server_held_certificates gauge\n", text, StringComparison.Ordinal);
+                Assert.Contains("avpn_auth_server_handoffs_in_flight{avpn_auth_server=\"as1\"} 0\n", text, StringComparison.Ordinal);
+            }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
+            await node.LeaveAsync();
+        }
+        finally
+        {
+            await node.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Health_endpoints_report_live_then_ready_once_the_node_is_up_and_it_leaves_gracefully()
     {
         var healthPort = FreePorts.Take();

@@ -35,7 +35,7 @@ public sealed class RevocationWhileAuthenticatingTests(ITestOutputHelper output)
             [new("node1", both, []), new("node2", both, ["proxy1"]), new("node3", both, ["proxy2", "proxy3"])]);
         try
         {
-            var alice = await cluster.TopologyProfileAsync("node2", "alice");
+            var alice = await cluster.TopologyProfileAsync("node1", "alice");
             await Eventually.TrueAsync(() => cluster.NewSessionWorksAsync(alice, TimeSpan.FromSeconds(10)), DeployedCluster.Generous, "alice never connected");
 
             // Hop 1 (Fig. 5, steps 501-503): TLS and the authentication request at proxy1. The hand-off as1 -> as2 -> as4 -> as3

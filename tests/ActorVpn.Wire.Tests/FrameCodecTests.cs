@@ -13,6 +13,7 @@ public class FrameCodecTests
     [
         new AuthRequest("server.example:443", null),
         new AuthRequest("server.example:443", "handoff-7"),
+        new AuthRequest("server.example:443", "handoff-7", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
         new AuthAccepted("handoff-7", [new RouteHop("proxy2", "10.0.0.2:7000", PinA), new RouteHop("proxy3", "[::1]:7001", PinB)], "proxy2"),
         new AuthAccepted("handoff-7", [], null),
         new ConnectOnwards("proxy2"),
@@ -229,6 +230,24 @@ public class FrameCodecTests
     public void Missing_null_or_empty_required_fields_are_malformed(byte type, string json)
     {
         AssertError(FrameError.MalformedPayload, () => FrameCodec.Decode(Frame(type, json)));
+    }
+
+    [Fact]
+    public void A_request_without_trace_context_is_the_frame_a_proxy_that_predates_it_reads()
+    {
+        var payload = Encoding.UTF8.GetString(FrameCodec.Encode(new AuthRequest("d", null)).AsSpan(6));
+        Assert.Equal("{\"destination\":\"d\",\"handOffId\":null}", payload);
+
+        // ...and a frame from a newer client, with a field this proxy does not know, is read all the same.
+        var decoded = Assert.IsType<AuthRequest>(FrameCodec.Decode(Frame(1, "{\"destination\":\"d\",\"handOffId\":null,\"traceParent\":\"x\",\"later\":1}")));
+        Assert.Equal("x", decoded.TraceParent); // not well formed: ignored where it is used, a new trace starts there
+    }
+
+    [Fact]
+    public void A_trace_context_longer_than_a_W3C_traceparent_is_malformed()
+    {
+        var tooLong = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" + "0";
+        AssertError(FrameError.MalformedPayload, () => FrameCodec.Decode(Frame(1, $"{{\"destination\":\"d\",\"handOffId\":null,\"traceParent\":\"{tooLong}\"}}")));
     }
 
     [Fact]

@@ -15,7 +15,8 @@ public sealed record RouteEntry(string Proxy, string AuthServer, string Address,
 public static class HandOffProtocol
 {
     /// <summary>Fig. 8 step 805 / Fig. 9 step 905: "I am <paramref name="Caller"/>, here is the credential you issued me".</summary>
-    public sealed record OpenHandOff(string Caller, byte[]? CredentialDer, string HandOffId) : IActorVpnMessage;
+    /// <param name="TraceParent">W3C trace context of the caller's span of this hand-off (null: not traced); a peer's value, validated before use.</param>
+    public sealed record OpenHandOff(string Caller, byte[]? CredentialDer, string HandOffId, string? TraceParent = null) : IActorVpnMessage;
 
     /// <summary>Fig. 9 step 906 seen from the callee: the credential is one it issued; prove possession over this nonce.</summary>
     public sealed record HandOffChallenge(string Callee, byte[] Nonce) : IActorVpnMessage;
@@ -23,6 +24,7 @@ public static class HandOffProtocol
     /// <summary>Fig. 8 step 808 / Fig. 9 step 908: certificate 1, with a proof over the nonce bound to this very request.</summary>
     /// <param name="Path">The auth servers the certificate visited so far, the caller last (route-loop detection).</param>
     /// <param name="Budget">How long the callee has to answer, so the deepest waiting server times out first.</param>
+    /// <param name="TraceParent">W3C trace context of the caller's span, as in <see cref="OpenHandOff"/>; not part of the proof's binding.</param>
     public sealed record HandOffCertificate(
         string Caller,
         string HandOffId,
@@ -32,7 +34,8 @@ public static class HandOffProtocol
         IReadOnlyList<string> Path,
         byte[] Nonce,
         byte[] Proof,
-        TimeSpan Budget) : IActorVpnMessage;
+        TimeSpan Budget,
+        string? TraceParent = null) : IActorVpnMessage;
 
     /// <summary>Fig. 9 step 910: the relay route from the callee on, aggregated on the way back.</summary>
     /// <param name="Route">Relay proxies in route order, the callee's own (if any) first.</param>
@@ -61,7 +64,9 @@ public static class ClientAuthProtocol
 {
     /// <summary>Fig. 6 step 603: the client's certificate 1, as presented in its TLS handshake at <paramref name="Proxy"/>.</summary>
     /// <param name="HandOffId">The hand-off the route came with; null at the entry proxy.</param>
-    public sealed record AuthenticateClient(string Proxy, byte[] UserCertificateDer, string Destination, string? HandOffId, string? SessionId = null) : IActorVpnMessage;
+    /// <param name="TraceParent">W3C trace context of the proxy's span of this hop (null: not traced).</param>
+    public sealed record AuthenticateClient(string Proxy, byte[] UserCertificateDer, string Destination, string? HandOffId, string? SessionId = null,
+        string? TraceParent = null) : IActorVpnMessage;
 
     /// <summary>Fig. 8 steps 810/811: authenticated.</summary>
     /// <param name="Route">At the entry proxy (home server), the relay proxies after it; empty elsewhere.</param>

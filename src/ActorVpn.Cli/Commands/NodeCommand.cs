@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using ActorVpn.Cluster;
 using ActorVpn.Credentials;
 using ActorVpn.Hosting;
+using ActorVpn.Observability.Metrics;
 using ActorVpn.OperatorConsole;
 using Akka.Configuration;
 
@@ -27,6 +28,7 @@ public static class NodeCommand
                 // The one configuration path of a cluster node (the test harness uses it too): the
                 // embedded layers with the store the configuration or AVPN_POSTGRES selects, the
                 // console's layer, the operator's file and the environment.
+                _ = PrometheusMetrics.Process; // before the first measurement: served at /metrics on the health port
                 var loaded = ClusterNode.LoadConfig(parse.GetValue(config));
                 var (endpoint, dataDirectory) = ConsoleSettings(loaded, parse.GetValue(consoleAt), parse.GetValue(data));
                 await using var running = await ClusterNode.StartAsync(loaded, dataDirectory: dataDirectory);
@@ -38,6 +40,7 @@ public static class NodeCommand
                 if (running.HealthUrl is { } health)
                 {
                     Console.Out.WriteLine($"health on {health}{HealthPaths.Live} and {HealthPaths.Ready}");
+                    Console.Out.WriteLine($"metrics on {health}{MetricsEndpoint.Path}");
                 }
 
                 if (console is not null)

@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Net;
 using System.Runtime.InteropServices;
 using ActorVpn.Client;
+using ActorVpn.Cluster;
 using ActorVpn.Credentials;
 using ActorVpn.Hosting;
+using ActorVpn.Observability.Metrics;
 using ActorVpn.OperatorConsole;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;
@@ -22,14 +24,21 @@ public static class RunCommands
         var consoleAt = new Option<string?>("--console") { Description = "HOST:PORT of the operator console (default actorvpn.console.endpoint, 127.0.0.1:9110)" };
         var store = new Option<string>("--store") { Description = "Where state is kept: sqlite (DATA/actorvpn.db), postgres (AVPN_POSTGRES) or memory", DefaultValueFactory = _ => DurableStore.Sqlite };
         store.AcceptOnlyFromAmong(DurableStore.Sqlite, DurableStore.Postgres, DurableStore.Memory);
+        var metrics = new Option<string?>("--metrics") { Description = "HOST:PORT to serve Prometheus metrics on, at http://HOST:PORT/metrics (default: none)" };
         var up = new Command("up", "Run every auth server and proxy of the topology in this process until stopped; state survives restarts in the store; writes each new user's client profile to DATA/profiles/NAME.avpn and prints 'ready'")
         {
-            topology, data, store, consoleAt,
+            topology, data, store, consoleAt, metrics,
         };
         up.SetAction(async (parse, ct) =>
         {
             try
             {
+                var metricsAt = parse.GetValue(metrics) is { } text ? LocalEndpoint("--metrics", text) : null;
+                if (metricsAt is not null)
+                {
+                    _ = PrometheusMetrics.Process; // before the first measurement (the store's first writes)
+                }
+
                 var model = ExampleTopology.LoadOrDefault(parse.GetValue(topology));
                 var directory = Path.GetFullPath(parse.GetValue(data)!);
                 // Profiles, the store, the key secret and admin.avpn live here: owner only.
@@ -57,6 +66,12 @@ public static class RunCommands
                 Console.Out.WriteLine($"profiles in {Path.Combine(directory, "profiles")}");
                 using var console = await ConsoleHost.StartAsync(node, parse.GetValue(consoleAt), Path.Combine(directory, "admin.avpn"));
                 Console.Out.WriteLine($"console on {console.Address}; operator credential in {NodeCommand.ConsoleFiles(directory, console)}");
+                await using var metricsServer = metricsAt is null ? null : await StartMetricsAsync(metricsAt);
+                if (metricsAt is not null)
+                {
+                    Console.Out.WriteLine($"metrics on http://{metricsAt}{MetricsEndpoint.Path}");
+                }
+
                 Console.Out.WriteLine("ready");
                 await UntilStoppedAsync(ct);
                 return 0;
@@ -140,6 +155,18 @@ public static class RunCommands
             }
         });
         return connect;
+    }
+
+    private static async Task<Microsoft.AspNetCore.Builder.WebApplication> StartMetricsAsync(IPEndPoint at)
+    {
+        try
+        {
+            return await MetricsEndpoint.StartAsync(at);
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"--metrics {at}: cannot serve metrics there: {e.Message}", CliRunner.Failed);
+        }
     }
 
     private static IPEndPoint LocalEndpoint(string option, string text)

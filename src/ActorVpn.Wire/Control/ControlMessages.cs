@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace ActorVpn.Wire;
 
 /// <summary>
@@ -11,7 +13,13 @@ public abstract record ControlMessage;
 public sealed record RouteHop(string Proxy, string Address, string Pin);
 
 /// <summary>Fig. 5 step 503 / Fig. 6 step 601: the client asks to be authenticated (its certificate travels in TLS).</summary>
-public sealed record AuthRequest(string Destination, string? HandOffId) : ControlMessage;
+/// <param name="TraceParent">Optional W3C trace context of the client's span of this hop, so the proxy's and the auth servers'
+/// spans join the client's trace. Left out of the frame when null, so a proxy that predates it reads the frame as before; a
+/// proxy ignores a value that is not a well-formed <c>traceparent</c> (a new trace starts there), and refuses an oversized one.</param>
+public sealed record AuthRequest(
+    string Destination,
+    string? HandOffId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null) : ControlMessage;
 
 /// <summary>
 /// Fig. 6 step 605: the proxy tells the client the authentication succeeded.

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using ActorVpn.Observability.Tracing;
 
 namespace ActorVpn.Wire;
 
@@ -193,6 +194,11 @@ public static class FrameCodec
             case AuthRequest m:
                 Name(m.Destination, "destination");
                 OptionalName(m.HandOffId, "handOffId");
+                if (m.TraceParent is { Length: > Spans.TraceParentLength })
+                {
+                    throw Malformed($"traceParent has {m.TraceParent.Length} characters, a W3C traceparent {Spans.TraceParentLength}");
+                }
+
                 break;
             case AuthAccepted m:
                 Name(m.HandOffId, "handOffId");

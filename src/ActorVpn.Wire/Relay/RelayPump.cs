@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using ActorVpn.Observability.Metrics;
 
 namespace ActorVpn.Wire;
 
@@ -11,6 +12,9 @@ public sealed class RelayCounters
 
     /// <summary>Of those, the bytes the kernel moved socket to socket (splice) without copying them through this process.</summary>
     public long BytesSpliced;
+
+    /// <summary>The proxy's byte counter (end a: the client's side), counted with each chunk; null where nothing is metered.</summary>
+    public RelayMeter? Meter { get; init; }
 }
 
 /// <summary>How a relay ended. <paramref name="Clean"/>: both directions reached EOF and were half-closed onwards.</summary>
@@ -42,13 +46,24 @@ public static class RelayPump
         ArgumentNullException.ThrowIfNull(counters);
 
         using var relay = new RelayRun(a, b, ct);
+        var meter = counters.Meter;
+        Action<long> countAToB = n =>
+        {
+            Interlocked.Add(ref counters.BytesAToB, n);
+            meter?.TowardsDestination(n);
+        };
+        Action<long> countBToA = n =>
+        {
+            Interlocked.Add(ref counters.BytesBToA, n);
+            meter?.TowardsClient(n);
+        };
         var kernel = splice && a.IsRawSocket && b.IsRawSocket && KernelSplice.IsSupported;
         var aToB = kernel
-            ? SpliceAsync(a, b, "a", "b", relay, n => Interlocked.Add(ref counters.BytesAToB, n), counters)
-            : PumpAsync(a, b, "a", "b", relay, n => Interlocked.Add(ref counters.BytesAToB, n));
+            ? SpliceAsync(a, b, "a", "b", relay, countAToB, counters)
+            : PumpAsync(a, b, "a", "b", relay, countAToB);
         var bToA = kernel
-            ? SpliceAsync(b, a, "b", "a", relay, n => Interlocked.Add(ref counters.BytesBToA, n), counters)
-            : PumpAsync(b, a, "b", "a", relay, n => Interlocked.Add(ref counters.BytesBToA, n));
+            ? SpliceAsync(b, a, "b", "a", relay, countBToA, counters)
+            : PumpAsync(b, a, "b", "a", relay, countBToA);
         var results = await Task.WhenAll(aToB, bToA).ConfigureAwait(false);
 
         var error = relay.Error;
