@@ -97,13 +97,7 @@ public sealed class NodeConfigTests
     public async Task A_node_serves_prometheus_metrics_on_its_health_port()
     {
         var healthPort = FreePorts.Take();
-        var config = ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString($$"""
-            akka.loglevel = WARNING
-            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
-            akka.cluster { periodic-tasks-initial-delay = 0s, gossip-interval = 200ms, leader-actions-interval = 200ms }
-            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
-            actorvpn.node { groups = [as1], health { hostname = "127.0.0.1", port = {{healthPort}} } }
-            """), environment: _ => null);
+        var config = NodeWithHealthPort(healthPort);
         var node = await ClusterNode.StartAsync(config, environment: _ => null);
         try
         {
@@ -132,13 +126,7 @@ public sealed class NodeConfigTests
     public async Task Health_endpoints_report_live_then_ready_once_the_node_is_up_and_it_leaves_gracefully()
     {
         var healthPort = FreePorts.Take();
-        var config = ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString($$"""
-            akka.loglevel = WARNING
-            akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
-            akka.cluster { periodic-tasks-initial-delay = 0s, gossip-interval = 200ms, leader-actions-interval = 200ms }
-            akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
-            actorvpn.node { groups = [as1], health { hostname = "127.0.0.1", port = {{healthPort}} } }
-            """), environment: _ => null);
+        var config = NodeWithHealthPort(healthPort);
         var node = await ClusterNode.StartAsync(config, environment: _ => null);
         try
         {
@@ -162,4 +150,13 @@ public sealed class NodeConfigTests
             await node.DisposeAsync();
         }
     }
+
+    /// <summary>A node hosting as1, quick to form a cluster of one, with its health endpoints on <paramref name="healthPort"/>.</summary>
+    private static Akka.Configuration.Config NodeWithHealthPort(int healthPort) => ClusterNode.LoadConfig(overrides: ConfigurationFactory.ParseString($$"""
+        akka.loglevel = WARNING
+        akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = 0 }
+        akka.cluster { periodic-tasks-initial-delay = 0s, gossip-interval = 200ms, leader-actions-interval = 200ms }
+        akka.coordinated-shutdown.run-by-clr-shutdown-hook = off
+        actorvpn.node { groups = [as1], health { hostname = "127.0.0.1", port = {{healthPort}} } }
+        """), environment: _ => null);
 }

@@ -25,7 +25,7 @@ public sealed class RefusalTests
     {
         await using var chain = await ChainFixture.StartAsync(3);
         await using var healthy = await HealthySession.OpenAsync(chain);
-        await using var hop = await ManualHop.OpenAsync(chain, chain.Profile);
+        await using var hop = await ManualHop.OpenAsync(chain.Node.ProxyAddresses["proxy1"], chain.Profile);
 
         var accepted = Assert.IsType<AuthAccepted>(await hop.AskAsync(new AuthRequest(ChainFixture.Destination, null)));
         Assert.Equal(["proxy2", "proxy3"], accepted.Route.Select(r => r.Proxy));
@@ -33,7 +33,7 @@ public sealed class RefusalTests
         var refused = Assert.IsType<Refused>(await hop.AskAsync(new ConnectOnwards("proxy3")));
         Assert.Equal(ErrorCodes.NoRoute, refused.Code);
         Assert.Equal("proxy1", refused.At);
-        await hop.AssertClosedAsync();
+        await Traffic.AssertClosedByPeerAsync(hop.Socket);
         await healthy.AssertStillFlowsAsync();
     }
 
@@ -42,12 +42,12 @@ public sealed class RefusalTests
     {
         await using var chain = await ChainFixture.StartAsync(3);
         await using var healthy = await HealthySession.OpenAsync(chain);
-        await using var hop = await ManualHop.OpenAsync(chain, chain.Profile);
+        await using var hop = await ManualHop.OpenAsync(chain.Node.ProxyAddresses["proxy1"], chain.Profile);
 
         Assert.IsType<AuthAccepted>(await hop.AskAsync(new AuthRequest(ChainFixture.Destination, null)));
         var refused = Assert.IsType<Refused>(await hop.AskAsync(new ConnectDestination(ChainFixture.Destination)));
         Assert.Equal(ErrorCodes.NoRoute, refused.Code);
-        await hop.AssertClosedAsync();
+        await Traffic.AssertClosedByPeerAsync(hop.Socket);
         Assert.Equal(1, chain.Echo.Connections); // only the healthy session ever reached the destination
         await healthy.AssertStillFlowsAsync();
     }
@@ -75,7 +75,7 @@ public sealed class RefusalTests
     {
         await using var chain = await ChainFixture.StartAsync(3);
         await using var healthy = await HealthySession.OpenAsync(chain);
-        await using var hop = await ManualHop.OpenAsync(chain, chain.Profile);
+        await using var hop = await ManualHop.OpenAsync(chain.Node.ProxyAddresses["proxy1"], chain.Profile);
         var accepted = Assert.IsType<AuthAccepted>(await hop.AskAsync(new AuthRequest(ChainFixture.Destination, null)));
         Assert.IsType<Connected>(await hop.AskAsync(new ConnectOnwards("proxy2")));
 
@@ -148,7 +148,7 @@ public sealed class RefusalTests
     {
         await using var chain = await ChainFixture.StartAsync(3);
         await using var healthy = await HealthySession.OpenAsync(chain);
-        await using var hop = await ManualHop.OpenAsync(chain, chain.Profile);
+        await using var hop = await ManualHop.OpenAsync(chain.Node.ProxyAddresses["proxy1"], chain.Profile);
 
         var frame = kind switch
         {
@@ -165,7 +165,7 @@ public sealed class RefusalTests
             Assert.Equal("protocol-error", Assert.IsType<Refused>(answer).Code);
         }
 
-        await hop.AssertClosedAsync();
+        await Traffic.AssertClosedByPeerAsync(hop.Socket);
         await chain.Kit.AwaitAssertAsync(async () => Assert.Single((await chain.ProxyStatusAsync("proxy1")).Sessions), ChainFixture.Deadline);
         await healthy.AssertStillFlowsAsync();
 
@@ -190,14 +190,14 @@ public sealed class RefusalTests
 
         if (afterTls)
         {
-            await using var hop = await ManualHop.OpenAsync(chain, chain.Profile);
+            await using var hop = await ManualHop.OpenAsync(chain.Node.ProxyAddresses["proxy1"], chain.Profile);
             var answer = await hop.TryReadAsync();
             if (answer is not null)
             {
                 Assert.Equal(ErrorCodes.Timeout, Assert.IsType<Refused>(answer).Code);
             }
 
-            await hop.AssertClosedAsync();
+            await Traffic.AssertClosedByPeerAsync(hop.Socket);
         }
         else
         {
@@ -232,65 +232,6 @@ public sealed class RefusalTests
         {
             _chain.Dispose();
             return ValueTask.CompletedTask;
-        }
-    }
-
-    /// <summary>The control protocol driven by hand at the entry proxy: TLS with the user's certificate, then frames.</summary>
-    private sealed class ManualHop : IAsyncDisposable
-    {
-        private readonly Socket _socket;
-
-        private ManualHop(Socket socket, NetworkStream transport, SslStream tls)
-        {
-            _socket = socket;
-            Transport = transport;
-            Tls = tls;
-        }
-
-        public NetworkStream Transport { get; }
-
-        public SslStream Tls { get; }
-
-        public static async Task<ManualHop> OpenAsync(ChainFixture chain, ClientProfile profile)
-        {
-            var entry = HostPort.Parse(chain.Node.ProxyAddresses["proxy1"]);
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var deadline = new CancellationTokenSource(ChainFixture.Deadline);
-            await socket.ConnectAsync(entry.Host, entry.Port, deadline.Token);
-            var transport = new NetworkStream(socket, ownsSocket: false);
-            using var certificate = profile.CertificateWithKey();
-            var tls = await TlsHop.ConnectAsync(transport, "proxy1", certificate, _ => true, deadline.Token);
-            return new ManualHop(socket, transport, tls);
-        }
-
-        public async Task<ControlMessage> AskAsync(ControlMessage request)
-        {
-            using var deadline = new CancellationTokenSource(ChainFixture.Deadline);
-            await FrameCodec.WriteAsync(Tls, request, deadline.Token);
-            return await FrameCodec.ReadAsync(Tls, deadline.Token);
-        }
-
-        /// <summary>The next frame, or null if the proxy closed the connection instead.</summary>
-        public async Task<ControlMessage?> TryReadAsync()
-        {
-            using var deadline = new CancellationTokenSource(ChainFixture.Deadline);
-            try
-            {
-                return await FrameCodec.ReadAsync(Tls, deadline.Token);
-            }
-            catch (Exception e) when (e is FrameException { Error: FrameError.Truncated } or IOException)
-            {
-                return null;
-            }
-        }
-
-        public Task AssertClosedAsync() => Traffic.AssertClosedByPeerAsync(_socket);
-
-        public async ValueTask DisposeAsync()
-        {
-            await Tls.DisposeAsync();
-            await Transport.DisposeAsync();
-            _socket.Dispose();
         }
     }
 }

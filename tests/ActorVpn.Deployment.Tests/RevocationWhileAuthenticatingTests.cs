@@ -9,6 +9,7 @@ using ActorVpn.Credentials;
 using ActorVpn.Hosting.Audit;
 using ActorVpn.OperatorConsole;
 using ActorVpn.OperatorConsole.Client;
+using ActorVpn.Testing;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using Xunit;
@@ -40,7 +41,7 @@ public sealed class RevocationWhileAuthenticatingTests(ITestOutputHelper output)
 
             // Hop 1 (Fig. 5, steps 501-503): TLS and the authentication request at proxy1. The hand-off as1 -> as2 -> as4 -> as3
             // has run; as2 and as3 hold certificate 1 until alice authenticates at proxy2 and proxy3.
-            await using var entry = await ManualHop.OpenAsync(alice.Entries["server"].Address, alice, _ => true);
+            await using var entry = await ManualHop.OpenAsync(alice.Entries["server"].Address, alice);
             var accepted = Assert.IsType<AuthAccepted>(await entry.AskAsync(new AuthRequest("server", null)));
             Assert.Equal(["proxy2", "proxy3"], accepted.Route.Select(r => r.Proxy));
 
@@ -65,7 +66,7 @@ public sealed class RevocationWhileAuthenticatingTests(ITestOutputHelper output)
                 Assert.Equal((ErrorCodes.CertificateRevoked, "as1"), (refusal.Code, refusal.At));
             }
 
-            await entry.AssertClosedAsync(DeployedCluster.Generous);
+            await DeployedCluster.AwaitClosedAsync(entry.Socket, DeployedCluster.Generous);
             output.WriteLine($"revocation of a session still authenticating (console on a node without proxies): acknowledged after {acknowledged.TotalMilliseconds:0} ms, "
                 + $"proxy1 closed it {(closed - acknowledged).TotalMilliseconds:0} ms later ({closed.TotalMilliseconds:0} ms after the command was sent)");
 
@@ -76,11 +77,11 @@ public sealed class RevocationWhileAuthenticatingTests(ITestOutputHelper output)
                 await using var next = await ManualHop.OpenAsync(hop.Address, alice, presented => Pins.Matches(presented, hop.Pin));
                 var refused = Assert.IsType<Refused>(await next.AskAsync(new AuthRequest("server", accepted.HandOffId)));
                 Assert.Equal(ErrorCodes.CertificateRevoked, refused.Code);
-                await next.AssertClosedAsync(DeployedCluster.Generous);
+                await DeployedCluster.AwaitClosedAsync(next.Socket, DeployedCluster.Generous);
             }
 
             // A new session is refused at the home server (Fig. 7, step 702).
-            await using (var again = await ManualHop.OpenAsync(alice.Entries["server"].Address, alice, _ => true))
+            await using (var again = await ManualHop.OpenAsync(alice.Entries["server"].Address, alice))
             {
                 var refused = Assert.IsType<Refused>(await again.AskAsync(new AuthRequest("server", null)));
                 Assert.Equal((ErrorCodes.CertificateRevoked, "as1"), (refused.Code, refused.At));
@@ -107,65 +108,5 @@ public sealed class RevocationWhileAuthenticatingTests(ITestOutputHelper output)
         Assert.True(reply.Exit == ConsoleReply.Ok, reply.Error);
         using var document = JsonDocument.Parse(reply.Output);
         return document.RootElement.GetProperty("records").Deserialize<List<AuditRecord>>(Json)!;
-    }
-
-    /// <summary>One hop of Fig. 5 driven by hand: a TCP connection to a proxy, TLS 1.3 with the user's certificate 1, then control frames.</summary>
-    private sealed class ManualHop : IAsyncDisposable
-    {
-        private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
-
-        private readonly Socket _socket;
-        private readonly NetworkStream _transport;
-        private readonly SslStream _tls;
-
-        private ManualHop(Socket socket, NetworkStream transport, SslStream tls)
-        {
-            _socket = socket;
-            _transport = transport;
-            _tls = tls;
-        }
-
-        public static async Task<ManualHop> OpenAsync(string address, ClientProfile profile, Func<X509Certificate2, bool> verifyProxy)
-        {
-            var at = HostPort.Parse(address);
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var deadline = new CancellationTokenSource(Deadline);
-            await socket.ConnectAsync(at.Host, at.Port, deadline.Token);
-            var transport = new NetworkStream(socket, ownsSocket: false);
-            using var certificate = profile.CertificateWithKey();
-            var tls = await TlsHop.ConnectAsync(transport, "avpn-proxy", certificate, verifyProxy, deadline.Token);
-            return new ManualHop(socket, transport, tls);
-        }
-
-        public async Task<ControlMessage> AskAsync(ControlMessage request)
-        {
-            using var deadline = new CancellationTokenSource(Deadline);
-            await FrameCodec.WriteAsync(_tls, request, deadline.Token);
-            return await FrameCodec.ReadAsync(_tls, deadline.Token);
-        }
-
-        /// <summary>The next frame the proxy sends, or null if it closed the connection instead.</summary>
-        public async Task<ControlMessage?> TryReadAsync(TimeSpan within)
-        {
-            using var deadline = new CancellationTokenSource(within);
-            try
-            {
-                return await FrameCodec.ReadAsync(_tls, deadline.Token);
-            }
-            catch (Exception e) when (e is FrameException { Error: FrameError.Truncated } or IOException)
-            {
-                return null;
-            }
-        }
-
-        /// <summary>Completes once the proxy has closed the connection (end of stream or reset); throws after <paramref name="within"/>.</summary>
-        public Task AssertClosedAsync(TimeSpan within) => DeployedCluster.AwaitClosedAsync(_socket, within);
-
-        public async ValueTask DisposeAsync()
-        {
-            await _tls.DisposeAsync();
-            await _transport.DisposeAsync();
-            _socket.Dispose();
-        }
     }
 }
