@@ -37,6 +37,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private readonly HandOffAdmission _admission;
     private readonly AbandonedClients _abandoned;
     private readonly HandOffTelemetry _telemetry;
+    private readonly StepTrail _trail = new(); // an operator's trace: the steps go back on the reply path (Fig. 9, step 910)
 
     private AuthServerState _state;
     private SigningAuthority? _authority;
@@ -315,6 +316,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         var replyTo = Sender;
         var trace = request.HandOffId ?? "new";
         _telemetry.ClientArrived(request.TraceParent, atEntry: request.HandOffId is null);
+        _trail.ClientArrived(traced: false);
         if (_abandoned.IsAbandoned(request.SessionId))
         {
             return; // its proxy gave up before this server got to it (a backlog): no one would use the answer
@@ -398,6 +400,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     {
         var replyTo = Sender;
         _telemetry.ClientArrived(null, atEntry: true);
+        _trail.ClientArrived(traced: true);
         if (!Step(PatentStep.Fig7Receive701, "trace", $"route trace of '{trace.User}' to '{trace.Destination}' (an operator's inspection)", arriving: trace)
             || !Step(PatentStep.Fig8IssuedHere801, "trace", "is the user registered here?"))
         {
@@ -456,6 +459,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
 
         var handOffId = NewHandOffId();
         _telemetry.Started(handOffId);
+        _trail.Started(handOffId, Now);
         _abandoned.Started(request.SessionId, handOffId, Now);
         var path = new List<string> { Me };
         if (!Step(PatentStep.Fig8LookUp802, handOffId, $"user '{user}' to '{request.Destination}'"))
@@ -469,7 +473,8 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
                 // A one-proxy chain: the entry proxy is also the exit proxy.
                 Step(PatentStep.Fig8Authenticated811, handOffId, "route [] (End)");
                 _telemetry.Ended(handOffId, null);
-                replyTo.Tell(new ClientAuthenticated(user, handOffId, [], null, _tables.DestinationAddress(request.Destination), path, [], AtHome: true));
+                replyTo.Tell(new ClientAuthenticated(user, handOffId, [], null, _tables.DestinationAddress(request.Destination), path, [], AtHome: true,
+                    _trail.End(handOffId)));
                 return;
             case NextHop.Route route:
                 StartCall(new PendingHandOff(handOffId, replyTo, FromClient: true, request.UserCertificateDer, user, request.Destination,
@@ -545,6 +550,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private void HandleOpen(OpenHandOff open)
     {
         _telemetry.CalleeArrived(open.HandOffId, open.TraceParent);
+        _trail.Opened(open.HandOffId, open.Traced, Now);
         if (!Step(PatentStep.Fig7Receive701, open.HandOffId, $"hand-off request from {open.Caller}", open.Caller, arriving: open)
             || !Step(PatentStep.Fig7Check702, open.HandOffId, $"inter-server credential of {open.Caller}"))
         {
@@ -561,7 +567,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
 
         var nonce = PeerProof.NewNonce();
         _challenges[Convert.ToBase64String(nonce)] = new OpenChallenge(open.Caller, open.HandOffId, credential!, Now + _settings.ChallengeTimeout);
-        Sender.Tell(new HandOffChallenge(Me, nonce));
+        Sender.Tell(new HandOffChallenge(Me, nonce, _trail.Take(open.HandOffId)));
     }
 
     private string? CheckPeerCredential(OpenHandOff open, out byte[]? credential)
@@ -656,7 +662,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         {
             // Its release overtook it: the user was revoked at its home server, so nothing is held for it here.
             replyTo.Tell(new HandOffFailed(Error(ErrorCodes.CertificateRevoked, PatentStep.Fig9Receive901,
-                $"'{revoked.User}' was revoked at {revoked.Home}: hand-off {request.HandOffId} ended"), path));
+                $"'{revoked.User}' was revoked at {revoked.Home}: hand-off {request.HandOffId} ended"), path, _trail.End(request.HandOffId)));
             return;
         }
 
@@ -710,7 +716,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private void FailCallee(IActorRef replyTo, string handOffId, HandOffFailed failed)
     {
         _telemetry.Ended(handOffId, failed.Error);
-        replyTo.Tell(failed);
+        replyTo.Tell(failed with { Steps = _trail.End(handOffId) });
     }
 
     private bool CertificateLooksCurrent(byte[] der, out string? problem)
@@ -765,7 +771,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         // After a key switch the new key proves this server's identity, with the credential issued for it (Fig. 8 step 805 / Fig. 9 step 905).
         var (credential, nextKey) = CredentialFor(pending.Next);
         _pending[pending.HandOffId] = pending = _pending[pending.HandOffId] with { NextKey = nextKey };
-        Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId, _telemetry.TraceParentOf(pending.HandOffId)));
+        Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId, _telemetry.TraceParentOf(pending.HandOffId), _trail.IsTraced(pending.HandOffId)));
     }
 
     private void Ask(PendingHandOff pending, IActorRef target, object message)
@@ -803,6 +809,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
                 // Fig. 8 step 808 / Fig. 9 step 908: send certificate 1 with the proof of possession.
                 var sendStep = pending.FromClient ? PatentStep.Fig8SendCertificate808 : PatentStep.Fig9SendCertificate908;
                 _pending[pending.HandOffId] = pending = pending with { Step = sendStep };
+                _trail.Returned(pending.HandOffId, challenge.Steps); // the callee's steps 701-702 came before this server's 808/908
                 if (!Step(sendStep, pending.HandOffId, $"to {pending.Next}"))
                 {
                     return;
@@ -810,7 +817,8 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
 
                 var remaining = pending.Deadline - Now;
                 var request = new HandOffCertificate(Me, pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination,
-                    pending.Path, challenge.Nonce, [], DownstreamBudget(remaining), _telemetry.TraceParentOf(pending.HandOffId));
+                    pending.Path, challenge.Nonce, [], DownstreamBudget(remaining), _telemetry.TraceParentOf(pending.HandOffId),
+                    _trail.IsTraced(pending.HandOffId));
                 request = request with { Proof = PeerProof.Sign(ProofKey(pending.NextKey).SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };
                 var target = AuthServerRegistry.For(Context.System).Find(pending.Next);
                 if (target is null)
@@ -822,6 +830,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
                 Ask(pending, target, request);
                 return;
             case HandOffRouted routed:
+                _trail.Returned(pending.HandOffId, routed.Steps); // Fig. 9, step 910: what the callee returned, then this server's own
                 Step(pending.FromClient ? PatentStep.Fig8RouteReceived809 : PatentStep.Fig9RouteReceived909, pending.HandOffId,
                     $"route [{string.Join(", ", routed.Route.Select(r => r.Proxy))}] from {pending.Next}");
                 _pending.Remove(pending.HandOffId);
@@ -829,6 +838,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
                 return;
             case HandOffFailed failed:
                 _pending.Remove(pending.HandOffId);
+                _trail.Returned(pending.HandOffId, failed.Steps);
                 // A callee that refuses the OpenHandOff only knows [caller, callee]: keep the whole path (contract `handoff`).
                 Fail(pending, failed.Error, failed.Path.Take(pending.Path.Count).SequenceEqual(pending.Path) ? failed.Path : pending.Path.Append(pending.Next).ToList());
                 return;
@@ -881,7 +891,8 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
 
             _issued[pending.HandOffId] = new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout, pending.User);
             _telemetry.Ended(pending.HandOffId, null);
-            pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, pending.HandOffId, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders, AtHome: true));
+            pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, pending.HandOffId, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders, AtHome: true,
+                _trail.End(pending.HandOffId)));
             return;
         }
 
@@ -894,7 +905,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             if (Step(PatentStep.Fig9ReturnRoute910, pending.HandOffId, $"route [{string.Join(", ", routed.Route.Select(r => r.Proxy))}] (nothing added)"))
             {
                 _telemetry.Ended(pending.HandOffId, null);
-                pending.ReplyTo.Tell(routed);
+                pending.ReplyTo.Tell(routed with { Steps = _trail.End(pending.HandOffId) });
             }
 
             return;
@@ -922,7 +933,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         {
             _telemetry.RelayAdded(pending.HandOffId, relay.Name);
             _telemetry.Ended(pending.HandOffId, null);
-            pending.ReplyTo.Tell(new HandOffRouted(route, path, holders));
+            pending.ReplyTo.Tell(new HandOffRouted(route, path, holders, _trail.End(pending.HandOffId)));
         }
     }
 
@@ -932,7 +943,8 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         _telemetry.Ended(pending.HandOffId, error);
         _log.Info("hand-off {0} failed: {1}", pending.HandOffId, error);
         // A client's hand-off starts only at its home server, after it verified certificate 1: the refusal is that user's.
-        pending.ReplyTo.Tell(pending.FromClient ? new ClientRefused(error, path, pending.User) : new HandOffFailed(error, path));
+        var steps = _trail.End(pending.HandOffId);
+        pending.ReplyTo.Tell(pending.FromClient ? new ClientRefused(error, path, pending.User, steps) : new HandOffFailed(error, path, steps));
     }
 
     private void RefuseClient(IActorRef replyTo, string code, PatentStep step, string message, IReadOnlyList<string>? path = null, string? verifiedUser = null)
@@ -940,7 +952,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         var error = Error(code, step, message);
         _telemetry.ClientAnswered(error);
         _log.Info("client refused (Fig. 7, step 704): {0}", error);
-        replyTo.Tell(new ClientRefused(error, path ?? [Me], verifiedUser));
+        replyTo.Tell(new ClientRefused(error, path ?? [Me], verifiedUser, _trail.EndClient()));
     }
 
     private HandOffError Error(string code, PatentStep step, string message) => new(code, Me, step.Cite(), message);
@@ -1042,6 +1054,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         var now = Now;
         _abandoned.Sweep(now);
         _telemetry.Sweep(_settings.HandOffTimeout + _settings.HandOffTimeout + _settings.HoldTimeout);
+        _trail.Sweep(now - (_settings.HandOffTimeout + _settings.HandOffTimeout + _settings.HoldTimeout));
         foreach (var expired in _held.Values.Where(h => h.ExpiresAt <= now).ToList())
         {
             Drop(expired.HandOffId, $"the client did not authenticate within {_settings.HoldTimeout.TotalSeconds:0.#} s");
@@ -1236,6 +1249,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         _telemetry.Step(handOffId, step);
         var reached = new HandOffStepReached(Me, step, handOffId, detail, peer);
         Context.System.EventStream.Publish(reached);
+        _trail.Reached(reached);
         var decision = _interceptor?.OnStep(reached) ?? StepDecision.Continue;
         switch (decision.Action)
         {

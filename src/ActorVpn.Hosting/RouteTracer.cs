@@ -21,7 +21,7 @@ public sealed record RouteTraceResult(
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
 
-    /// <summary>The JSON of <c>route trace --json</c>.</summary>
+    /// <summary>The JSON of <c>route trace --json</c>: the contract's fields, then <c>steps</c> (each auth server's patent steps, in hand-off order).</summary>
     public string ToJson()
     {
         var body = new Dictionary<string, object?> { ["ok"] = Ok, ["user"] = User, ["destination"] = Destination };
@@ -36,6 +36,8 @@ public sealed record RouteTraceResult(
             body["handoff"] = HandOff;
             body["error"] = new Dictionary<string, object?> { ["code"] = Error!.Code, ["at"] = Error.At, ["message"] = Error.Message, ["step"] = Error.Step };
         }
+
+        body["steps"] = Steps.Select(s => new Dictionary<string, object?> { ["server"] = s.AuthServer, ["step"] = s.Step.Cite(), ["detail"] = s.Detail }).ToList();
 
         return JsonSerializer.Serialize(body, Json);
     }
@@ -135,9 +137,9 @@ public static class RouteTracer
                 $"{home}, the home server of '{user}', manages no relay proxy for '{destination}' (Fig. 3): the client has no entry proxy"), []);
         }
 
-        // Steps are published on the event stream of the system that runs each auth server: on a cluster
-        // node only the servers of groups running there are recorded (the README says so); the hand-off
-        // path, route and holders come back with the answer and are complete wherever the groups run.
+        // Steps are published on the event stream of the system that runs each auth server, so this node's record
+        // holds only the servers of groups running here. An operator's trace (TraceRoute) gets every server's steps
+        // back on the reply path with the answer, like the route (Fig. 9, step 910): complete wherever the groups run.
         var steps = new List<HandOffStepReached>();
         var recorder = system.ActorOf(Props.Create(() => new StepRecorder(steps)));
         system.EventStream.Subscribe(recorder, typeof(HandOffStepReached));
@@ -152,7 +154,7 @@ public static class RouteTracer
             await recorder.Ask<ActorIdentity>(new Identify(null)); // every step published before the answer is now recorded
             lock (steps)
             {
-                var recorded = steps.ToList();
+                var recorded = Chosen(steps.ToList(), answer);
                 return answer switch
                 {
                     ClientAuthenticated ok => new RouteTraceResult(true, user, destination, ok.Route.Select(r => r.Proxy).Prepend(entry).ToList(),
@@ -167,6 +169,28 @@ public static class RouteTracer
             system.EventStream.Unsubscribe(recorder);
             system.Stop(recorder);
         }
+    }
+
+    /// <summary>
+    /// The steps the answer carried back on the reply path; this node's record instead when it holds every one of them (all
+    /// the servers that answered run here), as it also holds the steps of a server that reached some but never answered (a
+    /// timeout). A client's hand-off (<see cref="AuthenticateClient"/>) carries none: this node's record.
+    /// </summary>
+    private static IReadOnlyList<HandOffStepReached> Chosen(List<HandOffStepReached> recorded, object answer)
+    {
+        var carried = answer switch
+        {
+            ClientAuthenticated ok => ok.Steps,
+            ClientRefused refused => refused.Steps,
+            _ => null,
+        };
+        if (carried is null)
+        {
+            return recorded;
+        }
+
+        var here = recorded.ToHashSet();
+        return carried.All(here.Contains) ? recorded : carried;
     }
 
     private static RouteTraceResult Failure(string user, string destination, IReadOnlyList<string> path, HandOffError error, IReadOnlyList<HandOffStepReached> steps) =>

@@ -81,6 +81,36 @@ public sealed class ClusterWideConsoleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Route_trace_on_a_node_lists_the_steps_of_every_auth_server_wherever_its_group_runs()
+    {
+        // node1 runs only as1's group; as4's group (as4 with as2 and as3) runs on another node, so their steps are never
+        // published on node1: they come back on the reply path with the route (Fig. 9, step 910).
+        await using var cluster = await ClusterScenario.StartExampleAsync(nodes: 3);
+        Assert.Equal("node1", await cluster.NodeOfAsync("as1"));
+        Assert.NotEqual("node1", await cluster.NodeOfAsync("as4"));
+        using var console = await ConsoleHost.StartAsync(cluster.Nodes["node1"], "127.0.0.1:0");
+        await cluster.EnrollAsync("alice");
+
+        var reply = await RunAsync(console, "route", "trace", "alice", "server", "--json");
+        Assert.True(reply.Exit == ConsoleReply.Ok, reply.Error);
+        var trace = JsonDocument.Parse(reply.Output).RootElement;
+        Assert.Equal(["as1", "as2", "as4", "as3"], trace.GetProperty("handoff").EnumerateArray().Select(e => e.GetString()));
+        var steps = trace.GetProperty("steps").EnumerateArray()
+            .Select(s => (Server: s.GetProperty("server").GetString()!, Step: s.GetProperty("step").GetString()!)).ToList();
+
+        // In hand-off order: each server as the certificate reaches it (Fig. 7, step 701), the route growing on the way
+        // back from as3 (Fig. 9, step 910), and as1 answering last (Fig. 8, step 811).
+        Assert.Equal(["as1", "as2", "as4", "as3"], steps.Where(s => s.Step == "Fig. 7, step 701").Select(s => s.Server));
+        Assert.Equal(["as2", "as4", "as3"], steps.Where(s => s.Step == "Fig. 9, step 901").Select(s => s.Server));
+        Assert.Equal(["as3", "as4", "as2"], steps.Where(s => s.Step == "Fig. 9, step 910").Select(s => s.Server));
+        Assert.Equal(("as1", "Fig. 8, step 811"), steps[^1]);
+        Assert.True(steps.IndexOf(("as3", "Fig. 9, step 910")) < steps.IndexOf(("as1", "Fig. 8, step 809")), reply.Output);
+
+        var text = await RunAsync(console, "route", "trace", "alice", "server");
+        Assert.Contains("as3      Fig. 9, step 910", text.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cluster_show_answers_during_a_partition_naming_the_unreachable_host_of_a_group()
     {
         // The split-brain resolver waits long here, so the crashed member stays unreachable (not downed) while we look.

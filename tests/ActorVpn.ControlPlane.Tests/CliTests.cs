@@ -30,7 +30,7 @@ public sealed class CliTests
         Assert.Equal(0, run.ExitCode);
         using var json = JsonDocument.Parse(run.Stdout);
         var root = json.RootElement;
-        Assert.Equal(["ok", "user", "destination", "route", "handoff", "holders"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["ok", "user", "destination", "route", "handoff", "holders", "steps"], root.EnumerateObject().Select(p => p.Name));
         Assert.True(root.GetProperty("ok").GetBoolean());
         Assert.Equal("alice", root.GetProperty("user").GetString());
         Assert.Equal("server", root.GetProperty("destination").GetString());

@@ -192,14 +192,44 @@ public sealed class PatentExampleTests(ITestOutputHelper output)
         Assert.Equal(["as1", "as2", "as4", "as3"], result.HandOff);
         Assert.Equal(["as2", "as3"], result.Holders);
         Assert.Null(result.Error);
+        // The contract's fields exactly; the patent steps follow them (an added field).
+        var json = System.Text.Json.Nodes.JsonNode.Parse(result.ToJson())!.AsObject();
+        Assert.Equal(result.Steps.Count, json["steps"]!.AsArray().Count);
+        json.Remove("steps");
         Assert.Equal(
             """{"ok":true,"user":"alice","destination":"server","route":["proxy1","proxy2","proxy3"],"handoff":["as1","as2","as4","as3"],"holders":["as2","as3"]}""",
-            result.ToJson());
+            json.ToJsonString());
         Assert.Contains(result.Steps, s => s.AuthServer == "as4" && s.Step == DiscardNoRelay0036);
 
         var text = result.ToText();
         Assert.Contains("as1 -> as2 -> as4 -> as3", text, StringComparison.Ordinal);
         Assert.Contains("proxy1 -> proxy2 -> proxy3", text, StringComparison.Ordinal);
         Assert.Contains("as2, as3", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_operators_trace_gets_every_servers_steps_back_on_the_reply_path_in_the_order_they_were_reached()
+    {
+        using var p = await TestPlane.StartAsync(output);
+        await p.RegisterAsync("alice", "as1");
+        var steps = p.StepProbe();
+
+        var ok = Assert.IsType<ClientAuthenticated>(await p.Plane.AskAsync<object>("as1", new TraceRoute("alice", "server")));
+        var published = await Steps.UntilAsync(steps, s => s.AuthServer == "as1" && s.Step == Fig8Authenticated811);
+
+        // Each server appended its steps to what the server it called returned (Fig. 9, step 910): the same steps, in the
+        // same order, as every server published them where it runs.
+        Assert.NotNull(ok.Steps);
+        Assert.Equal(published.Select(s => (s.AuthServer, s.Step, s.Detail)), ok.Steps.Select(s => (s.AuthServer, s.Step, s.Detail)));
+        Assert.Equal(["as1", "as2", "as4", "as3"], ok.Steps.Select(s => s.AuthServer).Distinct());
+    }
+
+    [Fact]
+    public async Task A_clients_hand_off_carries_no_steps()
+    {
+        using var p = await TestPlane.StartAsync(output);
+        var alice = await p.RegisterAsync("alice", "as1");
+
+        Assert.Null((await p.EnterOkAsync(alice, "server")).Steps);
     }
 }

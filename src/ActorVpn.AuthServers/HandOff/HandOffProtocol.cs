@@ -16,15 +16,18 @@ public static class HandOffProtocol
 {
     /// <summary>Fig. 8 step 805 / Fig. 9 step 905: "I am <paramref name="Caller"/>, here is the credential you issued me".</summary>
     /// <param name="TraceParent">W3C trace context of the caller's span of this hand-off (null: not traced); a peer's value, validated before use.</param>
-    public sealed record OpenHandOff(string Caller, byte[]? CredentialDer, string HandOffId, string? TraceParent = null) : IActorVpnMessage;
+    /// <param name="Traced">An operator's route trace: the callee returns the patent steps it reaches with each answer (see <see cref="StepTrail"/>).</param>
+    public sealed record OpenHandOff(string Caller, byte[]? CredentialDer, string HandOffId, string? TraceParent = null, bool Traced = false) : IActorVpnMessage;
 
     /// <summary>Fig. 9 step 906 seen from the callee: the credential is one it issued; prove possession over this nonce.</summary>
-    public sealed record HandOffChallenge(string Callee, byte[] Nonce) : IActorVpnMessage;
+    /// <param name="Steps">Of a traced hand-off: the steps the callee reached on the way to this challenge (Fig. 7, steps 701-702); else null.</param>
+    public sealed record HandOffChallenge(string Callee, byte[] Nonce, IReadOnlyList<HandOffStepReached>? Steps = null) : IActorVpnMessage;
 
     /// <summary>Fig. 8 step 808 / Fig. 9 step 908: certificate 1, with a proof over the nonce bound to this very request.</summary>
     /// <param name="Path">The auth servers the certificate visited so far, the caller last (route-loop detection).</param>
     /// <param name="Budget">How long the callee has to answer, so the deepest waiting server times out first.</param>
     /// <param name="TraceParent">W3C trace context of the caller's span, as in <see cref="OpenHandOff"/>; not part of the proof's binding.</param>
+    /// <param name="Traced">As in <see cref="OpenHandOff"/>; not part of the proof's binding (it changes only what the answer reports).</param>
     public sealed record HandOffCertificate(
         string Caller,
         string HandOffId,
@@ -35,19 +38,23 @@ public static class HandOffProtocol
         byte[] Nonce,
         byte[] Proof,
         TimeSpan Budget,
-        string? TraceParent = null) : IActorVpnMessage;
+        string? TraceParent = null,
+        bool Traced = false) : IActorVpnMessage;
 
     /// <summary>Fig. 9 step 910: the relay route from the callee on, aggregated on the way back.</summary>
     /// <param name="Route">Relay proxies in route order, the callee's own (if any) first.</param>
     /// <param name="Path">The whole hand-off path, home server first.</param>
     /// <param name="Holders">Servers that now hold certificate 1, in route order.</param>
+    /// <param name="Steps">Of a traced hand-off: the patent steps from the callee on, aggregated on the way back like the route; else null.</param>
     public sealed record HandOffRouted(
         IReadOnlyList<RouteEntry> Route,
         IReadOnlyList<string> Path,
-        IReadOnlyList<string> Holders) : IActorVpnMessage;
+        IReadOnlyList<string> Holders,
+        IReadOnlyList<HandOffStepReached>? Steps = null) : IActorVpnMessage;
 
     /// <summary>The hand-off failed; every server on the reply path releases what it held (【0053】).</summary>
-    public sealed record HandOffFailed(HandOffError Error, IReadOnlyList<string> Path) : IActorVpnMessage;
+    /// <param name="Steps">As in <see cref="HandOffRouted"/>: the steps up to the failure.</param>
+    public sealed record HandOffFailed(HandOffError Error, IReadOnlyList<string> Path, IReadOnlyList<HandOffStepReached>? Steps = null) : IActorVpnMessage;
 
     /// <summary>The binding a proof signs: callee, caller, hand-off, destination, certificate and path.</summary>
     public static byte[] ProofBinding(string callee, HandOffCertificate request)
@@ -74,6 +81,8 @@ public static class ClientAuthProtocol
     /// <param name="Destination">The destination's address, given to the exit proxy only.</param>
     /// <param name="AtHome">The user's home server answered (Fig. 8, yes-branch of 801): the proxy that asked is the
     /// session's entry proxy. Decided by the server from the certificate, never from what the client sent.</param>
+    /// <param name="Steps">Answering a <see cref="TraceRoute"/>: every patent step of the hand-off, each server's as it reached them, in
+    /// hand-off order, gathered on the reply path (Fig. 9, step 910); null for a client.</param>
     public sealed record ClientAuthenticated(
         string User,
         string HandOffId,
@@ -82,12 +91,15 @@ public static class ClientAuthProtocol
         string? DestinationAddress,
         IReadOnlyList<string> HandOffPath,
         IReadOnlyList<string> Holders,
-        bool AtHome = false) : IActorVpnMessage;
+        bool AtHome = false,
+        IReadOnlyList<HandOffStepReached>? Steps = null) : IActorVpnMessage;
 
     /// <summary>Fig. 7 step 704: refused.</summary>
     /// <param name="VerifiedUser">Set only when the home server verified the certificate as one it issued (the TLS handshake
     /// proved the key): the refusal is then this user's own attempt. Null for anything not verified, whose name is only a claim.</param>
-    public sealed record ClientRefused(HandOffError Error, IReadOnlyList<string> HandOffPath, string? VerifiedUser = null) : IActorVpnMessage;
+    /// <param name="Steps">As in <see cref="ClientAuthenticated"/>: the steps up to the refusal.</param>
+    public sealed record ClientRefused(HandOffError Error, IReadOnlyList<string> HandOffPath, string? VerifiedUser = null,
+        IReadOnlyList<HandOffStepReached>? Steps = null) : IActorVpnMessage;
 
     /// <summary>
     /// An operator's route trace (an inspection): the home server runs the real hand-off for <paramref name="User"/> with a
