@@ -195,9 +195,13 @@ public sealed class ClusterNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Where one of this node's proxies listens, once it has its identity (its auth server may be starting on another node).</summary>
-    public async Task<string> ProxyAddressAsync(string proxy, TimeSpan timeout) =>
-        (await System.ActorSelection($"/user/proxies/{proxy}").Ask<ProxyProtocol.ProxyListening>(ProxyProtocol.AwaitListening.Instance, timeout)).Address;
+    /// <summary>
+    /// Where one of this node's proxies listens, once it has its identity (its auth server may be
+    /// starting on another node); <see cref="ProxyNotListeningException"/>, naming the proxy and why
+    /// it has no identity, if it is not listening within <paramref name="timeout"/>.
+    /// </summary>
+    public Task<string> ProxyAddressAsync(string proxy, TimeSpan timeout) =>
+        ProxyReadiness.AwaitListeningAsync(System.ActorSelection($"/user/proxies/{proxy}"), proxy, timeout);
 
     /// <summary>Ready: this node is an Up member of the cluster and the durable store answers (<c>/healthz/ready</c>).</summary>
     public Task<bool> IsReadyAsync() => IsReadyAsync(System, Store);
