@@ -201,7 +201,10 @@ public sealed class ClusterNode : IAsyncDisposable
     /// it has no identity, if it is not listening within <paramref name="timeout"/>.
     /// </summary>
     public Task<string> ProxyAddressAsync(string proxy, TimeSpan timeout) =>
-        ProxyReadiness.AwaitListeningAsync(System.ActorSelection($"/user/proxies/{proxy}"), proxy, timeout);
+        // Through the proxies' parent, not an actor selection of /user/proxies/<name>: the parent creates
+        // its proxies asynchronously, and a node that is Up at once (a busy machine, a single seed) asks
+        // before they exist; a selection then delivers to dead letters and the wait hangs for its timeout.
+        ProxyReadiness.AwaitListeningAsync(Proxies, proxy, timeout, envelope: message => new ToProxy(proxy, message));
 
     /// <summary>Ready: this node is an Up member of the cluster and the durable store answers (<c>/healthz/ready</c>).</summary>
     public Task<bool> IsReadyAsync() => IsReadyAsync(System, Store);
@@ -300,6 +303,8 @@ public sealed class ClusterNode : IAsyncDisposable
                 Context.ActorOf(ProxyActor.Props(proxy, routes[proxy.AuthServer], settings, advertise), proxy.Name);
             }
 
+            // Handled only once the constructor created every proxy: a message to one of them is never lost to a proxy not yet created.
+            Receive<ToProxy>(to => Context.Child(to.Proxy).Forward(to.Message));
             ReceiveAny(_ => { });
         }
 
@@ -307,6 +312,9 @@ public sealed class ClusterNode : IAsyncDisposable
         protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, TimeSpan.FromSeconds(1), _ => Directive.Restart);
     }
 }
+
+/// <summary>A message for one of a node's proxies, sent through their parent (<see cref="ClusterNode.Proxies"/>).</summary>
+internal sealed record ToProxy(string Proxy, object Message);
 
 /// <summary>The health endpoints' paths (k8s/ probes use the same).</summary>
 public static class HealthPaths

@@ -14,24 +14,26 @@ public static class ProxyReadiness
 
     /// <summary>The address <paramref name="proxy"/> listens on, once it has its identity.</summary>
     /// <param name="answerWithin">How long the proxy has to say why it is not listening, once <paramref name="timeout"/> is over.</param>
+    /// <param name="envelope">Wraps each message for <paramref name="proxy"/> when it is reached through another actor (its parent); null: sent as is.</param>
     /// <exception cref="ProxyNotListeningException">Not listening within <paramref name="timeout"/>.</exception>
-    public static async Task<string> AwaitListeningAsync(ICanTell proxy, string name, TimeSpan timeout, TimeSpan? answerWithin = null)
+    public static async Task<string> AwaitListeningAsync(ICanTell proxy, string name, TimeSpan timeout, TimeSpan? answerWithin = null, Func<object, object>? envelope = null)
     {
+        envelope ??= message => message;
         try
         {
-            return (await proxy.Ask<ProxyListening>(AwaitListening.Instance, timeout)).Address;
+            return (await proxy.Ask<ProxyListening>(envelope(AwaitListening.Instance), timeout)).Address;
         }
         catch (AskTimeoutException)
         {
-            throw new ProxyNotListeningException(name, timeout, await DescribeAsync(proxy, name, answerWithin ?? DefaultAnswerWithin));
+            throw new ProxyNotListeningException(name, timeout, await DescribeAsync(proxy, name, answerWithin ?? DefaultAnswerWithin, envelope));
         }
     }
 
-    private static async Task<string> DescribeAsync(ICanTell proxy, string name, TimeSpan answerWithin)
+    private static async Task<string> DescribeAsync(ICanTell proxy, string name, TimeSpan answerWithin, Func<object, object> envelope)
     {
         try
         {
-            return (await proxy.Ask<ProxyEnrolmentState>(GetEnrolmentState.Instance, answerWithin)).Describe();
+            return (await proxy.Ask<ProxyEnrolmentState>(envelope(GetEnrolmentState.Instance), answerWithin)).Describe();
         }
         catch (AskTimeoutException)
         {
