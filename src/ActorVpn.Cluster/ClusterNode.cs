@@ -195,9 +195,16 @@ public sealed class ClusterNode : IAsyncDisposable
         }
     }
 
-    /// <summary>Where one of this node's proxies listens, once it has its identity (its auth server may be starting on another node).</summary>
-    public async Task<string> ProxyAddressAsync(string proxy, TimeSpan timeout) =>
-        (await System.ActorSelection($"/user/proxies/{proxy}").Ask<ProxyProtocol.ProxyListening>(ProxyProtocol.AwaitListening.Instance, timeout)).Address;
+    /// <summary>
+    /// Where one of this node's proxies listens, once it has its identity (its auth server may be
+    /// starting on another node); <see cref="ProxyNotListeningException"/>, naming the proxy and why
+    /// it has no identity, if it is not listening within <paramref name="timeout"/>.
+    /// </summary>
+    public Task<string> ProxyAddressAsync(string proxy, TimeSpan timeout) =>
+        // Through the proxies' parent, not an actor selection of /user/proxies/<name>: the parent creates
+        // its proxies asynchronously, and a node that is Up at once (a busy machine, a single seed) asks
+        // before they exist; a selection then delivers to dead letters and the wait hangs for its timeout.
+        ProxyReadiness.AwaitListeningAsync(Proxies, proxy, timeout, envelope: message => new ToProxy(proxy, message));
 
     /// <summary>Ready: this node is an Up member of the cluster and the durable store answers (<c>/healthz/ready</c>).</summary>
     public Task<bool> IsReadyAsync() => IsReadyAsync(System, Store);
@@ -296,6 +303,8 @@ public sealed class ClusterNode : IAsyncDisposable
                 Context.ActorOf(ProxyActor.Props(proxy, routes[proxy.AuthServer], settings, advertise), proxy.Name);
             }
 
+            // Handled only once the constructor created every proxy: a message to one of them is never lost to a proxy not yet created.
+            Receive<ToProxy>(to => Context.Child(to.Proxy).Forward(to.Message));
             ReceiveAny(_ => { });
         }
 
@@ -303,6 +312,9 @@ public sealed class ClusterNode : IAsyncDisposable
         protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, TimeSpan.FromSeconds(1), _ => Directive.Restart);
     }
 }
+
+/// <summary>A message for one of a node's proxies, sent through their parent (<see cref="ClusterNode.Proxies"/>).</summary>
+internal sealed record ToProxy(string Proxy, object Message);
 
 /// <summary>The health endpoints' paths (k8s/ probes use the same).</summary>
 public static class HealthPaths

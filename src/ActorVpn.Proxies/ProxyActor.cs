@@ -54,6 +54,8 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
 
     private readonly string? _advertise;
     private int _enrolAttempts;
+    private string? _lastEnrolmentFailure;
+    private DateTime _askedAt;
     private readonly List<IActorRef> _renewalWaiters = []; // operators' RenewProxyIdentity, answered when the identity comes
 
     /// <param name="advertise">The host peers and clients reach this proxy by, in place of its bind address (a cluster node's advertise-host); null: the bind address.</param>
@@ -99,9 +101,22 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
         Enrol();
     }
 
-    private void Enrol() =>
+    private void Enrol()
+    {
+        if (_enrolAttempts == 0)
+        {
+            // The first request's answer can take up to its timeout: say it was sent, so a log of a proxy that never came up shows how far it got.
+            _log.Info("proxy {0} asking {1} for its identity", _spec.Name, _spec.AuthServer);
+        }
+
+        _askedAt = DateTime.UtcNow;
         _authServer.Ask<object>(new EnrollProxy(_spec.Name, _key.SubjectPublicKeyInfo, _address), TimeSpan.FromSeconds(30))
             .PipeTo(Self, failure: e => new EnrolmentFailed(e));
+    }
+
+    /// <summary>Where this proxy is in getting its identity, for whoever waits on it to say why it is not listening yet.</summary>
+    private ProxyEnrolmentState Enrolment(bool listening) =>
+        new(_spec.Name, _spec.AuthServer, listening, _enrolAttempts, _lastEnrolmentFailure, DateTime.UtcNow - _askedAt);
 
     /// <summary>
     /// A proxy without an identity serves nobody, but the reason is often passing: its auth server is
@@ -111,6 +126,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
     private void EnrolLater(string reason)
     {
         _enrolAttempts++;
+        _lastEnrolmentFailure = reason;
         var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(_enrolAttempts - 1, 7))));
         _log.Warning("proxy {0}: no identity from {1} yet ({2}); asking again in {3:0.###} s", _spec.Name, _spec.AuthServer, reason, delay.TotalSeconds);
         Timers.StartSingleTimer(nameof(RetryEnrolment), RetryEnrolment.Instance, delay);
@@ -141,6 +157,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
         Receive<AdminRefused>(refused => EnrolLater($"refused: {refused.Reason}"));
         Receive<EnrolmentFailed>(failed => EnrolLater(failed.Cause.GetBaseException().Message));
         Receive<RetryEnrolment>(_ => Enrol());
+        Receive<GetEnrolmentState>(_ => Sender.Tell(Enrolment(listening: false)));
         ReceiveAny(_ => Stash.Stash());
     }
 
@@ -184,6 +201,7 @@ public sealed class ProxyActor : ReceiveActor, IWithStash, IWithTimers
             }
         });
         Receive<AwaitListening>(_ => Sender.Tell(new ProxyListening(_spec.Name, _address)));
+        Receive<GetEnrolmentState>(_ => Sender.Tell(Enrolment(listening: true)));
         Receive<RenewProxyIdentity>(_ =>
         {
             _renewalWaiters.Add(Sender);

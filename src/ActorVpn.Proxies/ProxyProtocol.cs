@@ -13,6 +13,27 @@ public static class ProxyProtocol
 
     public sealed record ProxyListening(string Proxy, string Address) : IActorVpnMessage;
 
+    /// <summary>
+    /// Answered with <see cref="ProxyEnrolmentState"/> at once, also while the proxy is still enrolling (when
+    /// <see cref="AwaitListening"/> waits): asked on the proxy's own node by whoever gave up waiting for it.
+    /// </summary>
+    public sealed record GetEnrolmentState
+    {
+        public static readonly GetEnrolmentState Instance = new();
+    }
+
+    /// <summary>How far a proxy got in getting its identity from <paramref name="AuthServer"/>.</summary>
+    /// <param name="FailedAttempts">Requests refused or unanswered within their timeout so far.</param>
+    /// <param name="LastFailure">Why the last of them failed, or null.</param>
+    /// <param name="SinceLastRequest">How long the request in flight has been waiting for its answer.</param>
+    public sealed record ProxyEnrolmentState(string Proxy, string AuthServer, bool Listening, int FailedAttempts, string? LastFailure, TimeSpan SinceLastRequest)
+    {
+        public string Describe() =>
+            Listening ? $"proxy {Proxy} is listening"
+            : FailedAttempts == 0 ? $"proxy {Proxy} has no identity from {AuthServer} yet: its first request is unanswered after {SinceLastRequest.TotalSeconds:0.#} s ({AuthServer} not reachable from this node: is its group's singleton running?)"
+            : $"proxy {Proxy} has no identity from {AuthServer} yet: {FailedAttempts} request(s) failed, the last with: {LastFailure}";
+    }
+
     public sealed record GetProxyStatus : IActorVpnMessage
     {
         public static readonly GetProxyStatus Instance = new();

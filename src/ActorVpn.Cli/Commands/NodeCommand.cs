@@ -5,6 +5,7 @@ using ActorVpn.Credentials;
 using ActorVpn.Hosting;
 using ActorVpn.Observability.Metrics;
 using ActorVpn.OperatorConsole;
+using ActorVpn.Proxies;
 using Akka.Configuration;
 
 namespace ActorVpn.Cli.Commands;
@@ -75,6 +76,12 @@ public static class NodeCommand
                 Console.Out.WriteLine("leaving the cluster");
                 await running.LeaveAsync();
                 return NodeExitCodes.Left;
+            }
+            catch (ProxyNotListeningException e)
+            {
+                // The node is a member, but one of its proxies serves nobody: it is not ready, and says which proxy and why.
+                Console.Error.WriteLine($"avpn: not ready: {e.Message}");
+                return NodeExitCodes.FailedStart;
             }
             catch (StoreUnrecoverableException e)
             {
