@@ -40,7 +40,18 @@ internal sealed class AvpnChain : IAsyncDisposable
         var loaded = TopologyLoader.LoadText(topologyText, "bench topology");
         var topology = new TopologyModel(loaded.Source, loaded.Destinations, loaded.AuthServers,
             loaded.Proxies.Select(p => p with { Listen = new HostPort("127.0.0.1", 0) }).ToList(), loaded.Users);
-        var node = await VpnNode.StartAsync(topology, ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+        // The hand-off probe drives ~thousands of set-ups a second from one user through one entry proxy:
+        // it measures the control plane, so the per-user and per-proxy admission buckets (which would
+        // refuse it by design) are opened wide, as an operator load-testing the auth servers would.
+        var node = await VpnNode.StartAsync(topology, ConfigurationFactory.ParseString("""
+            akka.loglevel = WARNING
+            actorvpn.auth-server.admission {
+              per-user-per-second = 1000000
+              per-user-burst = 1000000
+              per-proxy-per-second = 1000000
+              per-proxy-burst = 1000000
+            }
+            """));
         var enrollment = await node.Control.RegisterUserAsync("alice", "as1", by: "bench");
         ClientProfile profile = node.ProfileFor(enrollment);
         var local = HostPort.Parse(await node.ConnectAsync(profile, "server"));
