@@ -27,6 +27,16 @@ if (args.Contains("--generate"))
     return await Outside.GenerateAsync(args); // the load generator, in its own process
 }
 
+if (args.Contains("--hold"))
+{
+    return await SessionHolder.RunAsync(args); // the concurrent-sessions load generator, in its own process
+}
+
+if (args.Contains("--sessions"))
+{
+    return await SessionsBench.RunAloneAsync(args); // concurrent sessions, one process per proxy (bench/run.sh --sessions)
+}
+
 if (args.Contains("--flood"))
 {
     return await FloodBench.RunAsync(args); // admission under an idle-connection flood (bench/run.sh --flood)
@@ -42,7 +52,7 @@ var total = Stopwatch.StartNew();
 (List<double> Times, double PerSecond) sshParLast = ([], 0);
 var opening = 0;
 var startLoad = Load.Average();
-var (step, steps) = (0, 3 + (plan.Rounds * (3 + (2 * 6))) + 1 + 4);
+var (step, steps) = (0, 3 + (plan.Rounds * (3 + (2 * 6))) + 1 + 4 + 1);
 Log($"mode {(quick ? "--quick" : "default")}, {plan.Rounds} rounds, temp dir {tmp}");
 try
 {
@@ -93,6 +103,8 @@ try
     }
 
     await ScaleAsync(ssh, destination.Port);
+    Step("concurrent sessions: each proxy an avpn node of its own");
+    await SessionsBench.RunAsync(results, quick ? SessionsPlan.Quick : SessionsPlan.Default, tmp, destination.Port, Log);
 }
 finally
 {

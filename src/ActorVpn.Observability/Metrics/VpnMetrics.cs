@@ -65,6 +65,11 @@ public static class VpnMetrics
             () => Observe(load => load.Held), "{certificate}", "Certificates 1 an auth server holds after Fig. 9 step 910, until the client comes");
         VpnTelemetry.Meter.CreateObservableGauge("avpn.auth_server.handoffs.in_flight",
             () => Observe(load => load.InFlight), "{handoff}", "Hand-offs an auth server waits on the next server for");
+        // What a process's live objects took at its last garbage collection (no collection is forced by a scrape): with
+        // the process's resident set it tells what each open session costs a proxy in managed objects.
+        VpnTelemetry.Meter.CreateObservableGauge("avpn.process.gc.heap",
+            () => GC.GetGCMemoryInfo().GenerationInfo.ToArray().Sum(generation => generation.SizeAfterBytes), "By",
+            "Managed heap of this process after its last garbage collection, every generation");
     }
 
     /// <summary>An auth server's current figures: set by its actor after each message, read (only) by a scrape.</summary>
