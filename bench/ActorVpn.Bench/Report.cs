@@ -106,7 +106,7 @@ internal static class Report
         Absolute(md, results, "memory per session per proxy, one process per proxy, resident set (slope, costliest proxy), KiB", "mp.rss.kib", "≤ 64", v => v <= 64);
         Absolute(md, results, "memory per session per proxy, one process per proxy, GC heap (slope, costliest proxy), KiB", "mp.heap.kib", "≤ 64", v => v <= 64);
         Absolute(md, results, "concurrent idle sessions held (one process: client, 3 proxies, auth servers)", "avpn.idle.sessions", "", null);
-        Absolute(md, results, Inv($"memory per idle session per proxy (one process), GC heap ({Fmt(results.Get("avpn.idle.sessions").FirstOrDefault())} concurrent sessions), KiB"), "avpn.idle.heap.kib", "", null);
+        Absolute(md, results, Inv($"memory per idle session per proxy (one process), GC heap ({results.Get("avpn.idle.sessions").FirstOrDefault():N0} concurrent sessions), KiB"), "avpn.idle.heap.kib", "", null);
         Absolute(md, results, "memory per idle session per proxy (one process), working set, KiB", "avpn.idle.ws.kib", "", null);
         Absolute(md, results, "CPU-ms per hand-off (harness process, 32 in flight; load generator included)", "avpn.handoff.cpu.ms", "", null);
         Absolute(md, results, "CPU-ms per full set-up (harness process, 20 in flight; client, proxies, auth servers, destination)", "avpn.setup.cpu.ms", "", null);
@@ -172,7 +172,7 @@ internal static class Report
         md.AppendLine("- Route hand-off with 100,000 registered users (scale) — not built yet.");
         if (quick)
         {
-            md.AppendLine(Inv($"- `--quick` shrinks the run: {plan.IdleSessions} idle sessions instead of 10,000, {plan.StreamBytes >> 20} MiB streams instead of ≥ 1 GiB, {plan.SetUpSessions} sequential ActorVpn set-ups per round ({plan.SetUpSessions * plan.Rounds} over the run), {plan.SshSetUps} sequential `ssh -J` samples per round. Run `bench/run.sh` (default) for the full figures."));
+            md.AppendLine(Inv($"- `--quick` shrinks the run: {plan.IdleSessions} idle sessions in one process instead of 10,000, {SessionsPlan.Quick.Levels[^1]:N0} with one process per proxy ({SessionsPlan.Quick.Budget.TotalSeconds:0} s budget) instead of 1,000 / 5,000 / 10,000, {plan.StreamBytes >> 20} MiB streams instead of ≥ 1 GiB, {plan.SetUpSessions} sequential ActorVpn set-ups per round ({plan.SetUpSessions * plan.Rounds} over the run), {plan.SshSetUps} sequential `ssh -J` samples per round. Run `bench/run.sh` (default) for the full figures."));
         }
 
         if (plan.SshParallelRounds < plan.Rounds)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using ActorVpn.Topology;
 
 namespace ActorVpn.Bench;
@@ -71,8 +70,9 @@ internal static class SessionsBench
             results.Sessions = await MeasureAsync(cluster, holder, plan, clock, startSeconds, log);
             Record(results, results.Sessions);
         }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException or OperationCanceledException or IOException or SocketException or HttpRequestException)
+        catch (Exception e)
         {
+            // A failed phase is a finding for the report, not a reason to lose the rest of the run's figures.
             log($"  sessions: phase failed after {clock.Elapsed.TotalSeconds:0} s: {e.GetType().Name}: {e.Message}");
             results.Note($"Concurrent sessions (one process per proxy): the phase failed after {clock.Elapsed.TotalSeconds:0} s: {e.GetType().Name}: {e.Message}");
         }
@@ -134,7 +134,7 @@ internal static class SessionsBench
     private static async Task<SessionsOutcome> MeasureAsync(NodeCluster cluster, Holder holder, SessionsPlan plan, Stopwatch clock, double startSeconds, Action<string> log)
     {
         // Warm every process's set-up path, then the baseline with nothing open.
-        await holder.AskAsync("probe 20", TimeSpan.FromMinutes(2));
+        await holder.AskAsync("probe 8", TimeSpan.FromMinutes(2));
         var levels = new List<SessionLevel> { await SampleAsync(cluster, holder, 0, 0, 0) };
         var (ceiling, ceilingBy) = Ceiling(cluster);
         log($"  sessions: ceiling {ceiling:N0} ({ceilingBy})");
