@@ -100,9 +100,11 @@ internal static class Report
         Absolute(md, results, "new full sessions/s through avpn up + avpn connect, 100 in parallel", "shipped.sessions100", "", null);
         Absolute(md, results, "CPU-ms per full set-up in avpn up + avpn connect (20 in flight)", "shipped.setup.cpu.ms", "", null);
         Absolute(md, results, "hand-offs per second (control plane, patent topology)", "avpn.handoffs", "≥ 2,000", v => v >= 2000);
+        // The target is 10,000 or the open-files ceiling, whichever is lower; --quick asks for fewer and is held to those.
         var ceiling = Math.Min(10_000, results.Sessions?.Ceiling ?? 10_000);
-        Absolute(md, results, "concurrent idle sessions held, one process per proxy (each proxy its own `avpn node`)", "mp.sessions",
-            ceiling < 10_000 ? Inv($"≥ 10,000 (fd ceiling here: {ceiling:N0})") : "≥ 10,000", v => v >= ceiling);
+        var asked = Math.Min(ceiling, results.Sessions?.Asked ?? ceiling);
+        var sessionsTarget = (ceiling < 10_000 ? Inv($"≥ 10,000 (fd ceiling here: {ceiling:N0})") : "≥ 10,000") + (asked < ceiling ? Inv($"; this run asked {asked:N0}") : string.Empty);
+        Absolute(md, results, "concurrent idle sessions held, one process per proxy (each proxy its own `avpn node`)", "mp.sessions", sessionsTarget, v => v >= asked);
         Absolute(md, results, "memory per session per proxy, one process per proxy, resident set (slope, costliest proxy), KiB", "mp.rss.kib", "≤ 64", v => v <= 64);
         Absolute(md, results, "memory per session per proxy, one process per proxy, GC heap (slope, costliest proxy), KiB", "mp.heap.kib", "≤ 64", v => v <= 64);
         Absolute(md, results, "concurrent idle sessions held (one process: client, 3 proxies, auth servers)", "avpn.idle.sessions", "", null);
@@ -172,7 +174,7 @@ internal static class Report
         md.AppendLine("- Route hand-off with 100,000 registered users (scale) — not built yet.");
         if (quick)
         {
-            md.AppendLine(Inv($"- `--quick` shrinks the run: {plan.IdleSessions} idle sessions in one process instead of 10,000, {SessionsPlan.Quick.Levels[^1]:N0} with one process per proxy ({SessionsPlan.Quick.Budget.TotalSeconds:0} s budget) instead of 1,000 / 5,000 / 10,000, {plan.StreamBytes >> 20} MiB streams instead of ≥ 1 GiB, {plan.SetUpSessions} sequential ActorVpn set-ups per round ({plan.SetUpSessions * plan.Rounds} over the run), {plan.SshSetUps} sequential `ssh -J` samples per round. Run `bench/run.sh` (default) for the full figures."));
+            md.AppendLine(Inv($"- `--quick` shrinks the run: {plan.IdleSessions} idle sessions in one process instead of 10,000, {string.Join(" / ", SessionsPlan.Quick.Levels.Select(l => l.ToString("N0", CultureInfo.InvariantCulture)))} with one process per proxy ({SessionsPlan.Quick.Budget.TotalSeconds:0} s budget) instead of 1,000 / 5,000 / 10,000, {plan.StreamBytes >> 20} MiB streams instead of ≥ 1 GiB, {plan.SetUpSessions} sequential ActorVpn set-ups per round ({plan.SetUpSessions * plan.Rounds} over the run), {plan.SshSetUps} sequential `ssh -J` samples per round. Run `bench/run.sh` (default) for the full figures."));
         }
 
         if (plan.SshParallelRounds < plan.Rounds)

@@ -10,7 +10,7 @@ internal sealed record SessionsPlan(int[] Levels, TimeSpan Budget, int Clients, 
     /// <summary>About 3 minutes of a default run, start-up of the processes included.</summary>
     public static readonly SessionsPlan Default = new([1000, 5000, 10_000], TimeSpan.FromSeconds(180), 4, 32, 40, 20);
 
-    public static readonly SessionsPlan Quick = new([1000], TimeSpan.FromSeconds(90), 2, 32, 20, 10);
+    public static readonly SessionsPlan Quick = new([500, 1000], TimeSpan.FromSeconds(90), 2, 32, 20, 10);
 
     /// <summary><c>bench/run.sh --sessions</c> alone: the same levels, with time to reach them on a loaded machine.</summary>
     public static readonly SessionsPlan Alone = Default with { Budget = TimeSpan.FromSeconds(600) };
@@ -23,7 +23,7 @@ internal sealed record ProxySample(string Proxy, long RssKiB, double GcHeapBytes
 internal sealed record SessionLevel(int Open, List<double> SetUpMs, int EchoOk, int EchoChecked, List<ProxySample> Proxies, string Load);
 
 /// <summary>What the phase measured, and what stopped it short of its last level (empty when nothing did).</summary>
-internal sealed record SessionsOutcome(List<SessionLevel> Levels, int Ceiling, string CeilingBy, string Stopped, int Clients, double StartSeconds)
+internal sealed record SessionsOutcome(List<SessionLevel> Levels, int Asked, int Ceiling, string CeilingBy, string Stopped, int Clients, double StartSeconds)
 {
     /// <summary>Per proxy: growth per added session between the lowest and the highest level (the baseline when one level was reached).</summary>
     public IEnumerable<(string Proxy, double RssKiB, double GcHeapKiB)> Slopes()
@@ -175,7 +175,7 @@ internal static class SessionsBench
             }
         }
 
-        return new SessionsOutcome(levels, ceiling, ceilingBy, stopped, plan.Clients, startSeconds);
+        return new SessionsOutcome(levels, plan.Levels[^1], ceiling, ceilingBy, stopped, plan.Clients, startSeconds);
     }
 
     /// <summary>

@@ -77,6 +77,16 @@ public sealed partial class AvpnUpObservabilityTests(AvpnUpFixture avpn) : IClas
     }
 
     [Fact]
+    public async Task Metrics_report_the_managed_heap_an_operator_divides_by_open_sessions()
+    {
+        var text = await Http.GetStringAsync(avpn.Metrics);
+        Assert.Contains("# TYPE avpn_process_gc_heap_bytes gauge\n", text, StringComparison.Ordinal);
+
+        // A running avpn up (Akka, four auth servers, three proxies) keeps megabytes of live objects after any collection.
+        Assert.True((await ScrapeAsync())["avpn_process_gc_heap_bytes"] > 1 << 20);
+    }
+
+    [Fact]
     public async Task With_AVPN_LOG_FORMAT_json_every_log_line_is_one_JSON_object_naming_its_actor_and_session()
     {
         var refused = await AvpnUpFixture.EventuallyAsync(
