@@ -170,7 +170,7 @@ internal static class SessionsBench
 
             if (level < wanted)
             {
-                stopped = Inv($"the open-files ceiling: {ceilingBy}");
+                stopped = Inv($"at the open-files ceiling, {level:N0} of the {wanted:N0} asked");
                 break;
             }
         }
