@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using ActorVpn.Demo;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
 using ActorVpn.Cluster;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ActorVpn.Demo;
 using ActorVpn.Client;
 using ActorVpn.Credentials;
 using ActorVpn.Hosting;

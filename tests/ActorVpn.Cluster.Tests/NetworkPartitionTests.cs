@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using ActorVpn.Demo;
 using ActorVpn.Client;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using ActorVpn.Demo;
 using ActorVpn.Client;
 using ActorVpn.Hosting;
 using ActorVpn.Proxies;

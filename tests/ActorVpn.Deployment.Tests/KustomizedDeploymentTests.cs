@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ActorVpn.Demo;
 using ActorVpn.Client;
 using ActorVpn.Hosting;
 using ActorVpn.Proxies;

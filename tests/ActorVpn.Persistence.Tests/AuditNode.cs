@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
+using ActorVpn.Demo;
 using ActorVpn.Client;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole;

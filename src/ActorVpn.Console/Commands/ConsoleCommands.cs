@@ -51,8 +51,14 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
 
     public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words) => RunCommandAsync(words, by: "console");
 
+    /// <summary>Help on a verb is answered from its definition alone, before anything runs or is audited.</summary>
+    private static ConsoleReply? HelpFor(IReadOnlyList<string> words) => ConsoleGrammar.AsksForHelp(words) ? ConsoleReply.Text(ConsoleGrammar.Help(words)) : null;
+
     /// <param name="by">The operator who runs the command, for what the auth servers record of it.</param>
-    private async Task<ConsoleReply> RunCommandAsync(IReadOnlyList<string> words, string by)
+    private async Task<ConsoleReply> RunCommandAsync(IReadOnlyList<string> words, string by) =>
+        HelpFor(words) ?? ConsoleGrammar.WithHelpHint(await RunVerbAsync(words, by), words);
+
+    private async Task<ConsoleReply> RunVerbAsync(IReadOnlyList<string> words, string by)
     {
         var (line, problem) = CommandLine.Parse(words);
         if (line is null)
@@ -100,10 +106,10 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
     }
 
     /// <summary>A command from an authenticated operator: the audit palette, and operator actions written to the audit trail (<see cref="AuditCommands"/>).</summary>
-    public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words, string operatorName) => AuditCommands.Handles(words)
-        ? new AuditCommands(node, timeout).RunAsync(words)
-        : new AuditCommands(node, timeout).AuditedAsync(operatorName, words,
-            () => OperatorCommands.Handles(words) && Operators is { } operators ? Task.FromResult(operators.Run(words)) : RunCommandAsync(words, operatorName));
+    public async Task<ConsoleReply> RunAsync(IReadOnlyList<string> words, string operatorName) => HelpFor(words) ?? ConsoleGrammar.WithHelpHint(AuditCommands.Handles(words)
+        ? await new AuditCommands(node, timeout).RunAsync(words)
+        : await new AuditCommands(node, timeout).AuditedAsync(operatorName, words,
+            () => OperatorCommands.Handles(words) && Operators is { } operators ? Task.FromResult(operators.Run(words)) : RunVerbAsync(words, operatorName)), words);
 
     internal static ConsoleReply Reply(CommandLine line, object json, string text) =>
         ConsoleReply.Text(line.Json ? JsonSerializer.Serialize(json, Json) + "\n" : text);
