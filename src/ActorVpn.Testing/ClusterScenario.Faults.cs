@@ -1,14 +1,6 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using ActorVpn.AuthServers.HandOff;
-using ActorVpn.Client;
 using ActorVpn.Cluster;
-using ActorVpn.Hosting;
-using ActorVpn.Proxies;
-using ActorVpn.Topology;
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Remote;
 using Akka.Remote.Transport;
 using static ActorVpn.AuthServers.AuthServerAdmin;

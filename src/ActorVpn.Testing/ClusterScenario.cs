@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using ActorVpn.Demo;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
 using ActorVpn.Cluster;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;

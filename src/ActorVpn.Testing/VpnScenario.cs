@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
-using ActorVpn.Demo;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;

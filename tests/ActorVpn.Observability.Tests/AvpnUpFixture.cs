@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
-using ActorVpn.Demo;
 using ActorVpn.Client;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Testing;
 using ActorVpn.Topology;

@@ -54,7 +54,7 @@ internal sealed class AuthServerCommands(ConsoleNode node, NodeQueries queries)
         var name = line.Positionals[2];
         if (!node.Topology.HasAuthServer(name))
         {
-            return ConsoleReply.Failure($"no auth server '{name}' (known: {string.Join(", ", node.Topology.AuthServers.Select(a => a.Name))})");
+            return NoSuch("auth server", name, node.Topology.AuthServers.Select(a => a.Name));
         }
 
         var s = await queries.AuthStatusAsync(name);

@@ -28,7 +28,7 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
     private UserCommands Users => new(node, _queries);
 
     public ConsoleCommands(VpnNode node, TimeSpan timeout)
-        : this(ConsoleNode.Of(node), timeout)
+        : this(new SingleProcessConsoleNode(node), timeout)
     {
     }
 
@@ -116,6 +116,10 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
 
     internal static ConsoleReply? Arity(CommandLine line, int count, string words) =>
         line.Positionals.Count == count ? null : ConsoleReply.UsageError($"'{words}' takes {(count == 2 ? "no" : count - 2)} argument{(count == 3 ? string.Empty : "s")}", Palette.UsageOf(words));
+
+    /// <summary>A name the topology does not declare: the failure names the ones it does.</summary>
+    internal static ConsoleReply NoSuch(string kind, string name, IEnumerable<string> known) =>
+        ConsoleReply.Failure($"no {kind} '{name}' (known: {string.Join(", ", known)})");
 
     internal static string Join(IEnumerable<string> items) => items.ToList() is { Count: > 0 } list ? string.Join(", ", list) : "(none)";
 }

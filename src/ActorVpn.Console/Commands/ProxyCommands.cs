@@ -32,7 +32,7 @@ internal sealed class ProxyCommands(ConsoleNode node, TimeSpan timeout, NodeQuer
         var name = line.Positionals[2];
         if (!node.Topology.HasProxy(name))
         {
-            return ConsoleReply.Failure($"no proxy '{name}' (known: {string.Join(", ", node.Topology.Proxies.Select(p => p.Name))})");
+            return NoSuch("proxy", name, node.Topology.Proxies.Select(p => p.Name));
         }
 
         if ((await node.ProxiesAsync(queries.ProbeTimeout)).FirstOrDefault(p => p.Proxy == name) is not { } at)

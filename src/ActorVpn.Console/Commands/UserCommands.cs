@@ -52,7 +52,7 @@ internal sealed class UserCommands(ConsoleNode node, NodeQueries queries)
 
         if (!node.Topology.HasAuthServer(server))
         {
-            return ConsoleReply.Failure($"no auth server '{server}' (known: {string.Join(", ", node.Topology.AuthServers.Select(a => a.Name))})");
+            return NoSuch("auth server", server, node.Topology.AuthServers.Select(a => a.Name));
         }
 
         if (await queries.HomeOfAsync(user) is { } existing && existing.Server != server)
