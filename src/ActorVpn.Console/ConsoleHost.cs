@@ -47,11 +47,11 @@ public sealed class ConsoleHost : IDisposable
     /// <param name="endpoint">HOST:PORT; default <c>actorvpn.console.endpoint</c> of the node's configuration.</param>
     /// <param name="adminPath">Where to write the operator credential (e.g. <c>DATA/admin.avpn</c>); null to keep it in memory only.</param>
     public static Task<ConsoleHost> StartAsync(VpnNode node, string? endpoint = null, string? adminPath = null) =>
-        StartAsync(ConsoleNode.Of(node), endpoint, adminPath);
+        StartAsync(new SingleProcessConsoleNode(node), endpoint, adminPath);
 
     /// <summary>The console of one <c>avpn node</c> of a cluster.</summary>
     public static Task<ConsoleHost> StartAsync(ClusterNode node, string? endpoint = null, string? adminPath = null) =>
-        StartAsync(ConsoleNode.Of(node), endpoint, adminPath);
+        StartAsync(new ClusterConsoleNode(node), endpoint, adminPath);
 
     public static async Task<ConsoleHost> StartAsync(ConsoleNode node, string? endpoint = null, string? adminPath = null)
     {

@@ -87,7 +87,7 @@ public static class HoconLayers
     private static Config ParseLayer(string text, string source)
     {
         // Akka's HOCON parser never returns on a list left open, so brackets are checked first.
-        if (ActorVpn.Topology.TopologyLoader.UnbalancedBracket(text) is { } problem)
+        if (ActorVpn.Topology.Hocon.HoconPreLexer.UnbalancedBracket(text) is { } problem)
         {
             throw new ConfigurationException($"{source}: not valid HOCON: {problem}");
         }

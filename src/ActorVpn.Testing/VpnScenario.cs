@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;

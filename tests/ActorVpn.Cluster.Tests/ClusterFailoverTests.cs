@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ActorVpn.Client;
 using ActorVpn.Credentials;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Testing;
 using ActorVpn.Topology;

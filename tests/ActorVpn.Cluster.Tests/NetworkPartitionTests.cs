@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using ActorVpn.Client;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole;
 using ActorVpn.OperatorConsole.Client;

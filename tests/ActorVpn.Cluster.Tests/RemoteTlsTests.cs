@@ -1,3 +1,4 @@
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Testing;
 using ActorVpn.Topology;

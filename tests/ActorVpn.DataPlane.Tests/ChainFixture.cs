@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using ActorVpn.Client;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Proxies;
 using ActorVpn.Testing;

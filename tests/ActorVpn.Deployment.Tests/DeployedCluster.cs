@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using ActorVpn.Client;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole;
 using ActorVpn.OperatorConsole.Client;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using ActorVpn.Client;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Proxies;
 using ActorVpn.Testing;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ActorVpn.Demo;
 using ActorVpn.Hosting;
 using ActorVpn.Topology;
 

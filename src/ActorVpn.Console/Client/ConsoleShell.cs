@@ -127,7 +127,7 @@ public static class ConsoleShell
         return words;
     }
 
-    /// <summary>Completions of the last word of <paramref name="line"/>: command words first, then live names.</summary>
+    /// <summary>Completions of the last word of <paramref name="line"/>: command words first, then live names; a word starting with '-' completes to the verb's options.</summary>
     public static IReadOnlyList<string> Complete(string line, IEnumerable<string> liveNames)
     {
         var words = Split(line).ToList();
@@ -138,7 +138,8 @@ public static class ConsoleShell
             .Select(c => c.Words.Split(' '))
             .Where(w => w.Length > before.Count && string.Join(' ', w.Take(before.Count)) == prefix)
             .Select(w => w[before.Count]);
-        var candidates = before.Count >= 2 ? liveNames : fromPalette;
+        var verb = before.TakeWhile(w => !w.StartsWith('-')).Take(2).ToList();
+        var candidates = partial.StartsWith('-') ? ConsoleGrammar.OptionsOf(verb) : before.Count >= 2 ? liveNames : fromPalette;
         return candidates.Where(c => c.StartsWith(partial, StringComparison.Ordinal)).Distinct().Order(StringComparer.Ordinal).ToList();
     }
 

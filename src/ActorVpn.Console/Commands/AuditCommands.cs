@@ -15,7 +15,7 @@ namespace ActorVpn.OperatorConsole.Commands;
 /// operator runs is written to it, under the operator's certificate subject, before it is carried
 /// out (<see cref="AuditedAsync"/>: fail closed).
 /// </summary>
-public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
+public sealed class AuditCommands(ConsoleNode node, TimeSpan timeout)
 {
     public const int DefaultLines = 50;
     public const int MaxLines = 10_000;
@@ -137,16 +137,8 @@ public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
     /// <summary>A time as an operator types it: ISO 8601 (UTC unless it names an offset), or an age back from <paramref name="now"/>.</summary>
     public static DateTimeOffset? ParseTime(string text, DateTimeOffset now)
     {
-        if (Age().Match(text) is { Success: true } age)
+        if (OperatorDuration.Parse(text) is { } span)
         {
-            var amount = double.Parse(age.Groups[1].Value, CultureInfo.InvariantCulture);
-            var span = age.Groups[2].Value switch
-            {
-                "s" => TimeSpan.FromSeconds(amount),
-                "m" => TimeSpan.FromMinutes(amount),
-                "h" => TimeSpan.FromHours(amount),
-                _ => TimeSpan.FromDays(amount),
-            };
             return span < TimeSpan.FromDays(100 * 365) ? now - span : null;
         }
 
@@ -155,9 +147,6 @@ public sealed partial class AuditCommands(ConsoleNode node, TimeSpan timeout)
             ? at
             : null;
     }
-
-    [GeneratedRegex(@"^([0-9]{1,9})(s|m|h|d)$", RegexOptions.CultureInvariant)]
-    private static partial Regex Age();
 
     private static ConsoleReply Usage(string problem, IReadOnlyList<string> words) =>
         ConsoleReply.UsageError(problem, Palette.UsageOf(words.Count > 1 && words[1] is "tail" or "query" ? $"audit {words[1]}" : "audit"));

@@ -70,7 +70,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
             leader = m.Address.Equals(state.Leader),
             self = m.Address.Equals(cluster.SelfAddress),
         }).ToList();
-        var hosts = await GroupHostsAsync(system, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, ProbeTimeout(timeout), unreachable);
+        var hosts = await GroupHostsAsync(system, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, NodeQueries.ProbeTimeoutOf(timeout), unreachable);
         var json = new { provider = "cluster", cluster = true, leader = state.Leader?.ToString(), members, groups = hosts };
 
         var text2 = new StringBuilder($"cluster of {members.Count} member(s), leader {state.Leader?.ToString() ?? "(none)"}\n");
@@ -125,7 +125,8 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
         TimeSpan? duration = null;
         if (line.Option("--for") is { } f)
         {
-            if (ParseDuration(f) is not { } d)
+            // At most a day: a bounded tail ends on its own.
+            if (OperatorDuration.Parse(f) is not { } d || d <= TimeSpan.Zero || d > TimeSpan.FromDays(1))
             {
                 return (null, ConsoleReply.UsageError($"--for takes a duration such as 500ms, 30s, 5m or 1h, not '{f}'", Palette.UsageOf("cluster tail")));
             }
@@ -134,24 +135,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
         }
 
         var probe = node.System.Settings.Config.GetTimeSpan("actorvpn.console.tail-probe-interval", TimeSpan.FromSeconds(1));
-        return (ClusterTailActor.Props(connection, node.Topology.Roots.Select(r => r.Name).ToList(), line.Json, count, duration, probe, ProbeTimeout(timeout)), null);
-    }
-
-    /// <summary>A positive duration: a number and ms, s, m or h.</summary>
-    public static TimeSpan? ParseDuration(string text)
-    {
-        var units = new (string Suffix, double Ms)[] { ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000) };
-        foreach (var (suffix, ms) in units)
-        {
-            if (text.EndsWith(suffix, StringComparison.Ordinal)
-                && double.TryParse(text[..^suffix.Length], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
-                && value > 0 && value * ms <= TimeSpan.FromDays(1).TotalMilliseconds)
-            {
-                return TimeSpan.FromMilliseconds(value * ms);
-            }
-        }
-
-        return null;
+        return (ClusterTailActor.Props(connection, node.Topology.Roots.Select(r => r.Name).ToList(), line.Json, count, duration, probe, NodeQueries.ProbeTimeoutOf(timeout)), null);
     }
 
     public static string StatusOf(MemberStatus status) => status.ToString().ToLowerInvariant();
@@ -198,8 +182,6 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
                 : new GroupHost(group, null, names);
         }));
     }
-
-    private static TimeSpan ProbeTimeout(TimeSpan commandTimeout) => TimeSpan.FromTicks(Math.Min(commandTimeout.Ticks, TimeSpan.FromSeconds(2).Ticks));
 
     private ConsoleReply Change(CommandLine line, string words, Func<Member, string?> already, Action<Akka.Cluster.Cluster, Address> act, Func<Address, string> done)
     {

@@ -3,11 +3,12 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
+using ActorVpn.Hosting;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;
 
-namespace ActorVpn.Hosting;
+namespace ActorVpn.Demo;
 
 /// <summary>What <c>avpn demo</c> saw.</summary>
 public sealed record DemoReport(string User, string Destination, IReadOnlyList<string> Route, IReadOnlyList<string> HandOff,

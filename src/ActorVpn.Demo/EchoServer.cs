@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 
-namespace ActorVpn.Hosting;
+namespace ActorVpn.Demo;
 
 /// <summary>A small destination service for <c>avpn demo</c> and tests: echoes every byte, honours half-close.</summary>
 public sealed class EchoServer : IAsyncDisposable
