@@ -36,9 +36,14 @@ case "${1:-}" in
     build
     exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
     ;;
+  --setups)
+    # Only the shipped set-up cases (p50 sequential, 20 / 100 in parallel, CPU per set-up):  bench/run.sh --setups [--rounds N] [--profile-seconds N]
+    build
+    exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
+    ;;
   --quick) mode=(--quick); limit=600 ;;
   "") ;;
-  *) echo "bench: unknown mode '$1' (use --quick, --recovery, --flood or nothing)" >&2; exit 2 ;;
+  *) echo "bench: unknown mode '$1' (use --quick, --setups, --recovery, --flood or nothing)" >&2; exit 2 ;;
 esac
 
 if ! command -v socat >/dev/null || ! command -v ssh >/dev/null || [ ! -x /usr/sbin/sshd ]; then

@@ -27,6 +27,11 @@ if (args.Contains("--generate"))
     return await Outside.GenerateAsync(args); // the load generator, in its own process
 }
 
+if (args.Contains("--setups"))
+{
+    return await SetUpBench.RunAsync(args); // only the shipped set-up cases, for a quick before/after (bench/run.sh --setups)
+}
+
 if (args.Contains("--flood"))
 {
     return await FloodBench.RunAsync(args); // admission under an idle-connection flood (bench/run.sh --flood)

@@ -102,7 +102,7 @@ public static class ChainDialer
             // key, or by the new one of a key rotation the profile was written during).
             var (tls, accepted) = await InHopSpanAsync(session, entry.Proxy, async traceParent =>
             {
-                var tls = await HopAsync(transport, entry.Proxy, certificate,
+                var tls = await HopAsync(transport, 0, entry.Proxy, certificate,
                     presented => ProxyIdentity.VerifyAgainstAnchor(presented, anchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid
                         || (nextAnchor is not null && ProxyIdentity.VerifyAgainstAnchor(presented, nextAnchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid), ct);
                 layers.Add(tls);
@@ -126,7 +126,7 @@ public static class ChainDialer
                 var next = await InHopSpanAsync(session, hop.Proxy, async traceParent =>
                 {
                     // The next TLS session runs directly over the TCP connection: the proxies passed relay it as ciphertext.
-                    var next = await HopAsync(transport, hop.Proxy, certificate, presented => Pins.Matches(presented, hop.Pin), ct);
+                    var next = await HopAsync(transport, route.Count, hop.Proxy, certificate, presented => Pins.Matches(presented, hop.Pin), ct);
                     layers.Add(next);
                     // The outer session is never read or written again (its proxy now relays ciphertext): free its TLS state now,
                     // so an idle session holds one TLS session, not one per hop. Disposing sends nothing on the transport.
@@ -185,12 +185,15 @@ public static class ChainDialer
         }
     }
 
-    private static async Task<SslStream> HopAsync(Stream transport, string proxy, X509Certificate2 certificate, Func<X509Certificate2, bool> verify, CancellationToken ct)
+    /// <param name="position">The hop's place on the route, 0 for the entry proxy.</param>
+    private static async Task<SslStream> HopAsync(Stream transport, int position, string proxy, X509Certificate2 certificate, Func<X509Certificate2, bool> verify,
+        CancellationToken ct)
     {
         try
         {
-            // One constant server name for every hop: the SNI travels readable, and the proxy's name there would reveal the route.
-            return await TlsHop.ConnectAsync(transport, TlsHop.ServerName, certificate, verify, ct);
+            // One constant server name for every hop: the SNI travels readable, and the proxy's name there would reveal the route. Its
+            // spelling by position lets a returning client resume its session with each hop (Fig. 5, step 503, without signatures).
+            return await TlsHop.ConnectAsync(transport, TlsHop.ServerNameForHop(position), certificate, verify, ct);
         }
         catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
         {
