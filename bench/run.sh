@@ -37,7 +37,8 @@ case "${1:-}" in
     exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
     ;;
   --setups)
-    # Only the shipped set-up cases (p50 sequential, 20 / 100 in parallel, CPU per set-up):  bench/run.sh --setups [--rounds N] [--profile-seconds N]
+    # Only the shipped set-up cases (p50 sequential, 20 / 100 in parallel, CPU per set-up):
+    #   bench/run.sh --setups [--rounds N] [--warm N] [--profile-seconds N] [--compare-resumption]
     build
     exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
     ;;
