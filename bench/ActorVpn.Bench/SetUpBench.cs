@@ -7,13 +7,13 @@ namespace ActorVpn.Bench;
 /// <summary>
 /// Only the set-up cases of the shipped ActorVpn (<c>avpn up</c> + <c>avpn connect</c>, two processes; the destination in a
 /// third): p50 sequential, set-ups/s with 20 and 100 in parallel and the CPU each costs, for a quick before/after comparison
-/// (<c>bench/run.sh --setups [--rounds N] [--warm N] [--profile-seconds N] [--compare-resumption]</c>). No report is written.
-/// With <c>--compare-resumption</c> a second shipped pair runs with TLS resumption switched off (.NET's
-/// DOTNET_SYSTEM_NET_SECURITY_DISABLETLSRESUME), and every round measures both, in turns, so both saw the same load.
+/// (<c>bench/run.sh --setups [--rounds N] [--warm N] [--profile-seconds N] [--compare-resumption | --compare-env NAME=VALUE]</c>).
+/// No report is written. With <c>--compare-resumption</c> a second shipped pair runs with TLS resumption switched off (.NET's
+/// DOTNET_SYSTEM_NET_SECURITY_DISABLETLSRESUME=1), with <c>--compare-env</c> with that environment variable set; every round
+/// measures both, in turns, so both saw the same load.
 /// </summary>
 internal static class SetUpBench
 {
-    private const string DisableTlsResume = "DOTNET_SYSTEM_NET_SECURITY_DISABLETLSRESUME";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -27,11 +27,12 @@ internal static class SetUpBench
             using var destination = new OutsideDestination();
             var topology = ExampleTopology.Text.Replace("127.0.0.1:9000", $"127.0.0.1:{destination.Port}", StringComparison.Ordinal);
             var contenders = new List<(string Label, ShippedAvpn Avpn)> { ("shipped", await ShippedAvpn.StartAsync(Path.Combine(tmp, "a"), topology)) };
-            if (args.Contains("--compare-resumption"))
+            var compared = args.Contains("--compare-resumption") ? "DOTNET_SYSTEM_NET_SECURITY_DISABLETLSRESUME=1" : ArgValue(args, "--compare-env");
+            if (compared?.Split('=', 2) is [var name, var value])
             {
-                Environment.SetEnvironmentVariable(DisableTlsResume, "1");
-                contenders.Add(("no resumption", await ShippedAvpn.StartAsync(Path.Combine(tmp, "b"), topology)));
-                Environment.SetEnvironmentVariable(DisableTlsResume, null);
+                Environment.SetEnvironmentVariable(name, value);
+                contenders.Add((compared, await ShippedAvpn.StartAsync(Path.Combine(tmp, "b"), topology)));
+                Environment.SetEnvironmentVariable(name, null);
             }
 
             try
