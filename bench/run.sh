@@ -8,6 +8,7 @@
 #   bench/run.sh --quick    # ~2-3 minutes on a quiet machine, smaller payloads and fewer sessions
 #   bench/run.sh --recovery [--users N]   # a home server with 100,000 users recovering from its store
 #   bench/run.sh --sessions [--budget S]  # concurrent sessions alone, each proxy its own avpn node (default budget 600 s)
+#   bench/run.sh --setups                 # only the shipped set-up cases, for a quick before/after (see the case below)
 #
 # Installs socat / openssh from Debian's packages when missing (needs root), runs every peer as its own process with
 # its own config under a temp dir (never the machine's ssh service), and stops every process it started.
@@ -37,10 +38,16 @@ case "${1:-}" in
     build
     exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
     ;;
+  --setups)
+    # Only the shipped set-up cases (p50 sequential, 20 / 100 in parallel, CPU per set-up):
+    #   bench/run.sh --setups [--rounds N] [--warm N] [--profile-seconds N] [--compare-resumption | --compare-env NAME=VALUE]
+    build
+    exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
+    ;;
   --quick) mode=(--quick); limit=600 ;;
   --sessions) mode=("$@"); limit=900 ;; # prints its section; docs/benchmarks.md is left as it is
   "") ;;
-  *) echo "bench: unknown mode '$1' (use --quick, --sessions, --recovery, --flood or nothing)" >&2; exit 2 ;;
+  *) echo "bench: unknown mode '$1' (use --quick, --setups, --sessions, --recovery, --flood or nothing)" >&2; exit 2 ;;
 esac
 
 if [ "${1:-}" != "--sessions" ] && { ! command -v socat >/dev/null || ! command -v ssh >/dev/null || [ ! -x /usr/sbin/sshd ]; }; then

@@ -37,6 +37,11 @@ if (args.Contains("--sessions"))
     return await SessionsBench.RunAloneAsync(args); // concurrent sessions, one process per proxy (bench/run.sh --sessions)
 }
 
+if (args.Contains("--setups"))
+{
+    return await SetUpBench.RunAsync(args); // only the shipped set-up cases, for a quick before/after (bench/run.sh --setups)
+}
+
 if (args.Contains("--flood"))
 {
     return await FloodBench.RunAsync(args); // admission under an idle-connection flood (bench/run.sh --flood)

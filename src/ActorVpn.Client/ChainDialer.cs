@@ -102,7 +102,7 @@ public static class ChainDialer
             // key, or by the new one of a key rotation the profile was written during).
             var (tls, accepted) = await InHopSpanAsync(session, entry.Proxy, async traceParent =>
             {
-                var tls = await HopAsync(transport, entry.Proxy, certificate,
+                var tls = await HopAsync(transport, 0, entry.Proxy, certificate,
                     presented => ProxyIdentity.VerifyAgainstAnchor(presented, anchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid
                         || (nextAnchor is not null && ProxyIdentity.VerifyAgainstAnchor(presented, nextAnchor, entry.Proxy, clock.GetUtcNow()) == CertificateVerdict.Valid), ct);
                 layers.Add(tls);
@@ -114,34 +114,50 @@ public static class ChainDialer
             var currentName = entry.Proxy;
 
             // Fig. 5 steps 505/506: for each next proxy, ask the current one to connect onwards, then authenticate through the chain.
-            foreach (var hop in accepted.Route)
+            // The entry proxy's connect request waits for its answer (the route comes with it); at every later proxy the client
+            // already knows what it asks next, so the request follows its authentication request at once, saving a round trip
+            // through the chain per hop. A proxy reads that request only once it authenticated the client (Fig. 6, step 607).
+            if (accepted.Route.Count > 0)
             {
-                await ExpectConnectedAsync(current, currentName, new ConnectOnwards(hop.Proxy), "Fig. 5, step 506", ct);
+                await ExpectConnectedAsync(current, currentName, new ConnectOnwards(accepted.Route[0].Proxy), "Fig. 5, step 506", ct);
+            }
+
+            for (var i = 0; i < accepted.Route.Count; i++)
+            {
+                var hop = accepted.Route[i];
                 if (string.IsNullOrEmpty(hop.Pin))
                 {
                     throw new ChainException("Fig. 5, step 503", hop.Proxy, "untrusted-peer", $"the route vouches for no identity of {hop.Proxy}");
                 }
 
+                var (following, followingStep) = i + 1 < accepted.Route.Count
+                    ? ((ControlMessage)new ConnectOnwards(accepted.Route[i + 1].Proxy), "Fig. 5, step 506")
+                    : (new ConnectDestination(destination), "Fig. 5, step 507");
                 var outer = current;
                 var next = await InHopSpanAsync(session, hop.Proxy, async traceParent =>
                 {
                     // The next TLS session runs directly over the TCP connection: the proxies passed relay it as ciphertext.
-                    var next = await HopAsync(transport, hop.Proxy, certificate, presented => Pins.Matches(presented, hop.Pin), ct);
+                    var next = await HopAsync(transport, route.Count, hop.Proxy, certificate, presented => Pins.Matches(presented, hop.Pin), ct);
                     layers.Add(next);
                     // The outer session is never read or written again (its proxy now relays ciphertext): free its TLS state now,
                     // so an idle session holds one TLS session, not one per hop. Disposing sends nothing on the transport.
                     outer.Dispose();
-                    await AuthenticateAsync(next, hop.Proxy, new AuthRequest(destination, accepted.HandOffId, traceParent), ct);
+                    await AuthenticateAsync(next, hop.Proxy, new AuthRequest(destination, accepted.HandOffId, traceParent), ct, following);
                     return next;
                 });
                 progress?.Invoke($"authenticated at {hop.Proxy} through {string.Join(", ", route)}");
                 route.Add(hop.Proxy);
                 current = next;
                 currentName = hop.Proxy;
+                await ExpectAnswerAsync(current, currentName, followingStep, ct);
             }
 
-            // Fig. 5 step 507: ask the last proxy to connect to the server.
-            await ExpectConnectedAsync(current, currentName, new ConnectDestination(destination), "Fig. 5, step 507", ct);
+            if (accepted.Route.Count == 0)
+            {
+                // Fig. 5 step 507: the entry proxy is the exit: ask it to connect to the server.
+                await ExpectConnectedAsync(current, currentName, new ConnectDestination(destination), "Fig. 5, step 507", ct);
+            }
+
             return new EstablishedChain(socket, transport, layers, route, accepted.HandOffId);
         }
         catch
@@ -185,12 +201,15 @@ public static class ChainDialer
         }
     }
 
-    private static async Task<SslStream> HopAsync(Stream transport, string proxy, X509Certificate2 certificate, Func<X509Certificate2, bool> verify, CancellationToken ct)
+    /// <param name="position">The hop's place on the route, 0 for the entry proxy.</param>
+    private static async Task<SslStream> HopAsync(Stream transport, int position, string proxy, X509Certificate2 certificate, Func<X509Certificate2, bool> verify,
+        CancellationToken ct)
     {
         try
         {
-            // One constant server name for every hop: the SNI travels readable, and the proxy's name there would reveal the route.
-            return await TlsHop.ConnectAsync(transport, TlsHop.ServerName, certificate, verify, ct);
+            // One constant server name for every hop: the SNI travels readable, and the proxy's name there would reveal the route. Its
+            // spelling by position lets a returning client resume its session with each hop (Fig. 5, step 503, without signatures).
+            return await TlsHop.ConnectAsync(transport, TlsHop.ServerNameForHop(position), certificate, verify, ct);
         }
         catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
         {
@@ -198,9 +217,20 @@ public static class ChainDialer
         }
     }
 
-    private static async Task<AuthAccepted> AuthenticateAsync(SslStream tls, string proxy, AuthRequest request, CancellationToken ct)
+    /// <param name="following">A request sent right behind the authentication request, in the same write, for the proxy to read
+    /// once it authenticated the client; its answer is read by the caller.</param>
+    private static async Task<AuthAccepted> AuthenticateAsync(SslStream tls, string proxy, AuthRequest request, CancellationToken ct, ControlMessage? following = null)
     {
-        await FrameCodec.WriteAsync(tls, request, ct);
+        if (following is null)
+        {
+            await FrameCodec.WriteAsync(tls, request, ct);
+        }
+        else
+        {
+            await tls.WriteAsync((byte[])[.. FrameCodec.Encode(request), .. FrameCodec.Encode(following)], ct);
+            await tls.FlushAsync(ct);
+        }
+
         return await ReadAsync(tls, proxy, "Fig. 5, step 504", ct) switch
         {
             AuthAccepted accepted => accepted,
@@ -212,6 +242,12 @@ public static class ChainDialer
     private static async Task ExpectConnectedAsync(SslStream tls, string proxy, ControlMessage request, string step, CancellationToken ct)
     {
         await FrameCodec.WriteAsync(tls, request, ct);
+        await ExpectAnswerAsync(tls, proxy, step, ct);
+    }
+
+    /// <summary>The answer to a connect request: <see cref="Connected"/>, or the refusal as a <see cref="ChainException"/>.</summary>
+    private static async Task ExpectAnswerAsync(SslStream tls, string proxy, string step, CancellationToken ct)
+    {
         switch (await ReadAsync(tls, proxy, step, ct))
         {
             case Connected:

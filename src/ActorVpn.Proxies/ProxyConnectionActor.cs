@@ -24,8 +24,12 @@ namespace ActorVpn.Proxies;
 ///
 /// The actor decides; bytes move in <see cref="RelayPump"/>. Once the next hop is up, a middle proxy
 /// relays the client's inner TLS session as raw ciphertext: it never sees plaintext.
+///
+/// Each step of Fig. 6 is a behaviour (<see cref="AwaitingTls"/>, <see cref="AwaitingAuthRequest"/>, <see cref="AskingAuthServer"/>,
+/// <see cref="AwaitingConnect"/>, <see cref="ConnectingOnwards"/>, <see cref="Relaying"/>, <see cref="Closing"/>): a message is acted
+/// on only in the step that expects it. The stage name is what the operator's view and the log show.
 /// </summary>
-public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
+public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
 {
     private readonly ProxySpec _proxy;
     private readonly ICanTell _authServer;
@@ -35,6 +39,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private readonly NetworkStream _clientStream;
     private readonly CancellationTokenSource _cancel = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly SessionAudit _audit;
 
     private SslStream? _tls;
     private X509Certificate2? _clientCertificate;
@@ -46,7 +51,6 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private bool _established;
     private Activity? _hopSpan;
     private Activity? _relaySpan;
-    private readonly SessionAudit _audit;
 
     public ProxyConnectionActor(ProxySpec proxy, ICanTell authServer, X509Certificate2 identity, DataPlaneSettings settings, Socket client, SessionCounters counters)
     {
@@ -57,25 +61,8 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         _client = client;
         _clientStream = new NetworkStream(client, ownsSocket: false);
         Counters = counters;
-        _audit = new SessionAudit(Context.System.EventStream, proxy.Name, counters, PeerAddressOf(client));
-
-        Receive<TlsAccepted>(OnTlsAccepted);
-        Receive<FrameRead>(OnFrame);
-        Receive<ClientAuthenticated>(OnAuthenticated);
-        Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message, refused.VerifiedUser));
-        Receive<OnwardConnected>(OnOnwardConnected);
-        Receive<RelayFinished>(OnRelayFinished);
-        Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause));
-        Receive<HandshakeDeadline>(_ => Refuse(ErrorCodes.Timeout, "Fig. 6", _proxy.Name,
-            $"the handshake did not finish within {_settings.HandshakeTimeout.TotalSeconds:0.#} s (stage {_stage})"));
-        Receive<CloseSession>(OnClose);
-        Receive<GetProxyStatus>(_ => Sender.Tell(View()));
-        Receive<SessionLifetimeOver>(_ =>
-        {
-            // actorvpn.data-plane.max-session-lifetime: the client must authenticate again (Fig. 6) on a new session.
-            _log.Info("{0}: session {1} of {2} closed: its maximum lifetime of {3} is over (【0053】)", _proxy.Name, Counters.Id, Counters.User, _settings.MaxSessionLifetime);
-            Context.Stop(Self);
-        });
+        _audit = new SessionAudit(Context.System.EventStream, proxy.Name, counters, ProxySockets.PeerAddressOf(client));
+        AwaitingTls();
     }
 
     public static Props Props(ProxySpec proxy, ICanTell authServer, X509Certificate2 identity, DataPlaneSettings settings, Socket client, SessionCounters counters) =>
@@ -105,7 +92,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
             // The entry proxy's session is over: the home server releases what is still held downstream.
             _authServer.Tell(new SessionEnded(entry.HandOffId), ActorRefs.NoSender);
         }
-        else if (_session is null && _stage == "asking auth server")
+        else if (_session is null && _stage == AskingAuthServerStage)
         {
             // Its ask timed out or the client left: the auth server drops or releases the hand-off now, not after the hold timeout.
             _authServer.Tell(new ClientAbandoned(Counters.Id), ActorRefs.NoSender);
@@ -130,15 +117,100 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
 
         _tls?.Dispose();
         _clientStream.Dispose();
-        Close(_client, _endedCleanly);
+        ProxySockets.Close(_client, _endedCleanly);
         if (_onward is not null)
         {
-            Close(_onward, _endedCleanly);
+            ProxySockets.Close(_onward, _endedCleanly);
         }
 
         _cancel.Dispose();
         _clientCertificate?.Dispose();
-        Counters.Ended = true;
+    }
+
+    private const string AskingAuthServerStage = "asking auth server";
+
+    private void Enter(string stage, Action behaviour)
+    {
+        _stage = stage;
+        Become(behaviour);
+    }
+
+    /// <summary>What every step before the relay answers: failures, the handshake deadline, a close from outside, the operator.</summary>
+    private void Handshaking(string failureKind)
+    {
+        Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause, failureKind));
+        Receive<HandshakeDeadline>(_ => Refuse(ErrorCodes.Timeout, "Fig. 6", _proxy.Name,
+            $"the handshake did not finish within {_settings.HandshakeTimeout.TotalSeconds:0.#} s (stage {_stage})"));
+        Receive<CloseSession>(OnCloseWhileHandshaking);
+        Receive<SessionLifetimeOver>(_ => OnLifetimeOver());
+        Receive<GetProxyStatus>(_ => Sender.Tell(View()));
+    }
+
+    /// <summary>Fig. 6 step 601: the TLS handshake.</summary>
+    private void AwaitingTls()
+    {
+        Receive<TlsAccepted>(OnTlsAccepted);
+        Handshaking("tls-handshake");
+    }
+
+    /// <summary>Fig. 6 step 601: the authentication request, inside the TLS session.</summary>
+    private void AwaitingAuthRequest()
+    {
+        Receive<FrameRead>(read => read.Message is AuthRequest request, read => OnAuthRequest((AuthRequest)read.Message));
+        Receive<FrameRead>(read => UnexpectedFrame(read, "an authentication request"));
+        Handshaking("unreachable");
+    }
+
+    /// <summary>Fig. 6 steps 602-604: this proxy's own auth server judges the certificate.</summary>
+    private void AskingAuthServer()
+    {
+        Receive<ClientAuthenticated>(OnAuthenticated);
+        Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message, refused.VerifiedUser));
+        Handshaking("unreachable");
+    }
+
+    /// <summary>Fig. 6 step 607: "connect onwards" to the next hop of the route, or to the destination at the exit proxy.</summary>
+    private void AwaitingConnect()
+    {
+        Receive<FrameRead>(read => read.Message is ConnectOnwards, read => OnConnectOnwards((ConnectOnwards)read.Message));
+        Receive<FrameRead>(read => read.Message is ConnectDestination, read => OnConnectDestination((ConnectDestination)read.Message));
+        Receive<FrameRead>(read => UnexpectedFrame(read, "a connect request"));
+        Handshaking("unreachable");
+    }
+
+    /// <summary>Fig. 6 step 608: connecting onwards.</summary>
+    private void ConnectingOnwards()
+    {
+        Receive<OnwardConnected>(OnOnwardConnected);
+        Handshaking("unreachable");
+    }
+
+    /// <summary>Fig. 6 steps 608/609: bytes move in the relay until one side closes; the handshake is over, so nothing is refused any more.</summary>
+    private void Relaying()
+    {
+        Receive<RelayFinished>(OnRelayFinished);
+        Receive<CloseSession>(close =>
+        {
+            _log.Info("{0}: session {1} closed while relaying: {2} (【0053】)", _proxy.Name, Counters.Id, close.Reason);
+            if (close.Code is { } code)
+            {
+                _audit.Closed(code, close.At ?? _proxy.Name, close.Reason);
+            }
+
+            Context.Stop(Self);
+        });
+        Receive<SessionLifetimeOver>(_ => OnLifetimeOver());
+        Receive<GetProxyStatus>(_ => Sender.Tell(View()));
+        Receive<HandshakeDeadline>(_ => { }); // cancelled as the relay started; one already queued is stale
+    }
+
+    /// <summary>A refusal is on its way to the client: whatever the auth server or the client says from now on is not acted on.</summary>
+    private void Closing()
+    {
+        Receive<StepFailed>(_ => Context.Stop(Self));
+        Receive<HandshakeDeadline>(_ => Context.Stop(Self));
+        Receive<GetProxyStatus>(_ => Sender.Tell(View()));
+        ReceiveAny(_ => { });
     }
 
     private void OnTlsAccepted(TlsAccepted accepted)
@@ -146,61 +218,30 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         Counters.Admission?.HandshakeDone();
         _tls = accepted.Tls;
         _clientCertificate = accepted.ClientCertificate;
-        Counters.ServerName = accepted.Tls.TargetHostName;
+        // Server names compare case-insensitively; a client spells the one name by its hop's position (TlsHop.ServerNameForHop).
+        Counters.ServerName = accepted.Tls.TargetHostName.ToLowerInvariant();
         _audit.Presented(_clientCertificate.RawData, _clientCertificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
-        _stage = "auth";
+        Enter("auth", AwaitingAuthRequest);
         ReadFrame("Fig. 6, step 601");
     }
 
-    private void OnFrame(FrameRead read)
+    private void OnAuthRequest(AuthRequest request)
     {
-        switch (_stage, read.Message)
-        {
-            case ("auth", AuthRequest request):
-                // Fig. 6 steps 602-604: forward certificate 1 to this proxy's own auth server and wait.
-                Counters.Admission?.RequestRead();
-                _destination = request.Destination;
-                // Known from here, not only once authenticated: a revocation that reaches this proxy while the
-                // auth server is still judging the certificate closes this session too.
-                Counters.User = _clientCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-                // Fig. 6 at this proxy as a span of the client's trace (its hop span sent the context), from the accepted connection on.
-                _hopSpan = Spans.Start($"tls hop {_proxy.Name}", ActivityKind.Server, Spans.Parse(request.TraceParent), Counters.Since);
-                _hopSpan?.SetTag(VpnMetrics.Proxy, _proxy.Name);
-                LogContext.Set(Self.Path.ToString(), new LogIds(Counters.Id, request.HandOffId, _hopSpan?.TraceId.ToHexString()));
-                _audit.Requested(request.Destination);
-                _stage = "asking auth server";
-                _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id,
-                        Spans.TraceParentOf(_hopSpan)), _settings.AuthTimeout)
-                    .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
-                return;
-            case ("connect", ConnectOnwards onwards):
-                // Fig. 6 step 607: only the next hop of the route issued for this session; never an open relay.
-                if (_session!.NextHop is not { } next || next.Proxy != onwards.Proxy)
-                {
-                    _log.Warning("{0}: refused to connect onwards to '{1}' for '{2}': not the next hop of this session's route (next: {3})",
-                        _proxy.Name, onwards.Proxy, _session.User, _session.NextHop?.Proxy ?? "the destination");
-                    Refuse(ErrorCodes.NoRoute, "Fig. 6, step 607", _proxy.Name, $"'{onwards.Proxy}' is not the next hop of this session's route");
-                    return;
-                }
-
-                Connect(next.Proxy, next.Address);
-                return;
-            case ("connect", ConnectDestination destination):
-                if (!IsExit || destination.Destination != _destination || _session!.DestinationAddress is null)
-                {
-                    _log.Warning("{0}: refused to connect to destination '{1}' for '{2}': {3}", _proxy.Name, destination.Destination, _session!.User,
-                        IsExit ? "not this session's destination" : "this proxy is not the exit of the route");
-                    Refuse(ErrorCodes.NoRoute, "Fig. 6, step 607", _proxy.Name,
-                        IsExit ? $"'{destination.Destination}' is not this session's destination" : $"{_proxy.Name} is not the exit proxy of this route");
-                    return;
-                }
-
-                Connect(destination.Destination, _session.DestinationAddress);
-                return;
-            default:
-                Refuse("protocol-error", "Fig. 6", _proxy.Name, $"unexpected {read.Message.GetType().Name} while waiting for {(_stage == "auth" ? "an authentication request" : "a connect request")}");
-                return;
-        }
+        // Fig. 6 steps 602-604: forward certificate 1 to this proxy's own auth server and wait.
+        Counters.Admission?.RequestRead();
+        _destination = request.Destination;
+        // Known from here, not only once authenticated: a revocation that reaches this proxy while the
+        // auth server is still judging the certificate closes this session too.
+        Counters.User = _clientCertificate!.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+        // Fig. 6 at this proxy as a span of the client's trace (its hop span sent the context), from the accepted connection on.
+        _hopSpan = Spans.Start($"tls hop {_proxy.Name}", ActivityKind.Server, Spans.Parse(request.TraceParent), Counters.Since);
+        _hopSpan?.SetTag(VpnMetrics.Proxy, _proxy.Name);
+        LogContext.Set(Self.Path.ToString(), new LogIds(Counters.Id, request.HandOffId, _hopSpan?.TraceId.ToHexString()));
+        _audit.Requested(request.Destination);
+        Enter(AskingAuthServerStage, AskingAuthServer);
+        _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id,
+                Spans.TraceParentOf(_hopSpan)), _settings.AuthTimeout)
+            .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
     }
 
     private void OnAuthenticated(ClientAuthenticated session)
@@ -215,7 +256,7 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         Counters.HandOffId = session.HandOffId;
         LogContext.Set(Self.Path.ToString(), new LogIds(Counters.Id, session.HandOffId, _hopSpan?.TraceId.ToHexString()));
         _hopSpan?.SetTag("avpn.handoff.id", session.HandOffId);
-        _stage = "connect";
+        Enter("connect", AwaitingConnect);
         if (_settings.MaxSessionLifetime > TimeSpan.Zero)
         {
             Timers.StartSingleTimer(nameof(SessionLifetimeOver), SessionLifetimeOver.Instance, _settings.MaxSessionLifetime);
@@ -225,47 +266,40 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
         Write(new AuthAccepted(session.HandOffId, route, session.NextHop?.Proxy), "Fig. 6, step 605", then: () => ReadFrame("Fig. 6, step 607"));
     }
 
-    /// <summary>
-    /// 【0053】: the session is closed from outside (an operator, or a revocation of its user). With a code, the reason goes
-    /// into the audit trail, and a client still authenticating here, which is waiting for an answer, is refused with it
-    /// (e.g. certificate-revoked) instead of finding its connection simply gone.
-    /// </summary>
-    private void OnClose(CloseSession close)
+    private void OnConnectOnwards(ConnectOnwards onwards)
     {
-        _log.Info("{0}: session {1} closed at stage {2}: {3} (【0053】)", _proxy.Name, Counters.Id, _stage, close.Reason);
-        if (close.Code is not { } code)
+        // Fig. 6 step 607: only the next hop of the route issued for this session; never an open relay.
+        if (_session!.NextHop is not { } next || next.Proxy != onwards.Proxy)
         {
-            Context.Stop(Self);
+            _log.Warning("{0}: refused to connect onwards to '{1}' for '{2}': not the next hop of this session's route (next: {3})",
+                _proxy.Name, onwards.Proxy, _session.User, _session.NextHop?.Proxy ?? "the destination");
+            Refuse(ErrorCodes.NoRoute, "Fig. 6, step 607", _proxy.Name, $"'{onwards.Proxy}' is not the next hop of this session's route");
             return;
         }
 
-        Counters.Refused |= _stage != "relaying";
-        _audit.Closed(code, close.At ?? _proxy.Name, close.Reason);
-        if (_tls is null || _stage == "relaying")
-        {
-            Context.Stop(Self);
-            return;
-        }
-
-        // Whatever the auth server or the client says from now on is not acted on: the session is over.
-        Become(Closing);
-        Write(new Refused(code, "【0053】", close.At ?? _proxy.Name, close.Reason), "【0053】", then: () => Context.Stop(Self));
+        Connect(next.Proxy, next.Address);
     }
 
-    private void Closing()
+    private void OnConnectDestination(ConnectDestination destination)
     {
-        Receive<StepFailed>(_ => Context.Stop(Self));
-        Receive<HandshakeDeadline>(_ => Context.Stop(Self));
-        Receive<GetProxyStatus>(_ => Sender.Tell(View()));
-        ReceiveAny(_ => { });
+        if (!IsExit || destination.Destination != _destination || _session!.DestinationAddress is null)
+        {
+            _log.Warning("{0}: refused to connect to destination '{1}' for '{2}': {3}", _proxy.Name, destination.Destination, _session!.User,
+                IsExit ? "not this session's destination" : "this proxy is not the exit of the route");
+            Refuse(ErrorCodes.NoRoute, "Fig. 6, step 607", _proxy.Name,
+                IsExit ? $"'{destination.Destination}' is not this session's destination" : $"{_proxy.Name} is not the exit proxy of this route");
+            return;
+        }
+
+        Connect(destination.Destination, _session.DestinationAddress);
     }
 
     private void Connect(string name, string address)
     {
         // Fig. 6 step 608: connect onwards.
-        _stage = $"connecting to {name}";
+        Enter($"connecting to {name}", ConnectingOnwards);
         Counters.OnwardTo = name;
-        ConnectAsync(HostPort.Parse(address), _settings.ConnectTimeout, _cancel.Token).PipeTo(Self,
+        ProxySockets.ConnectAsync(HostPort.Parse(address), _settings.ConnectTimeout, _cancel.Token).PipeTo(Self,
             success: socket => new OnwardConnected(name, socket),
             failure: e => new StepFailed($"Fig. 6, step 608 (connecting to {name} at {address})", e));
     }
@@ -273,9 +307,9 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     private void OnOnwardConnected(OnwardConnected connected)
     {
         _onward = connected.Socket;
-        _stage = "relaying";
         Write(new Connected(connected.To), "Fig. 6, step 608", then: () =>
         {
+            Enter("relaying", Relaying);
             Timers.Cancel(nameof(HandshakeDeadline));
             _established = true;
             Spans.Stop(_hopSpan);
@@ -331,110 +365,16 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
                 UnbecomeStacked();
                 done.Then();
             });
-            Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause));
-            Receive<HandshakeDeadline>(_ => Abort("Fig. 6", new TimeoutException("handshake deadline while writing")));
+            Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause, "unreachable"));
+            Receive<HandshakeDeadline>(_ => Abort("Fig. 6", new TimeoutException("handshake deadline while writing"), "unreachable"));
             Receive<CloseSession>(_ => Context.Stop(Self));
             Receive<SessionLifetimeOver>(_ => Context.Stop(Self));
             Receive<GetProxyStatus>(_ => Sender.Tell(View()));
         }
     }
 
-    private void Refuse(string code, string step, string at, string message, string? verifiedUser = null)
-    {
-        Counters.Refused = true;
-        if (_stage != "relaying")
-        {
-            VpnMetrics.HandshakeRefused(_proxy.Name, code);
-            _hopSpan?.SetTag("avpn.error.at", at);
-            Spans.Fail(_hopSpan, code, message);
-        }
-
-        _audit.Refused(code, at, message, verifiedUser);
-        _log.Info("{0}: refused session {1}: {2} at {3} ({4}): {5}", _proxy.Name, Counters.Id, code, at, step, message);
-        if (_tls is null || _stage == "relaying")
-        {
-            Context.Stop(Self);
-            return;
-        }
-
-        Write(new Refused(code, step, at, message), step, then: () => Context.Stop(Self));
-    }
-
-    private void Abort(string step, Exception cause)
-    {
-        var reason = cause is FrameException frame ? $"bad frame ({frame.Error}): {frame.Message}" : cause.Message;
-        Counters.Refused |= _stage != "relaying";
-        if (_stage != "relaying")
-        {
-            var why = _stage == "tls" ? "tls-handshake" : cause is FrameException ? "protocol-error" : "unreachable";
-            VpnMetrics.HandshakeRefused(_proxy.Name, why);
-            Spans.Fail(_hopSpan, why, reason);
-        }
-
-        _audit.Refused(cause is FrameException ? "protocol-error" : "unreachable", _proxy.Name, $"{step}: {reason}");
-        _log.Info("{0}: session {1} closed at {2} (stage {3}): {4}", _proxy.Name, Counters.Id, step, _stage, reason);
-        if (cause is FrameException && _tls is not null && _stage is not "relaying")
-        {
-            Write(new Refused("protocol-error", step, _proxy.Name, reason), step, then: () => Context.Stop(Self));
-            return;
-        }
-
-        Context.Stop(Self);
-    }
-
     private ProxySessionView View() => new(Counters.Id, Counters.User, Counters.HandOffId, _stage, Counters.OnwardTo,
         Interlocked.Read(ref Counters.Relay.BytesAToB), Interlocked.Read(ref Counters.Relay.BytesBToA), Counters.Since, Counters.ServerName);
-
-    /// <summary>The peer's IP address (no port: one source's many connections are one source in the audit trail).</summary>
-    private static string PeerAddressOf(Socket socket)
-    {
-        try
-        {
-            return socket.RemoteEndPoint is System.Net.IPEndPoint ip ? ip.Address.ToString() : "?";
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            return "?";
-        }
-    }
-
-    internal static async Task<Socket> ConnectAsync(HostPort endpoint, TimeSpan timeout, CancellationToken ct)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(timeout);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(endpoint.Host, endpoint.Port, deadline.Token);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// After a clean relay (both directions reached EOF and were half-closed onwards) the socket is closed
-    /// gracefully, so bytes still in its send buffer reach the peer; otherwise it is reset (RST).
-    /// </summary>
-    private static void Close(Socket socket, bool graceful)
-    {
-        try
-        {
-            if (graceful)
-            {
-                socket.Dispose();
-                return;
-            }
-
-            socket.Close(0);
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
 
     private sealed record TlsAccepted(SslStream Tls, X509Certificate2 ClientCertificate);
 
@@ -457,29 +397,4 @@ public sealed class ProxyConnectionActor : ReceiveActor, IWithTimers
     {
         public static readonly SessionLifetimeOver Instance = new();
     }
-}
-
-/// <summary>Live figures of one proxy connection, read by its proxy for the operator console.</summary>
-public sealed class SessionCounters(string id)
-{
-    public string Id { get; } = id;
-
-    public DateTimeOffset Since { get; } = DateTimeOffset.UtcNow;
-
-    public RelayCounters Relay { get; init; } = new();
-
-    public string? User { get; set; }
-
-    public string? HandOffId { get; set; }
-
-    public string? OnwardTo { get; set; }
-
-    public string? ServerName { get; set; }
-
-    public bool Refused { get; set; }
-
-    public bool Ended { get; set; }
-
-    /// <summary>Its places in the proxy's admission gates while it is not yet authenticated; null when the proxy admits without gates.</summary>
-    public Admitted? Admission { get; init; }
 }

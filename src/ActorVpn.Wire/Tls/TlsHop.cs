@@ -10,6 +10,13 @@ namespace ActorVpn.Wire;
 /// <see cref="SslStream"/> is disposed: a client may stop using a hop's TLS layer and speak a new TLS
 /// session raw over the same transport (through the proxy's raw relay), so data is encrypted once,
 /// client ↔ exit proxy. On failure the <see cref="SslStream"/> is disposed; the transport is the caller's.
+///
+/// A returning client resumes its TLS 1.3 session with each hop (a PSK from the hop's session ticket, with a fresh key
+/// exchange): no certificate signatures and no certificate parsing on either side. The proxy still learns the client's
+/// certificate, from the session it resumes, and hands it to its auth server as on a full handshake, which judges it again
+/// (revocation, expiry, the hand-off it holds for it); only the client that completed the full handshake holds the
+/// session's secret, so a resumed session is always that client's. The client still checks the proxy's certificate, from the
+/// session, against the route's pin.
 /// </summary>
 public static class TlsHop
 {
@@ -19,6 +26,30 @@ public static class TlsHop
     /// Every hop sends this one name instead; the pin its auth server put on the route identifies the proxy (Fig. 9, step 910).
     /// </summary>
     public const string ServerName = "avpn-proxy";
+
+    /// <summary>
+    /// The server name hop <paramref name="hop"/> (0 for the entry proxy) asks for: <see cref="ServerName"/>, its letters' case
+    /// set by the hop's position. Server names compare case-insensitively (a proxy records it lower-cased), so every hop still
+    /// asks for the one name; but the client keeps one TLS session to resume per exact name, and with one spelling for all
+    /// hops each hop's new session ticket would replace the previous hop's, so no hop would ever resume. The spelling shows
+    /// only the hop's position, which the sequence of handshakes on the connection shows anyway.
+    /// </summary>
+    public static string ServerNameForHop(int hop)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(hop);
+        var name = ServerName.ToCharArray();
+        var bit = 0;
+        for (var i = 0; i < name.Length && bit < 31; i++)
+        {
+            if (char.IsAsciiLetter(name[i]))
+            {
+                name[i] = (hop & (1 << bit)) != 0 ? char.ToUpperInvariant(name[i]) : name[i];
+                bit++;
+            }
+        }
+
+        return hop >> Math.Min(bit, 31) == 0 ? new string(name) : ServerName;
+    }
 
     // A certificate context builds the certificate's chain once; handing SslStream a bare certificate rebuilds it on every handshake.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<X509Certificate2, SslStreamCertificateContext> Contexts = new();

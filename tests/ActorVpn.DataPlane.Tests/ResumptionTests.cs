@@ -1,0 +1,88 @@
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Client;
+using ActorVpn.Testing;
+using ActorVpn.Topology;
+using ActorVpn.Wire;
+using ActorVpn.Wire.Tests;
+using Xunit;
+using static ActorVpn.AuthServers.AuthServerAdmin;
+
+namespace ActorVpn.DataPlane.Tests;
+
+/// <summary>
+/// A returning client resumes its TLS session with each proxy; every proxy still binds the connection to the user's certificate
+/// through its auth server, so a resumed session is judged as a new one: a revocation cuts it off, and a hand-off already used
+/// is not held for it again.
+/// </summary>
+public sealed class ResumptionTests
+{
+    [Fact]
+    public async Task A_returning_client_resumes_and_every_proxy_still_binds_the_session_to_its_user()
+    {
+        await using var chain = await ChainFixture.StartAsync(3);
+        using (var first = await chain.DialAsync())
+        {
+            await Traffic.EchoAndVerifyAsync(first.Tls, RandomNumberGenerator.GetBytes(16 * 1024), shutdown: null);
+        }
+
+        using var second = await chain.DialAsync();
+
+        Assert.True(TlsSessionProbe.WasResumed(second.Tls), "the exit proxy's session was resumed");
+        await Traffic.EchoAndVerifyAsync(second.Tls, RandomNumberGenerator.GetBytes(16 * 1024), shutdown: null);
+        foreach (var proxy in chain.ProxyNames)
+        {
+            var session = Assert.Single((await chain.ProxyStatusAsync(proxy)).Sessions, s => s.HandOffId == second.HandOffId);
+            Assert.Equal(ChainFixture.User, session.User);
+        }
+    }
+
+    [Fact]
+    public async Task Revoking_a_user_cuts_off_a_client_whose_sessions_would_resume()
+    {
+        await using var chain = await ChainFixture.StartAsync(3);
+        using (var first = await chain.DialAsync())
+        {
+            Assert.False(TlsSessionProbe.WasResumed(first.Tls));
+        }
+
+        using (var resumed = await chain.DialAsync())
+        {
+            Assert.True(TlsSessionProbe.WasResumed(resumed.Tls));
+        }
+
+        Assert.IsType<UserRevokedAck>(await chain.Node.Control.AskAsync<object>(ChainFixture.Home, new RevokeUser(ChainFixture.User)));
+
+        var failure = await Assert.ThrowsAsync<ChainException>(() => chain.DialAsync());
+        Assert.Equal(ErrorCodes.CertificateRevoked, failure.Code);
+    }
+
+    [Fact]
+    public async Task A_session_resumed_straight_at_a_later_proxy_is_refused_without_a_hand_off_held_for_it()
+    {
+        await using var chain = await ChainFixture.StartAsync(3);
+        string usedHandOff;
+        using (var first = await chain.DialAsync())
+        {
+            usedHandOff = first.HandOffId;
+        }
+
+        // Straight to proxy2, as its hop would: its TLS session resumes, but the hand-off of the finished session was released
+        // once the client had authenticated there, so nothing vouches for this connection.
+        using var certificate = chain.Profile.CertificateWithKey();
+        foreach (var handOff in new[] { usedHandOff, null })
+        {
+            using var deadline = new CancellationTokenSource(ChainFixture.Deadline);
+            var proxy2 = HostPort.Parse(chain.Node.ProxyAddresses["proxy2"]);
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(proxy2.Host, proxy2.Port, deadline.Token);
+            await using var transport = new NetworkStream(socket, ownsSocket: false);
+            await using var tls = await TlsHop.ConnectAsync(transport, TlsHop.ServerNameForHop(1), certificate, _ => true, deadline.Token);
+            Assert.True(TlsSessionProbe.WasResumed(tls), "proxy2's session was resumed");
+
+            await FrameCodec.WriteAsync(tls, new AuthRequest(ChainFixture.Destination, handOff), deadline.Token);
+            Assert.IsType<Refused>(await FrameCodec.ReadAsync(tls, deadline.Token));
+        }
+    }
+}
