@@ -1,7 +1,7 @@
 using ActorVpn.AuthServers;
 using ActorVpn.AuthServers.State;
 using Akka.Actor;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 using static ActorVpn.AuthServers.KeyRotationProtocol;
 
 namespace ActorVpn.Hosting;

@@ -2,16 +2,16 @@ using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Observability.Logging;
 using ActorVpn.Observability.Metrics;
 using ActorVpn.Observability.Tracing;
+using ActorVpn.Protocol;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using ActorVpn.Wire.Admission;
 using Akka.Actor;
 using Akka.Event;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Protocol.ClientAuthProtocol;
 using static ActorVpn.Proxies.ProxyProtocol;
 
 namespace ActorVpn.Proxies;

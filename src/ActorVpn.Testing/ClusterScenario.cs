@@ -5,13 +5,14 @@ using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
 using ActorVpn.Cluster;
 using ActorVpn.Hosting;
+using ActorVpn.Protocol;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Remote;
 using Akka.Remote.Transport;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Testing;
 
@@ -146,9 +147,10 @@ public sealed class ClusterScenario : IAsyncDisposable
                     {{store}}
                     {{Tuning}}
                     """);
-                var node = await ClusterNode.StartAsync(ClusterNode.LoadConfig(overrides: overrides, environment: _ => null), topology, faults, _ => null);
+                var node = await ClusterNode.StartAsync(ClusterNode.LoadConfig(overrides: overrides, environment: _ => null), topology, _ => null);
                 started[names[i]] = node;
                 log.Attach(node.System);
+                HandOffFaults.Install(node.System, faults);
                 if (seed is null)
                 {
                     node.Cluster.Join(node.Cluster.SelfAddress);

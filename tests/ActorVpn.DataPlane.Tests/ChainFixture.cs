@@ -9,7 +9,7 @@ using ActorVpn.Wire;
 using Akka.Actor;
 using Akka.Configuration;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.DataPlane.Tests;
 

@@ -1,15 +1,15 @@
 using System.Text;
 using System.Text.Json;
 using ActorVpn.AuthServers;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Cluster;
 using ActorVpn.Hosting;
 using ActorVpn.Hosting.Audit;
 using ActorVpn.OperatorConsole.Logging;
+using ActorVpn.Protocol;
 using ActorVpn.Proxies;
 using Akka.Actor;
 using Akka.Event;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 using static ActorVpn.Proxies.ProxyProtocol;
 
 namespace ActorVpn.OperatorConsole.Commands;

@@ -1,6 +1,6 @@
 using ActorVpn.Messaging;
 
-namespace ActorVpn.AuthServers.HandOff;
+namespace ActorVpn.Protocol;
 
 /// <summary>A relay proxy on the route, as vouched for by the auth server that manages it (Fig. 3).</summary>
 /// <param name="Pin">base64 SHA-256 of the proxy certificate's SPKI, issued by <paramref name="AuthServer"/>;
@@ -117,3 +117,8 @@ public static class ClientAuthProtocol
     /// </summary>
     public sealed record ClientAbandoned(string SessionId) : IActorVpnMessage;
 }
+
+/// <summary>Release whatever is held or pending for a hand-off (【0053】); forwarded down the chain.</summary>
+/// <param name="RevokedUser">Set when the hand-off ends because its user was revoked at the home server: a hop that still
+/// comes for it is refused with certificate-revoked.</param>
+public sealed record ReleaseHandOff(string HandOffId, string? RevokedUser = null) : IActorVpnMessage;

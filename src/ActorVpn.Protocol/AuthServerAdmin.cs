@@ -1,6 +1,6 @@
 using ActorVpn.Messaging;
 
-namespace ActorVpn.AuthServers;
+namespace ActorVpn.Protocol;
 
 /// <summary>Administration of one auth server: registration, revocation, trust bootstrap, enrolment, inspection.</summary>
 public static class AuthServerAdmin
