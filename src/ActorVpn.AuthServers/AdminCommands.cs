@@ -1,3 +1,4 @@
+using ActorVpn.AuthServers.HandOff.Core;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Messaging;
 using ActorVpn.Topology;
@@ -43,6 +44,21 @@ public static class AdminCommands
             new AdminRefused($"proxy '{enroll.Proxy}' does not belong to {state.Name}"),
         _ => KeyRotationCommands.Refusal(state, topology, command) is { } rotation ? new AdminRefused(rotation) : null,
     };
+
+    /// <summary>Everything an operator sees of one auth server (<c>auth show</c>): its tables, its durable state and what it holds now.</summary>
+    public static AuthServerStatus Status(AuthServerState state, AuthServerSpec spec, IEnumerable<AuthServerSpec> members, HandOffLedger ledger, int pendingHandOffs) => new(
+        state.Name,
+        spec.Parent,
+        members.Select(m => m.Name).ToList(),
+        spec.Routes.ToDictionary(r => r.Key, r => r.Value.ToString()!),
+        spec.Relays.ToDictionary(r => r.Key, r => r.Value),
+        state.CredentialsIssued.Keys.ToList(),
+        state.CredentialsHeld.Keys.ToList(),
+        state.Users.Values.Select(ViewOf).ToList(),
+        ledger.Held.Values.OrderBy(h => h.HeldSince).ThenBy(h => h.HandOffId, StringComparer.Ordinal)
+            .Select(h => new HeldCertificateView(h.HandOffId, h.User, h.Destination, h.RelayProxy, h.HeldSince, h.ExpiresAt)).ToList(),
+        pendingHandOffs,
+        state.Proxies.ToDictionary(p => p.Key, p => p.Value.Pin));
 
     public static UserView ViewOf(UserRecord user) => new(user.Name, user.RegisteredAt, user.RevokedAt, user.ActiveSerials.Count);
 }

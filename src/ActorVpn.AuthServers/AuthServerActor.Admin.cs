@@ -118,17 +118,5 @@ public sealed partial class AuthServerActor
     private AuthServerIdentity Identity() => new(Me, _spec.Parent, Authority.Certificate.RawData, Authority.SubjectPublicKeyInfo, _state.CredentialsHeld,
         _next?.SubjectPublicKeyInfo, _next is null ? null : _state.CredentialsHeldNext);
 
-    private AuthServerStatus Status() => new(
-        Me,
-        _spec.Parent,
-        _tables.Members.Select(m => m.Name).ToList(),
-        _spec.Routes.ToDictionary(r => r.Key, r => r.Value.ToString()!),
-        _spec.Relays.ToDictionary(r => r.Key, r => r.Value),
-        _state.CredentialsIssued.Keys.ToList(),
-        _state.CredentialsHeld.Keys.ToList(),
-        _state.Users.Values.Select(AdminCommands.ViewOf).ToList(),
-        _ledger.Held.Values.OrderBy(h => h.HeldSince).ThenBy(h => h.HandOffId, StringComparer.Ordinal)
-            .Select(h => new HeldCertificateView(h.HandOffId, h.User, h.Destination, h.RelayProxy, h.HeldSince, h.ExpiresAt)).ToList(),
-        _pending.Count,
-        _state.Proxies.ToDictionary(p => p.Key, p => p.Value.Pin));
+    private AuthServerStatus Status() => AdminCommands.Status(_state, _spec, _tables.Members, _ledger, _pending.Count);
 }

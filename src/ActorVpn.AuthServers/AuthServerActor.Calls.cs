@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.HandOff.Core;
 using ActorVpn.Credentials;
 using ActorVpn.Protocol;

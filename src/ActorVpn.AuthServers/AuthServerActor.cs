@@ -1,11 +1,8 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.HandOff.Core;
 using ActorVpn.AuthServers.Hosting;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Credentials;
-using ActorVpn.Messaging;
 using ActorVpn.Protocol;
 using ActorVpn.Topology;
 using Akka.Actor;

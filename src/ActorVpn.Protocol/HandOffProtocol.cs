@@ -6,12 +6,14 @@ namespace ActorVpn.Protocol;
 /// <param name="Pin">base64 SHA-256 of the proxy certificate's SPKI, issued by <paramref name="AuthServer"/>;
 /// never null from an auth server, which puts no proxy that has not enrolled on a route (Fig. 9 step 910: it fails
 /// the hand-off with <c>unreachable</c> instead); a client still refuses a hop without one.</param>
+[WireName("ActorVpn.AuthServers.HandOff", "ActorVpn.AuthServers")]
 public sealed record RouteEntry(string Proxy, string AuthServer, string Address, string? Pin) : IActorVpnMessage;
 
 /// <summary>
 /// Messages between auth servers: the certificate hand-off of Fig. 9, as a challenge/response so
 /// that every inter-server call proves possession of the key its credential certifies (【0023】).
 /// </summary>
+[WireName("ActorVpn.AuthServers.HandOff", "ActorVpn.AuthServers")]
 public static class HandOffProtocol
 {
     /// <summary>Fig. 8 step 805 / Fig. 9 step 905: "I am <paramref name="Caller"/>, here is the credential you issued me".</summary>
@@ -67,6 +69,7 @@ public static class HandOffProtocol
 }
 
 /// <summary>Messages from a proxy to its own auth server (Fig. 6 steps 602-604, Fig. 7/8).</summary>
+[WireName("ActorVpn.AuthServers.HandOff", "ActorVpn.AuthServers")]
 public static class ClientAuthProtocol
 {
     /// <summary>Fig. 6 step 603: the client's certificate 1, as presented in its TLS handshake at <paramref name="Proxy"/>.</summary>
@@ -121,4 +124,5 @@ public static class ClientAuthProtocol
 /// <summary>Release whatever is held or pending for a hand-off (【0053】); forwarded down the chain.</summary>
 /// <param name="RevokedUser">Set when the hand-off ends because its user was revoked at the home server: a hop that still
 /// comes for it is refused with certificate-revoked.</param>
+[WireName("ActorVpn.AuthServers", "ActorVpn.AuthServers")]
 public sealed record ReleaseHandOff(string HandOffId, string? RevokedUser = null) : IActorVpnMessage;
