@@ -166,7 +166,7 @@ public sealed partial class AuthServerActor
 
                 Drop(use.Held.HandOffId, "used by the client's hop authentication");
                 _telemetry.ClientAnswered(null);
-                replyTo.Tell(new ClientAuthenticated(use.Held.User, use.Held.HandOffId, [], use.Next,
+                replyTo.Tell(new ClientAuthenticated(certificate.SubjectName!, use.Held.HandOffId, [], use.Next,
                     use.Next is null ? _tables.DestinationAddress(use.Held.Destination) : null, use.Held.Path, use.Held.Holders));
                 return;
         }

@@ -1,4 +1,5 @@
 using ActorVpn.AuthServers;
+using ActorVpn.AuthServers.HandOff.Core;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Protocol;
 using Xunit;
@@ -62,5 +63,17 @@ public sealed class AdminCommandsTests
             AdminCommands.Refusal(As1, Example.AuthServer("as1"), Example, new IssuePeerCredential("as3", [])));
         Assert.Equal(new AdminRefused("proxy 'proxy2' does not belong to as1"),
             AdminCommands.Refusal(As1, Example.AuthServer("as1"), Example, new EnrollProxy("proxy2", [])));
+    }
+
+    [Fact]
+    public void The_status_lists_held_certificates_oldest_first_and_counts_the_hand_offs_waiting()
+    {
+        var ledger = HandOffLedger.Empty
+            .Hold(Held("later", [1]) with { HeldSince = Now.AddSeconds(1) })
+            .Hold(Held("first", [1]));
+        var status = AdminCommands.Status(As1, Example.AuthServer("as1"), [], ledger, pendingHandOffs: 2);
+        Assert.Equal(["first", "later"], status.Held.Select(h => h.HandOffId));
+        Assert.Equal(2, status.PendingHandOffs);
+        Assert.Equal(["alice"], status.Users.Select(u => u.Name));
     }
 }
