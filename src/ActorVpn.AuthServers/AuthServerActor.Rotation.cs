@@ -5,8 +5,8 @@ using ActorVpn.Credentials;
 using ActorVpn.Messaging;
 using Akka.Actor;
 using Akka.Event;
-using static ActorVpn.Protocol.AuthServerAdmin;
 using static ActorVpn.AuthServers.KeyRotationProtocol;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.AuthServers;
 

@@ -29,20 +29,20 @@ public static class Fig7Arrival
     /// </summary>
     public static ClientArrival Classify(string me, AuthenticateClient request, KnownCertificate certificate, CertificateVerdict verdict,
         Func<RetiredAnchor?> retiredKey) => verdict switch
-    {
-        // A session starts at the home server, and a hand-off id belongs only to the later proxies of a route. Answering it
-        // would give the entry proxy no sign that this is the session's entry, so the session would run without its records.
-        CertificateVerdict.Valid when request.HandOffId is not null => Refuse(ErrorCodes.NoRoute, PatentStep.Fig8IssuedHere801,
-            $"'{certificate.SubjectName}' presented hand-off id {request.HandOffId} at {request.Proxy}, but {me} is its home server, where a session starts without one",
-            certificate.SubjectName),
-        CertificateVerdict.Valid => new ClientArrival.Home(certificate.SubjectName!),
-        CertificateVerdict.Expired or CertificateVerdict.NotYetValid => Refuse(ErrorCodes.CertificateExpired, PatentStep.Fig7Check702,
-            $"certificate of '{certificate.SubjectName}' is not valid now (valid {certificate.NotBeforeUtc:u} to {certificate.NotAfterUtc:u})"),
-        CertificateVerdict.NotIssuedHere when retiredKey() is { } retired => Refuse(ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702,
-            $"the certificate of '{certificate.SubjectName}' is signed by a key {me} retired at {retired.RetiredAt:u} (its signing-key rotation finished or was rolled back): enrol the user again for a certificate of the current key"),
-        CertificateVerdict.NotIssuedHere when certificate.SubjectName is not null => new ClientArrival.Held(certificate.SubjectName),
-        _ => Refuse(ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"certificate refused: {verdict}"),
-    };
+        {
+            // A session starts at the home server, and a hand-off id belongs only to the later proxies of a route. Answering it
+            // would give the entry proxy no sign that this is the session's entry, so the session would run without its records.
+            CertificateVerdict.Valid when request.HandOffId is not null => Refuse(ErrorCodes.NoRoute, PatentStep.Fig8IssuedHere801,
+                $"'{certificate.SubjectName}' presented hand-off id {request.HandOffId} at {request.Proxy}, but {me} is its home server, where a session starts without one",
+                certificate.SubjectName),
+            CertificateVerdict.Valid => new ClientArrival.Home(certificate.SubjectName!),
+            CertificateVerdict.Expired or CertificateVerdict.NotYetValid => Refuse(ErrorCodes.CertificateExpired, PatentStep.Fig7Check702,
+                $"certificate of '{certificate.SubjectName}' is not valid now (valid {certificate.NotBeforeUtc:u} to {certificate.NotAfterUtc:u})"),
+            CertificateVerdict.NotIssuedHere when retiredKey() is { } retired => Refuse(ErrorCodes.CertificateRevoked, PatentStep.Fig7Check702,
+                $"the certificate of '{certificate.SubjectName}' is signed by a key {me} retired at {retired.RetiredAt:u} (its signing-key rotation finished or was rolled back): enrol the user again for a certificate of the current key"),
+            CertificateVerdict.NotIssuedHere when certificate.SubjectName is not null => new ClientArrival.Held(certificate.SubjectName),
+            _ => Refuse(ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"certificate refused: {verdict}"),
+        };
 
     /// <summary>Fig. 7 step 702: what the client presented is no certificate at all.</summary>
     public static Refusal NotACertificate(string problem) => new(ErrorCodes.UnknownUser, PatentStep.Fig7Check702, $"not a certificate: {problem}");
