@@ -7,7 +7,7 @@ using ActorVpn.Client;
 using ActorVpn.Hosting;
 using ActorVpn.Topology;
 using Akka.Configuration;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Protocol.ClientAuthProtocol;
 
 // The benchmark harness. Run it with bench/run.sh (installs the peers, stops what it started).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;

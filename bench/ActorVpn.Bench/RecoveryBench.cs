@@ -11,7 +11,7 @@ using Akka.Configuration;
 using Akka.Persistence;
 using Microsoft.Data.Sqlite;
 using Npgsql;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Bench;
 

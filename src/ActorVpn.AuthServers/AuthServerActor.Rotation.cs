@@ -2,10 +2,11 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Credentials;
+using ActorVpn.Messaging;
 using Akka.Actor;
 using Akka.Event;
-using static ActorVpn.AuthServers.AuthServerAdmin;
 using static ActorVpn.AuthServers.KeyRotationProtocol;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.AuthServers;
 
@@ -34,22 +35,15 @@ public sealed partial class AuthServerActor
     private void RotationCommands()
     {
         Command<StartKeyRotation>(start => Admitted(start, HandleStartRotation));
-        Command<SwitchSigningKey>(switching => Admitted(switching, HandleSwitchKey));
-        Command<FinishKeyRotation>(finish => Admitted(finish, HandleFinishRotation));
-        Command<RollBackKeyRotation>(rollback => Admitted(rollback, HandleRollBack));
+        Command<SwitchSigningKey>(switching => Admitted(switching, PersistPhase));
+        Command<FinishKeyRotation>(finish => Admitted(finish, PersistPhase));
+        Command<RollBackKeyRotation>(rollback => Admitted(rollback, PersistPhase));
         Command<DropPeerNextKey>(drop => Admitted(drop, HandleDropPeerNextKey));
         Command<GetKeyRotation>(_ => Sender.Tell(RotationStatus()));
     }
 
     private void HandleStartRotation(StartKeyRotation start)
     {
-        if (_state.Rotation is { } rotation)
-        {
-            Sender.Tell(new AdminRefused($"{Me} is already rotating its signing key (phase {rotation.Phase} since {rotation.SwitchedAt ?? rotation.StartedAt:u}): " +
-                (rotation.Phase == RotationPhase.Started ? $"next is `auth rotate {Me} switch`" : $"next is `auth rotate {Me} finish`") + $", or `auth rotate {Me} rollback`"));
-            return;
-        }
-
         // A new key, protected at rest exactly as the current one (AuthorityCreated).
         using var next = SigningAuthority.Create(Me, Now);
         var started = _settings.KeyProtection is { } protection
@@ -58,45 +52,10 @@ public sealed partial class AuthServerActor
         PersistPhase(started, $"{Me}: signing-key rotation started by {start.By}: a new key verifies alongside the current one");
     }
 
-    private void HandleSwitchKey(SwitchSigningKey switching)
+    private void PersistPhase(IActorVpnMessage command)
     {
-        if (PhaseProblem(RotationPhase.Started, "switch") is { } problem)
-        {
-            Sender.Tell(new AdminRefused(problem));
-            return;
-        }
-
-        // Once switched, this server proves its identity with its new key: every server it may call must accept that key first.
-        if (MissingNextCredentials() is { Count: > 0 } missing)
-        {
-            Sender.Tell(new AdminRefused($"{Me} holds no credential for its new key from {string.Join(", ", missing)} yet (【0023】): " +
-                $"they must answer before {Me} can switch; run `auth rotate {Me} switch` again once they do"));
-            return;
-        }
-
-        PersistPhase(new SigningKeySwitched(Now, switching.By), $"{Me}: switched to its new signing key ({switching.By}); the old one still verifies");
-    }
-
-    private void HandleFinishRotation(FinishKeyRotation finish)
-    {
-        if (PhaseProblem(RotationPhase.Switched, "finish") is { } problem)
-        {
-            Sender.Tell(new AdminRefused(problem));
-            return;
-        }
-
-        PersistPhase(new KeyRotationFinished(Now, finish.By), $"{Me}: signing-key rotation finished ({finish.By}); the old key is retired");
-    }
-
-    private void HandleRollBack(RollBackKeyRotation rollback)
-    {
-        if (_state.Rotation is null)
-        {
-            Sender.Tell(new AdminRefused($"{Me} is not rotating its signing key: there is nothing to roll back"));
-            return;
-        }
-
-        PersistPhase(new KeyRotationRolledBack(Now, rollback.By), $"{Me}: signing-key rotation rolled back ({rollback.By}); the new key is dropped");
+        var (phase, logLine) = KeyRotationCommands.PhaseEvent(Me, command, Now);
+        PersistPhase(phase, logLine);
     }
 
     private void HandleDropPeerNextKey(DropPeerNextKey drop)
@@ -125,28 +84,6 @@ public sealed partial class AuthServerActor
             replyTo.Tell(RotationStatus());
         });
     }
-
-    private string? PhaseProblem(string expected, string command)
-    {
-        var phase = _state.Phase;
-        if (phase == expected)
-        {
-            return null;
-        }
-
-        return phase switch
-        {
-            RotationPhase.Standby => $"{Me} is not rotating its signing key: begin with `auth rotate {Me} start`",
-            RotationPhase.Started => $"{Me} has not switched to its new key yet: `auth rotate {Me} switch` comes before `{command}`",
-            _ => $"{Me} has already switched to its new key (at {_state.Rotation?.SwitchedAt:u}): next is `auth rotate {Me} finish`, or `auth rotate {Me} rollback`",
-        };
-    }
-
-    /// <summary>Servers that trust this one (【0023】: they issued it a credential) and have not issued one for its new key.</summary>
-    private List<string> MissingNextCredentials() =>
-        _state.Rotation is null
-            ? []
-            : _topology.AuthServers.Where(a => a.Trusts.Contains(Me) && !_state.CredentialsHeldNext.ContainsKey(a.Name)).Select(a => a.Name).ToList();
 
     // ---------------------------------------------------------------- keys in use
 
@@ -249,7 +186,7 @@ public sealed partial class AuthServerActor
         return new KeyRotationStatus(Me, _state.Phase, Fingerprint(Authority.Certificate.RawData), _next is null ? null : Fingerprint(_next.Certificate.RawData),
             rotation?.StartedAt, rotation?.StartedBy, rotation?.SwitchedAt, rotation?.SwitchedBy,
             _state.Retired.Select(r => Fingerprint(r.CertificateDer)).ToList(), _state.Retired.LastOrDefault()?.RetiredAt,
-            proxiesOnOldKey, toEnrolAgain, MissingNextCredentials());
+            proxiesOnOldKey, toEnrolAgain, KeyRotationCommands.MissingNextCredentials(_state, _topology));
     }
 
     private static string Fingerprint(byte[] der) => Convert.ToHexString(SHA256.HashData(der)).ToLowerInvariant();

@@ -16,27 +16,25 @@ public sealed class AuthServersGuardian : ReceiveActor, IWithTimers
 
     private readonly TopologyModel _topology;
     private readonly AuthServerSettings _settings;
-    private readonly IHandOffInterceptor? _interceptor;
     private readonly IReadOnlySet<string>? _only;
     private readonly StoreRestarts _restarts = new();
 
-    public AuthServersGuardian(TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor, IReadOnlySet<string>? only)
+    public AuthServersGuardian(TopologyModel topology, AuthServerSettings settings, IReadOnlySet<string>? only)
     {
         _topology = topology;
         _settings = settings;
-        _interceptor = interceptor;
         _only = only;
         Receive<StoreRestarts.RestartAfterStoreFailure>(restart => _restarts.Schedule(Context, Timers, restart.Name));
         Receive<StoreRestarts.RecreateMember>(recreate => _restarts.Recreate(Context, Timers, recreate.Name,
-            () => AuthServerActor.Props(_topology.AuthServer(recreate.Name), _topology, _settings, _interceptor)));
+            () => AuthServerActor.Props(_topology.AuthServer(recreate.Name), _topology, _settings)));
         ReceiveAny(_ => { });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="only">Start only these top-level groups (a cluster node hosts some of them); null for all.</param>
-    public static Props Props(TopologyModel topology, AuthServerSettings settings, IHandOffInterceptor? interceptor = null, IReadOnlySet<string>? only = null) =>
-        Akka.Actor.Props.Create(() => new AuthServersGuardian(topology, settings, interceptor, only));
+    public static Props Props(TopologyModel topology, AuthServerSettings settings, IReadOnlySet<string>? only = null) =>
+        Akka.Actor.Props.Create(() => new AuthServersGuardian(topology, settings, only));
 
     /// <summary>The actor path of an auth server below the guardian, following its Fig. 4 lineage.</summary>
     public static string PathOf(TopologyModel topology, string authServer) =>
@@ -48,7 +46,7 @@ public sealed class AuthServersGuardian : ReceiveActor, IWithTimers
     {
         foreach (var root in _topology.Roots.Where(r => _only is null || _only.Contains(r.Name)))
         {
-            Context.ActorOf(AuthServerActor.Props(root, _topology, _settings, _interceptor), root.Name);
+            Context.ActorOf(AuthServerActor.Props(root, _topology, _settings), root.Name);
         }
     }
 }

@@ -1,4 +1,5 @@
 using ActorVpn.Messaging;
+using ActorVpn.Protocol;
 
 namespace ActorVpn.AuthServers;
 

@@ -1,9 +1,9 @@
-using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 using Akka.Actor;
 using Akka.Event;
-using static ActorVpn.AuthServers.AuthServerAdmin;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
-using static ActorVpn.AuthServers.HandOff.HandOffProtocol;
+using static ActorVpn.Protocol.AuthServerAdmin;
+using static ActorVpn.Protocol.ClientAuthProtocol;
+using static ActorVpn.Protocol.HandOffProtocol;
 
 namespace ActorVpn.AuthServers;
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using ActorVpn.Credentials;
 using ActorVpn.Observability.Tracing;
+using ActorVpn.Protocol;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 
@@ -71,7 +72,7 @@ public static class ChainDialer
         // Fig. 5 step 501: the client knows only the entry proxy for the destination.
         if (!profile.Entries.TryGetValue(destination, out var entry))
         {
-            throw new ChainException("Fig. 5, step 501", "-", "unknown-destination",
+            throw new ChainException("Fig. 5, step 501", "-", ErrorCodes.UnknownDestination,
                 $"profile of '{profile.User}' has no entry proxy for '{destination}' (known: {string.Join(", ", profile.Entries.Keys)})");
         }
 
@@ -91,7 +92,7 @@ public static class ChainDialer
                 }
                 catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
                 {
-                    throw new ChainException("Fig. 5, step 502", entry.Proxy, "unreachable", $"cannot connect to {entry.Proxy} at {entry.Address}: {e.Message}", e);
+                    throw new ChainException("Fig. 5, step 502", entry.Proxy, ErrorCodes.Unreachable, $"cannot connect to {entry.Proxy} at {entry.Address}: {e.Message}", e);
                 }
             }
 
@@ -127,7 +128,7 @@ public static class ChainDialer
                 var hop = accepted.Route[i];
                 if (string.IsNullOrEmpty(hop.Pin))
                 {
-                    throw new ChainException("Fig. 5, step 503", hop.Proxy, "untrusted-peer", $"the route vouches for no identity of {hop.Proxy}");
+                    throw new ChainException("Fig. 5, step 503", hop.Proxy, ErrorCodes.UntrustedPeer, $"the route vouches for no identity of {hop.Proxy}");
                 }
 
                 var (following, followingStep) = i + 1 < accepted.Route.Count
@@ -196,7 +197,7 @@ public static class ChainDialer
         }
         catch (Exception e)
         {
-            Spans.Fail(span, e switch { ChainException chain => chain.Code, OperationCanceledException => "timeout", _ => "unreachable" }, e.Message);
+            Spans.Fail(span, e switch { ChainException chain => chain.Code, OperationCanceledException => ErrorCodes.Timeout, _ => ErrorCodes.Unreachable }, e.Message);
             throw;
         }
     }
@@ -213,7 +214,7 @@ public static class ChainDialer
         }
         catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException)
         {
-            throw new ChainException("Fig. 5, step 503", proxy, "untrusted-peer", $"TLS with {proxy} failed (is it the proxy the route vouches for?): {e.Message}", e);
+            throw new ChainException("Fig. 5, step 503", proxy, ErrorCodes.UntrustedPeer, $"TLS with {proxy} failed (is it the proxy the route vouches for?): {e.Message}", e);
         }
     }
 
@@ -235,7 +236,7 @@ public static class ChainDialer
         {
             AuthAccepted accepted => accepted,
             Refused refused => throw new ChainException(refused.Step, refused.At, refused.Code, refused.Message),
-            var other => throw new ChainException("Fig. 5, step 504", proxy, "protocol-error", $"unexpected {other.GetType().Name}"),
+            var other => throw new ChainException("Fig. 5, step 504", proxy, ErrorCodes.ProtocolError, $"unexpected {other.GetType().Name}"),
         };
     }
 
@@ -255,7 +256,7 @@ public static class ChainDialer
             case Refused refused:
                 throw new ChainException(refused.Step, refused.At, refused.Code, refused.Message);
             case var other:
-                throw new ChainException(step, proxy, "protocol-error", $"unexpected {other.GetType().Name}");
+                throw new ChainException(step, proxy, ErrorCodes.ProtocolError, $"unexpected {other.GetType().Name}");
         }
     }
 
@@ -267,7 +268,7 @@ public static class ChainDialer
         }
         catch (Exception e) when (e is FrameException or IOException or System.Security.Authentication.AuthenticationException)
         {
-            throw new ChainException(step, proxy, "unreachable", $"{proxy} closed the connection: {e.Message}", e);
+            throw new ChainException(step, proxy, ErrorCodes.Unreachable, $"{proxy} closed the connection: {e.Message}", e);
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using ActorVpn.Observability.Logging;
 using ActorVpn.Observability.Tracing;
+using ActorVpn.Protocol;
 using ActorVpn.Wire;
 using Akka.Actor;
 using Akka.Event;
@@ -66,9 +67,9 @@ public sealed class ClientSessionActor : ReceiveActor
             _failureCode = cause switch
             {
                 ChainException chain => chain.Code,
-                OperationCanceledException => "timeout",
-                LocalRequestException => "protocol-error",
-                _ => "unreachable",
+                OperationCanceledException => ErrorCodes.Timeout,
+                LocalRequestException => ErrorCodes.ProtocolError,
+                _ => ErrorCodes.Unreachable,
             };
             _failure = cause switch
             {
@@ -117,7 +118,7 @@ public sealed class ClientSessionActor : ReceiveActor
             if (request.Destination is null)
             {
                 // Fig. 5 step 501: the profile names no entry proxy for it, so nothing is sent anywhere.
-                throw new ChainException("Fig. 5, step 501", "-", "unknown-destination",
+                throw new ChainException("Fig. 5, step 501", "-", ErrorCodes.UnknownDestination,
                     $"profile of '{profile.User}' has no destination '{request.Requested}' (known: {string.Join(", ", profile.Entries.Select(e => e.Value.DestinationAddress is { } a ? $"{e.Key} ({a})" : e.Key))})");
             }
 
@@ -140,7 +141,7 @@ public sealed class ClientSessionActor : ReceiveActor
         {
             if (!answered && e is ChainException or OperationCanceledException)
             {
-                var code = e is ChainException chain ? chain.Code : "timeout";
+                var code = e is ChainException chain ? chain.Code : ErrorCodes.Timeout;
                 try
                 {
                     // The application hears the refusal even when the hand-shake timed out: a short grace to write it.

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using ActorVpn.Protocol;
 using ActorVpn.Topology;
 
 namespace ActorVpn.Client;
@@ -19,8 +20,8 @@ public sealed class HttpConnectFront : ILocalFront
     /// <summary>The HTTP status that says what a contract error code means to the application.</summary>
     public static (int Status, string Reason) StatusFor(string code) => code switch
     {
-        "unknown-user" or "untrusted-peer" or "certificate-revoked" or "certificate-expired" => (403, "Forbidden"),
-        "timeout" => (504, "Gateway Timeout"),
+        ErrorCodes.UnknownUser or ErrorCodes.UntrustedPeer or ErrorCodes.CertificateRevoked or ErrorCodes.CertificateExpired => (403, "Forbidden"),
+        ErrorCodes.Timeout => (504, "Gateway Timeout"),
         _ => (502, "Bad Gateway"),
     };
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ActorVpn.Protocol;
 
 namespace ActorVpn.Client;
 
@@ -39,13 +40,13 @@ public sealed class Socks5Front : ILocalFront
     public static byte ReplyFor(string code) => code switch
     {
         // The chain refused this user: it is not allowed to reach the destination.
-        "unknown-user" or "untrusted-peer" or "certificate-revoked" or "certificate-expired" => Reply.NotAllowedByRuleset,
+        ErrorCodes.UnknownUser or ErrorCodes.UntrustedPeer or ErrorCodes.CertificateRevoked or ErrorCodes.CertificateExpired => Reply.NotAllowedByRuleset,
 
         // No auth server knows a way to the destination (or this profile names none).
-        "unknown-destination" or "no-route" or "route-loop" => Reply.HostUnreachable,
+        ErrorCodes.UnknownDestination or ErrorCodes.NoRoute or ErrorCodes.RouteLoop => Reply.HostUnreachable,
 
         // A proxy or auth server on the way did not answer in time or at all.
-        "unreachable" or "timeout" => Reply.NetworkUnreachable,
+        ErrorCodes.Unreachable or ErrorCodes.Timeout => Reply.NetworkUnreachable,
         _ => Reply.GeneralFailure,
     };
 

@@ -3,7 +3,7 @@ using ActorVpn.AuthServers.Hosting;
 using ActorVpn.Messaging;
 using Akka.Actor;
 using Akka.Configuration;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Cluster;
 

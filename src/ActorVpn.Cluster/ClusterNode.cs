@@ -122,7 +122,7 @@ public sealed class ClusterNode : IAsyncDisposable
     /// cluster, the key secret when none is configured, and the client profiles of the topology's
     /// users this node registers (<c>DIR/profiles</c>). Null: none of these.
     /// </param>
-    public static async Task<ClusterNode> StartAsync(Config config, TopologyModel? topology = null, IHandOffInterceptor? interceptor = null,
+    public static async Task<ClusterNode> StartAsync(Config config, TopologyModel? topology = null,
         Func<string, string?>? environment = null, string? dataDirectory = null)
     {
         var options = NodeOptions.FromConfig(config);
@@ -155,7 +155,7 @@ public sealed class ClusterNode : IAsyncDisposable
             system.ActorOf(RevocationRelay.Props(), RevocationRelay.Name); // before any group: no revocation goes unannounced
             // Administrative messages only from this node or from members whose roles may send them.
             authServers = authServers with { Admission = AdminSenders.For(system, AdminSenders.FromConfig(config)) };
-            var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal), interceptor);
+            var routes = GroupPlacement.Start(system, topology, authServers, options.Groups.ToHashSet(StringComparer.Ordinal));
             var settings = DataPlaneSettings.FromConfig(config);
             var specs = options.Proxies.Select(topology.Proxy).ToList();
             var proxies = system.ActorOf(Props.Create(() => new NodeProxies(specs, routes, settings, advertise)), "proxies");

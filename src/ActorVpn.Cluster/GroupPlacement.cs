@@ -52,12 +52,12 @@ public static class GroupPlacement
     /// to every auth server of the topology; returns the routes by server name.
     /// </summary>
     public static IReadOnlyDictionary<string, IActorRef> Start(ActorSystem system, TopologyModel topology, AuthServerSettings settings,
-        IReadOnlySet<string> hostedGroups, IHandOffInterceptor? interceptor = null)
+        IReadOnlySet<string> hostedGroups)
     {
         foreach (var root in topology.Roots.Where(r => hostedGroups.Contains(r.Name)))
         {
             var managerSettings = ClusterSingletonManagerSettings.Create(system).WithRole(RoleOf(root.Name)).WithSingletonName(root.Name);
-            system.ActorOf(ClusterSingletonManager.Props(GroupHost.Props(AuthServerActor.Props(root, topology, settings, interceptor), root.Name),
+            system.ActorOf(ClusterSingletonManager.Props(GroupHost.Props(AuthServerActor.Props(root, topology, settings), root.Name),
                     PoisonPill.Instance, managerSettings),
                 ManagerName(root.Name));
         }

@@ -1,9 +1,9 @@
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Messaging;
+using ActorVpn.Protocol;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 using static ActorVpn.Proxies.ProxyProtocol;
 
 namespace ActorVpn.Cluster;

@@ -56,17 +56,11 @@ internal static class CertificateCheck
         }
 
         // 4. Valid now (the leaf and the anchor)? Never remembered: checked on every call.
-        if (nowUtc < presented.NotBeforeUtc || nowUtc < knownAnchor.NotBeforeUtc)
-        {
-            return CertificateVerdict.NotYetValid;
-        }
-
-        if (nowUtc > presented.NotAfterUtc || nowUtc > knownAnchor.NotAfterUtc)
-        {
-            return CertificateVerdict.Expired;
-        }
-
-        return CertificateVerdict.Valid;
+        var leaf = presented.ValidityAt(now);
+        var issuer = knownAnchor.ValidityAt(now);
+        return leaf == CertificateVerdict.NotYetValid || issuer == CertificateVerdict.NotYetValid ? CertificateVerdict.NotYetValid
+            : leaf == CertificateVerdict.Expired || issuer == CertificateVerdict.Expired ? CertificateVerdict.Expired
+            : CertificateVerdict.Valid;
     }
 
     /// <summary>Steps 1-3, everything but time: the part of a verdict that the DER bytes alone decide.</summary>

@@ -70,7 +70,16 @@ public sealed class KnownCertificate
     public static int CachedCount => Cache.Count;
 
     /// <summary>Valid at <paramref name="now"/> by its own validity period (nothing else is checked).</summary>
-    public bool IsCurrent(DateTimeOffset now) => now.UtcDateTime >= NotBeforeUtc && now.UtcDateTime <= NotAfterUtc;
+    public bool IsCurrent(DateTimeOffset now) => ValidityAt(now) == CertificateVerdict.Valid;
+
+    /// <summary>
+    /// Where <paramref name="now"/> falls in the validity period: X.509 (RFC 5280, 4.1.2.5) makes a certificate valid from
+    /// NotBefore through NotAfter, both inclusive. The one time check of every certificate (no caller compares the bounds itself).
+    /// </summary>
+    public CertificateVerdict ValidityAt(DateTimeOffset now) =>
+        now.UtcDateTime < NotBeforeUtc ? CertificateVerdict.NotYetValid
+        : now.UtcDateTime > NotAfterUtc ? CertificateVerdict.Expired
+        : CertificateVerdict.Valid;
 
     /// <summary>Reads exactly one DER certificate (as <see cref="CertificateText.FromDer"/>), parsing it only the first time.</summary>
     /// <exception cref="CredentialException">Not a DER certificate, or trailing bytes.</exception>

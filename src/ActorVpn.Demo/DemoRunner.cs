@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
 using ActorVpn.Hosting;
+using ActorVpn.Protocol;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;

@@ -4,7 +4,7 @@ using ActorVpn.AuthServers.Hosting;
 using ActorVpn.Credentials;
 using ActorVpn.Topology;
 using Akka.Actor;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Hosting;
 
@@ -36,12 +36,12 @@ public sealed class ControlPlane
     public IActorRef Guardian { get; private set; } = ActorRefs.Nobody;
 
     public static async Task<ControlPlane> StartAsync(ActorSystem system, TopologyModel topology, AuthServerSettings settings,
-        IHandOffInterceptor? interceptor = null, TimeSpan? askTimeout = null)
+        TimeSpan? askTimeout = null)
     {
         var plane = new ControlPlane(system, topology, askTimeout ?? TimeSpan.FromSeconds(30));
         // Requests caught in an auth server that fails for the store get a prompt answer, not an ask timeout.
         system.ActorOf(StoreFailureAnswerer.Props(), StoreFailureAnswerer.Name);
-        plane.Guardian = system.ActorOf(AuthServersGuardian.Props(topology, settings, interceptor), AuthServersGuardian.Name);
+        plane.Guardian = system.ActorOf(AuthServersGuardian.Props(topology, settings), AuthServersGuardian.Name);
         await plane.Guardian.Ask<ActorIdentity>(new Identify(null), plane._askTimeout);
         var identities = await plane.IdentitiesAsync();
         await plane.DistributeCredentialsAsync(identities);

@@ -1,8 +1,8 @@
 using ActorVpn.AuthServers;
 using ActorVpn.AuthServers.State;
 using Akka.Actor;
-using static ActorVpn.AuthServers.AuthServerAdmin;
 using static ActorVpn.AuthServers.KeyRotationProtocol;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Hosting;
 

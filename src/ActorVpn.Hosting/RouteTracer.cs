@@ -1,10 +1,10 @@
 using System.Text.Json;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.Hosting;
+using ActorVpn.Protocol;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Protocol.ClientAuthProtocol;
 
 namespace ActorVpn.Hosting;
 

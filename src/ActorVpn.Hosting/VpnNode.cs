@@ -41,7 +41,7 @@ public sealed class VpnNode : IAsyncDisposable
 
     /// <param name="proxiesNotStarted">Proxies of the topology this node does not run (tests: a proxy whose host is down, never enrolled).</param>
     public static async Task<VpnNode> StartAsync(TopologyModel topology, Config? overrides = null, IReadOnlyList<string>? concerns = null,
-        IHandOffInterceptor? interceptor = null, TimeProvider? clock = null, string? dataDirectory = null, IReadOnlyCollection<string>? proxiesNotStarted = null)
+        TimeProvider? clock = null, string? dataDirectory = null, IReadOnlyCollection<string>? proxiesNotStarted = null)
     {
         var started = topology.Proxies.Where(p => proxiesNotStarted?.Contains(p.Name) != true).ToList();
         // The durable store (SQLite under dataDirectory, or PostgreSQL) and the key secret: DurableStore.
@@ -52,7 +52,7 @@ public sealed class VpnNode : IAsyncDisposable
         {
             // The audit trail first, so it hears the first session attempt.
             Audit.AuditTrail.Start(system, config);
-            var control = await ControlPlane.StartAsync(system, topology, authServers, interceptor);
+            var control = await ControlPlane.StartAsync(system, topology, authServers);
             var settings = DataPlaneSettings.FromConfig(config);
             var proxies = system.ActorOf(Props.Create(() => new ProxiesGuardian(started, control, settings)), "proxies");
             await proxies.Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(10)); // its children exist from here on

@@ -25,7 +25,7 @@ public sealed class ActorVpnSerializer(ExtendedActorSystem system) : SerializerW
 
     public override int Identifier => 4711;
 
-    public override string Manifest(object o) => PersistedManifests.Of(o.GetType()) ?? ManifestOf(o.GetType());
+    public override string Manifest(object o) => PersistedManifests.Of(o.GetType()) ?? WireNameAttribute.Of(o.GetType()) ?? ManifestOf(o.GetType());
 
     public static string ManifestOf(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
 
@@ -37,7 +37,7 @@ public sealed class ActorVpnSerializer(ExtendedActorSystem system) : SerializerW
 
     private static Type Resolve(string manifest) => Types.GetOrAdd(manifest, static m =>
     {
-        var type = PersistedManifests.TypeOf(m) ?? Type.GetType(m, throwOnError: false);
+        var type = PersistedManifests.TypeOf(m) ?? Type.GetType(m, throwOnError: false) ?? WireNameAttribute.TypeOf(m);
         return type is not null && typeof(IActorVpnMessage).IsAssignableFrom(type) && !type.IsAbstract
             ? type
             : throw new SerializationException($"'{m}' is not an ActorVpn message type");

@@ -8,7 +8,7 @@ using ActorVpn.Wire;
 using ActorVpn.Wire.Admission;
 using Akka.Actor;
 using Akka.Event;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 using static ActorVpn.Proxies.ProxyProtocol;
 
 namespace ActorVpn.Proxies;

@@ -1,5 +1,6 @@
 using ActorVpn.Observability.Metrics;
 using ActorVpn.Observability.Tracing;
+using ActorVpn.Protocol;
 using ActorVpn.Wire;
 using Akka.Actor;
 using Akka.Event;
@@ -11,7 +12,7 @@ namespace ActorVpn.Proxies;
 public sealed partial class ProxyConnectionActor
 {
     private void UnexpectedFrame(FrameRead read, string expected) =>
-        Refuse("protocol-error", "Fig. 6", _proxy.Name, $"unexpected {read.Message.GetType().Name} while waiting for {expected}");
+        Refuse(ErrorCodes.ProtocolError, "Fig. 6", _proxy.Name, $"unexpected {read.Message.GetType().Name} while waiting for {expected}");
 
     private void OnLifetimeOver()
     {
@@ -69,14 +70,14 @@ public sealed partial class ProxyConnectionActor
     {
         var reason = cause is FrameException frame ? $"bad frame ({frame.Error}): {frame.Message}" : cause.Message;
         Counters.Refused = true;
-        var why = cause is FrameException && failureKind != "tls-handshake" ? "protocol-error" : failureKind;
+        var why = cause is FrameException && failureKind != "tls-handshake" ? ErrorCodes.ProtocolError : failureKind;
         VpnMetrics.HandshakeRefused(_proxy.Name, why);
         Spans.Fail(_hopSpan, why, reason);
-        _audit.Refused(cause is FrameException ? "protocol-error" : "unreachable", _proxy.Name, $"{step}: {reason}");
+        _audit.Refused(cause is FrameException ? ErrorCodes.ProtocolError : ErrorCodes.Unreachable, _proxy.Name, $"{step}: {reason}");
         _log.Info("{0}: session {1} closed at {2} (stage {3}): {4}", _proxy.Name, Counters.Id, step, _stage, reason);
         if (cause is FrameException && _tls is not null)
         {
-            Write(new Refused("protocol-error", step, _proxy.Name, reason), step, then: () => Context.Stop(Self));
+            Write(new Refused(ErrorCodes.ProtocolError, step, _proxy.Name, reason), step, then: () => Context.Stop(Self));
             return;
         }
 

@@ -2,16 +2,16 @@ using System.Diagnostics;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Observability.Logging;
 using ActorVpn.Observability.Metrics;
 using ActorVpn.Observability.Tracing;
+using ActorVpn.Protocol;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using ActorVpn.Wire.Admission;
 using Akka.Actor;
 using Akka.Event;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Protocol.ClientAuthProtocol;
 using static ActorVpn.Proxies.ProxyProtocol;
 
 namespace ActorVpn.Proxies;
@@ -107,7 +107,7 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
             Spans.Stop(_relaySpan);
         }
 
-        Spans.Fail(_hopSpan, "unreachable", $"the connection closed at stage {_stage}"); // a no-op once the hop span ended
+        Spans.Fail(_hopSpan, ErrorCodes.Unreachable, $"the connection closed at stage {_stage}"); // a no-op once the hop span ended
         if (_established)
         {
             VpnMetrics.SessionsActive.Add(-1, new KeyValuePair<string, object?>(VpnMetrics.Proxy, _proxy.Name));
@@ -158,7 +158,7 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
     {
         Receive<FrameRead>(read => read.Message is AuthRequest request, read => OnAuthRequest((AuthRequest)read.Message));
         Receive<FrameRead>(read => UnexpectedFrame(read, "an authentication request"));
-        Handshaking("unreachable");
+        Handshaking(ErrorCodes.Unreachable);
     }
 
     /// <summary>Fig. 6 steps 602-604: this proxy's own auth server judges the certificate.</summary>
@@ -166,7 +166,7 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
     {
         Receive<ClientAuthenticated>(OnAuthenticated);
         Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message, refused.VerifiedUser));
-        Handshaking("unreachable");
+        Handshaking(ErrorCodes.Unreachable);
     }
 
     /// <summary>Fig. 6 step 607: "connect onwards" to the next hop of the route, or to the destination at the exit proxy.</summary>
@@ -175,14 +175,14 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
         Receive<FrameRead>(read => read.Message is ConnectOnwards, read => OnConnectOnwards((ConnectOnwards)read.Message));
         Receive<FrameRead>(read => read.Message is ConnectDestination, read => OnConnectDestination((ConnectDestination)read.Message));
         Receive<FrameRead>(read => UnexpectedFrame(read, "a connect request"));
-        Handshaking("unreachable");
+        Handshaking(ErrorCodes.Unreachable);
     }
 
     /// <summary>Fig. 6 step 608: connecting onwards.</summary>
     private void ConnectingOnwards()
     {
         Receive<OnwardConnected>(OnOnwardConnected);
-        Handshaking("unreachable");
+        Handshaking(ErrorCodes.Unreachable);
     }
 
     /// <summary>Fig. 6 steps 608/609: bytes move in the relay until one side closes; the handshake is over, so nothing is refused any more.</summary>
@@ -365,8 +365,8 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
                 UnbecomeStacked();
                 done.Then();
             });
-            Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause, "unreachable"));
-            Receive<HandshakeDeadline>(_ => Abort("Fig. 6", new TimeoutException("handshake deadline while writing"), "unreachable"));
+            Receive<StepFailed>(failed => Abort(failed.Step, failed.Cause, ErrorCodes.Unreachable));
+            Receive<HandshakeDeadline>(_ => Abort("Fig. 6", new TimeoutException("handshake deadline while writing"), ErrorCodes.Unreachable));
             Receive<CloseSession>(_ => Context.Stop(Self));
             Receive<SessionLifetimeOver>(_ => Context.Stop(Self));
             Receive<GetProxyStatus>(_ => Sender.Tell(View()));

@@ -1,9 +1,10 @@
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Cluster;
+using ActorVpn.Protocol;
 using Akka.Actor;
 using Akka.Remote;
 using Akka.Remote.Transport;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Testing;
 

@@ -1,6 +1,6 @@
 using ActorVpn.Proxies;
 using Akka.Actor;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Testing;
 

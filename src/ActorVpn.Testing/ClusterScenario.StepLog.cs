@@ -1,5 +1,6 @@
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
+using ActorVpn.Protocol;
 using Akka.Actor;
 
 namespace ActorVpn.Testing;

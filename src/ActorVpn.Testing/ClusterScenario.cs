@@ -6,13 +6,14 @@ using ActorVpn.Client;
 using ActorVpn.Cluster;
 using ActorVpn.Demo;
 using ActorVpn.Hosting;
+using ActorVpn.Protocol;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Remote;
 using Akka.Remote.Transport;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Testing;
 
@@ -147,9 +148,10 @@ public sealed partial class ClusterScenario : IAsyncDisposable
                     {{store}}
                     {{Tuning}}
                     """);
-                var node = await ClusterNode.StartAsync(ClusterNode.LoadConfig(overrides: overrides, environment: _ => null), topology, faults, _ => null);
+                var node = await ClusterNode.StartAsync(ClusterNode.LoadConfig(overrides: overrides, environment: _ => null), topology, _ => null);
                 started[names[i]] = node;
                 log.Attach(node.System);
+                HandOffFaults.Install(node.System, faults);
                 if (seed is null)
                 {
                     node.Cluster.Join(node.Cluster.SelfAddress);

@@ -1,4 +1,5 @@
 using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 
 namespace ActorVpn.Testing;
 

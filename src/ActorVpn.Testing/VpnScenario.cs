@@ -5,11 +5,12 @@ using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
 using ActorVpn.Demo;
 using ActorVpn.Hosting;
+using ActorVpn.Protocol;
 using ActorVpn.Proxies;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Testing;
 
@@ -86,7 +87,8 @@ public sealed class VpnScenario : IAsyncDisposable
         try
         {
             var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\n" + (options.Config ?? string.Empty));
-            var node = await VpnNode.StartAsync(topology, config, interceptor: faults, clock: options.Clock, proxiesNotStarted: options.ProxiesNotStarted);
+            var node = await VpnNode.StartAsync(topology, config, clock: options.Clock, proxiesNotStarted: options.ProxiesNotStarted);
+            HandOffFaults.Install(node.System, faults); // the harness's hook: no production Props carries it
             return new VpnScenario(node, destinations, faults, options.Clock, options.ProxiesNotStarted);
         }
         catch

@@ -1,4 +1,4 @@
-using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 using ActorVpn.Testing;
 using Xunit;
 

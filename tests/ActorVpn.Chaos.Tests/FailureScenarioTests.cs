@@ -1,7 +1,8 @@
 using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 using ActorVpn.Testing;
 using Xunit;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Protocol.ClientAuthProtocol;
 
 namespace ActorVpn.Chaos.Tests;
 

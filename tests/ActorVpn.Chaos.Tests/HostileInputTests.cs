@@ -1,14 +1,14 @@
 using System.Net.Security;
 using System.Net.Sockets;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
+using ActorVpn.Protocol;
 using ActorVpn.Testing;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using FsCheck.Xunit;
 using Xunit;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
-using static ActorVpn.AuthServers.HandOff.HandOffProtocol;
+using static ActorVpn.Protocol.ClientAuthProtocol;
+using static ActorVpn.Protocol.HandOffProtocol;
 
 namespace ActorVpn.Chaos.Tests;
 

@@ -1,7 +1,7 @@
-using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 using ActorVpn.Testing;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Chaos.Tests;
 

@@ -7,7 +7,7 @@ using Akka.Cluster;
 using Akka.Configuration;
 using Akka.TestKit;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Cluster.Tests;
 

@@ -10,7 +10,7 @@ using Akka.Cluster;
 using Akka.Configuration;
 using Xunit;
 using Xunit.Abstractions;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Cluster.Tests;
 

@@ -6,7 +6,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Configuration;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Cluster.Tests;
 

@@ -36,6 +36,7 @@ public sealed class SerializerRoundTripTests : IDisposable
     {
         var assemblies = AllMessageTypes().Select(t => t.Assembly.GetName().Name).Distinct().ToList();
         Assert.Contains("ActorVpn.AuthServers", assemblies);
+        Assert.Contains("ActorVpn.Protocol", assemblies);
         Assert.Contains("ActorVpn.Proxies", assemblies);
     }
 

@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Hosting.Audit;
 using ActorVpn.OperatorConsole.Client;
 using ActorVpn.Testing;

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
 using ActorVpn.OperatorConsole.Client;
+using ActorVpn.Protocol;
 using Xunit;
 
 namespace ActorVpn.OperatorConsole.Tests;

@@ -1,9 +1,10 @@
 using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 using Akka.Actor;
 using Xunit;
 using Xunit.Abstractions;
-using static ActorVpn.AuthServers.AuthServerAdmin;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Protocol.AuthServerAdmin;
+using static ActorVpn.Protocol.ClientAuthProtocol;
 
 namespace ActorVpn.ControlPlane.Tests;
 

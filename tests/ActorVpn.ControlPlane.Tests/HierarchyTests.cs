@@ -1,10 +1,10 @@
 using System.Text;
 using ActorVpn.AuthServers;
-using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 using Akka.Actor;
 using Xunit;
 using Xunit.Abstractions;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Protocol.ClientAuthProtocol;
 
 namespace ActorVpn.ControlPlane.Tests;
 

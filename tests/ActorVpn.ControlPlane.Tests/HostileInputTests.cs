@@ -1,11 +1,11 @@
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Credentials;
+using ActorVpn.Protocol;
 using Akka.Actor;
 using Xunit;
 using Xunit.Abstractions;
-using static ActorVpn.AuthServers.AuthServerAdmin;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
-using static ActorVpn.AuthServers.HandOff.HandOffProtocol;
+using static ActorVpn.Protocol.AuthServerAdmin;
+using static ActorVpn.Protocol.ClientAuthProtocol;
+using static ActorVpn.Protocol.HandOffProtocol;
 
 namespace ActorVpn.ControlPlane.Tests;
 

@@ -1,8 +1,8 @@
-using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 using Xunit;
 using Xunit.Abstractions;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
-using static ActorVpn.AuthServers.HandOff.PatentStep;
+using static ActorVpn.Protocol.ClientAuthProtocol;
+using static ActorVpn.Protocol.PatentStep;
 
 namespace ActorVpn.ControlPlane.Tests;
 

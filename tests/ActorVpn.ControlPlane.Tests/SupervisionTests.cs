@@ -1,4 +1,5 @@
 using ActorVpn.AuthServers.HandOff;
+using ActorVpn.Protocol;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -1,14 +1,15 @@
 using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.Hosting;
 using ActorVpn.Hosting;
+using ActorVpn.Protocol;
 using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.TestKit;
 using Xunit;
 using Xunit.Abstractions;
-using static ActorVpn.AuthServers.AuthServerAdmin;
-using static ActorVpn.AuthServers.HandOff.ClientAuthProtocol;
+using static ActorVpn.Protocol.AuthServerAdmin;
+using static ActorVpn.Protocol.ClientAuthProtocol;
 using ControlPlaneHost = ActorVpn.Hosting.ControlPlane;
 
 namespace ActorVpn.ControlPlane.Tests;
@@ -56,7 +57,12 @@ public sealed class TestPlane : IDisposable
         var kit = new Akka.TestKit.Xunit2.TestKit(layered, "avpn-test", output);
         try
         {
-            var plane = await ControlPlaneHost.StartAsync(kit.Sys, model, settings, interceptor, askTimeout: Patience);
+            if (interceptor is not null)
+            {
+                HandOffFaults.Install(kit.Sys, interceptor);
+            }
+
+            var plane = await ControlPlaneHost.StartAsync(kit.Sys, model, settings, askTimeout: Patience);
             await plane.EnrollStandInProxiesAsync(except: unenrolled);
             await plane.RegisterTopologyUsersAsync();
             return new TestPlane(kit, plane, settings, layered);

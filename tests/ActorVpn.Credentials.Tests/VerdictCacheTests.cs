@@ -28,6 +28,20 @@ public sealed class VerdictCacheTests
     }
 
     [Fact]
+    public void A_certificate_is_valid_through_its_NotAfter_instant_and_expired_one_tick_later()
+    {
+        using var authority = Authority();
+        using var cert = IssueFresh(authority, CertificateKind.User, "alice", Now.AddHours(-1), Now.AddHours(1));
+        var known = KnownCertificate.Read(cert.RawData);
+        var notAfter = new DateTimeOffset(known.NotAfterUtc, TimeSpan.Zero);
+
+        Assert.True(known.IsCurrent(notAfter));
+        Assert.Equal(CertificateVerdict.Valid, authority.Verify(known, CertificateKind.User, notAfter));
+        Assert.False(known.IsCurrent(notAfter.AddTicks(1)));
+        Assert.Equal(CertificateVerdict.Expired, authority.Verify(known, CertificateKind.User, notAfter.AddTicks(1)));
+    }
+
+    [Fact]
     public void A_certificate_with_a_tampered_signature_is_not_served_the_genuine_ones_verdict()
     {
         using var authority = Authority();

@@ -10,7 +10,7 @@ using ActorVpn.Wire;
 using Akka.Actor;
 using Akka.Configuration;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.DataPlane.Tests;
 

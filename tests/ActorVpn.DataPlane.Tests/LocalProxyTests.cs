@@ -6,7 +6,7 @@ using ActorVpn.Client;
 using ActorVpn.Hosting;
 using ActorVpn.Topology;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.DataPlane.Tests;
 

@@ -2,7 +2,7 @@ using ActorVpn.Proxies;
 using ActorVpn.Topology;
 using Akka.TestKit.Xunit2;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.DataPlane.Tests;
 

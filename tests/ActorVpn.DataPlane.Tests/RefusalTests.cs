@@ -3,14 +3,14 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
 using ActorVpn.Credentials;
+using ActorVpn.Protocol;
 using ActorVpn.Testing;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.DataPlane.Tests;
 

@@ -1,13 +1,13 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Client;
+using ActorVpn.Protocol;
 using ActorVpn.Testing;
 using ActorVpn.Topology;
 using ActorVpn.Wire;
 using ActorVpn.Wire.Tests;
 using Xunit;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.DataPlane.Tests;
 

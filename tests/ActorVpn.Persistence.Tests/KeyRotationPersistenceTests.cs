@@ -1,7 +1,7 @@
 using ActorVpn.AuthServers;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Hosting;
+using ActorVpn.Protocol;
 using Xunit;
 
 namespace ActorVpn.Persistence.Tests;

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using ActorVpn.AuthServers;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Credentials;
 using ActorVpn.Hosting;
+using ActorVpn.Protocol;
 using Akka.Persistence;
 using Xunit;
 using Xunit.Abstractions;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Persistence.Tests;
 

@@ -5,7 +5,7 @@ using ActorVpn.Topology;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.Persistence.Tests;
 

@@ -1,3 +1,6 @@
+using ActorVpn.Protocol;
+using Akka.Actor;
+
 namespace ActorVpn.AuthServers.HandOff;
 
 /// <summary>What an auth server does when it reaches a step; a test harness chooses, production always continues.</summary>
@@ -41,3 +44,26 @@ public interface IHandOffInterceptor
 
 /// <summary>The exception an injected <see cref="StepAction.Crash"/> throws.</summary>
 public sealed class InjectedFaultException(string message) : Exception(message);
+
+/// <summary>
+/// Where a test harness installs its <see cref="IHandOffInterceptor"/> for one actor system. Production never installs
+/// one, so no production <c>Props</c> carries a test hook: every auth server of the system asks this extension at each
+/// step, and without an interceptor it continues.
+/// </summary>
+public sealed class HandOffFaults : IExtension
+{
+    private volatile IHandOffInterceptor? _interceptor;
+
+    public static HandOffFaults For(ActorSystem system) => system.WithExtension<HandOffFaults, HandOffFaultsProvider>();
+
+    /// <summary>Every auth server of <paramref name="system"/> asks <paramref name="interceptor"/> at each step from now on.</summary>
+    public static void Install(ActorSystem system, IHandOffInterceptor interceptor) => For(system)._interceptor = interceptor;
+
+    /// <summary>What to do at <paramref name="step"/>: the installed interceptor's answer, else continue.</summary>
+    public StepDecision OnStep(HandOffStepReached step) => _interceptor?.OnStep(step) ?? StepDecision.Continue;
+}
+
+public sealed class HandOffFaultsProvider : ExtensionIdProvider<HandOffFaults>
+{
+    public override HandOffFaults CreateExtension(ExtendedActorSystem system) => new();
+}

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ActorVpn.Observability.Metrics;
 using ActorVpn.Observability.Tracing;
+using ActorVpn.Protocol;
 
 namespace ActorVpn.AuthServers.HandOff;
 

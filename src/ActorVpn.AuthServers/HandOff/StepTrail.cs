@@ -1,3 +1,5 @@
+using ActorVpn.Protocol;
+
 namespace ActorVpn.AuthServers.HandOff;
 
 /// <summary>

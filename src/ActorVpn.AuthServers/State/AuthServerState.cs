@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Numerics;
-using System.Security.Cryptography.X509Certificates;
 using ActorVpn.Credentials;
 
 namespace ActorVpn.AuthServers.State;
@@ -98,11 +97,10 @@ public sealed record AuthServerState(
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt.GetType().Name, "unknown auth-server event"),
     };
 
-    /// <summary>Fig. 8 step 801 (yes-branch) after the signature check: is this certificate still good for its user?</summary>
-    public UserCertificateStanding StandingOf(X509Certificate2 certificate) =>
-        StandingOf(CertificateFacts.SubjectName(certificate), SerialOf(certificate));
-
-    /// <summary>Checked on every hand-off against the current state, so a revocation bites at once.</summary>
+    /// <summary>
+    /// Fig. 8 step 801 (yes-branch) after the signature check: is this certificate still good for its user? Checked on every
+    /// hand-off against the current state, so a revocation bites at once.
+    /// </summary>
     public UserCertificateStanding StandingOf(KnownCertificate certificate) =>
         StandingOf(certificate.SubjectName ?? string.Empty, SerialOf(certificate.SerialNumber.Span));
 
@@ -123,8 +121,6 @@ public sealed record AuthServerState(
 
     /// <summary>Read from the DER alone: replaying 10,000 registrations must not load 10,000 certificates.</summary>
     public static string SerialOf(byte[] certificateDer) => SerialOf(CertificateFacts.SerialNumberOf(certificateDer).Span);
-
-    public static string SerialOf(X509Certificate2 certificate) => SerialOf(certificate.SerialNumberBytes.Span);
 
     private static string SerialOf(ReadOnlySpan<byte> serialNumber) =>
         new BigInteger(serialNumber, isUnsigned: true, isBigEndian: true).ToString("x");

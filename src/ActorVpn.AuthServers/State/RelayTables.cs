@@ -23,8 +23,6 @@ public sealed class RelayTables(AuthServerSpec spec, TopologyModel topology)
 {
     public string Name => spec.Name;
 
-    public string? UpperServer => spec.Parent;
-
     /// <summary>Fig. 2 (steps 802 / 902), falling back to Fig. 4 (steps 803 / 903-904).</summary>
     public NextHop NextFor(string destination) => spec.Routes.TryGetValue(destination, out var target)
         ? target switch
@@ -44,6 +42,4 @@ public sealed class RelayTables(AuthServerSpec spec, TopologyModel topology)
     public string DestinationAddress(string destination) => topology.Destinations[destination].ToString();
 
     public IReadOnlyList<AuthServerSpec> Members => topology.MembersOf(spec.Name);
-
-    public IReadOnlyList<string> Trusts => spec.Trusts;
 }

@@ -1,7 +1,7 @@
 using ActorVpn.AuthServers;
 using ActorVpn.Hosting;
 using Akka.Actor;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using static ActorVpn.Protocol.AuthServerAdmin;
 using static ActorVpn.Proxies.ProxyProtocol;
 
 namespace ActorVpn.OperatorConsole.Commands;

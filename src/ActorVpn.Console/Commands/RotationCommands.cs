@@ -2,8 +2,8 @@ using System.Text;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Hosting;
 using Akka.Actor;
-using static ActorVpn.AuthServers.AuthServerAdmin;
 using static ActorVpn.AuthServers.KeyRotationProtocol;
+using static ActorVpn.Protocol.AuthServerAdmin;
 using static ActorVpn.Proxies.ProxyProtocol;
 
 namespace ActorVpn.OperatorConsole.Commands;

@@ -1,9 +1,9 @@
 using System.Text.Json;
 using ActorVpn.AuthServers;
-using ActorVpn.AuthServers.HandOff;
 using ActorVpn.Hosting;
-using static ActorVpn.AuthServers.AuthServerAdmin;
+using ActorVpn.Protocol;
 using static ActorVpn.OperatorConsole.Commands.ConsoleCommands;
+using static ActorVpn.Protocol.AuthServerAdmin;
 
 namespace ActorVpn.OperatorConsole.Commands;
 

@@ -1,4 +1,4 @@
-namespace ActorVpn.AuthServers.HandOff;
+namespace ActorVpn.Protocol;
 
 /// <summary>
 /// The flow-chart steps of the patent that an auth server performs (see docs/patent.md).

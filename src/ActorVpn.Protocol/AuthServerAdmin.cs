@@ -1,8 +1,9 @@
 using ActorVpn.Messaging;
 
-namespace ActorVpn.AuthServers;
+namespace ActorVpn.Protocol;
 
 /// <summary>Administration of one auth server: registration, revocation, trust bootstrap, enrolment, inspection.</summary>
+[WireName("ActorVpn.AuthServers", "ActorVpn.AuthServers")]
 public static class AuthServerAdmin
 {
     /// <summary>Register a user here, at its home server, and issue certificate 1 for its public key (【0012】).</summary>
