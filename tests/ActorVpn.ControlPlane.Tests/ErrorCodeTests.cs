@@ -239,7 +239,10 @@ public sealed class ErrorCodeTests(ITestOutputHelper output)
     [Fact]
     public async Task Server_that_does_not_answer_in_time_is_reported_as_timeout()
     {
-        using var p = await TestPlane.StartAsync(output, config: "actorvpn.auth-server.handoff-timeout = 1s",
+        // Each server gives the next one its remaining time less a twentieth (at least 50 ms): with 4 s, as4 gives up on
+        // as3 ~0.2 s before as2 gives up on as4, so a loaded machine that delays as4's answer by tens of milliseconds
+        // still sees as3 reported; with 1 s the gap is the 50 ms floor, which a busy test run can swallow.
+        using var p = await TestPlane.StartAsync(output, config: "actorvpn.auth-server.handoff-timeout = 4s",
             interceptor: Interceptor.Always("as3", PatentStep.Fig9Receive901, StepAction.Hang));
         AssertError(await Fails(p), ErrorCodes.Timeout, "as3", "as1", "as2", "as4", "as3");
         await AssertNothingHeldAsync(p);
