@@ -85,4 +85,30 @@ public sealed class ResumptionTests
             Assert.IsType<Refused>(await FrameCodec.ReadAsync(tls, deadline.Token));
         }
     }
+    [Fact]
+    public async Task A_request_pipelined_behind_a_refused_authentication_is_never_carried_out()
+    {
+        // The client writes its next request right behind its authentication request (one round trip saved per hop); a
+        // proxy must read it only once its auth server accepted the client (Fig. 6, step 607). Here nothing vouches for the
+        // client at proxy3, the exit: it refuses, closes, and never connects to the destination the request names.
+        await using var chain = await ChainFixture.StartAsync(3);
+        using var certificate = chain.Profile.CertificateWithKey();
+        using var deadline = new CancellationTokenSource(ChainFixture.Deadline);
+        var proxy3 = HostPort.Parse(chain.Node.ProxyAddresses["proxy3"]);
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(proxy3.Host, proxy3.Port, deadline.Token);
+        await using var transport = new NetworkStream(socket, ownsSocket: false);
+        await using var tls = await TlsHop.ConnectAsync(transport, TlsHop.ServerNameForHop(2), certificate, _ => true, deadline.Token);
+
+        var destinationConnections = chain.Echo.Connections;
+        await tls.WriteAsync((byte[])[.. FrameCodec.Encode(new AuthRequest(ChainFixture.Destination, HandOffId: null)),
+            .. FrameCodec.Encode(new ConnectDestination(ChainFixture.Destination))], deadline.Token);
+        await tls.FlushAsync(deadline.Token);
+
+        Assert.IsType<Refused>(await FrameCodec.ReadAsync(tls, deadline.Token));
+        var after = await Assert.ThrowsAnyAsync<Exception>(async () => await FrameCodec.ReadAsync(tls, deadline.Token));
+        Assert.True(after is FrameException or IOException, $"the proxy closed after refusing, it sent nothing more: {after}");
+        Assert.Equal(destinationConnections, chain.Echo.Connections);
+        Assert.DoesNotContain((await chain.ProxyStatusAsync("proxy3")).Sessions, s => s.User == ChainFixture.User);
+    }
 }
