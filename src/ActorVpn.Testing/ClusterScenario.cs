@@ -57,6 +57,7 @@ public sealed partial class ClusterScenario : IAsyncDisposable
           unreachable-nodes-reaper-interval = 200ms, retry-unsuccessful-join-after = 1s, seed-node-timeout = 2s
           failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 1s, expected-response-after = 200ms }
           split-brain-resolver.stable-after = 1s
+          down-removal-margin = 3s # stable-after + acceptable-heartbeat-pause + 1s: a group never runs on both sides of a split
           singleton.hand-over-retry-interval = 200ms
         }
         akka.coordinated-shutdown.phases.cluster-exiting.timeout = 2s

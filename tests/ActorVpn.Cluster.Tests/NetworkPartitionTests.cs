@@ -153,6 +153,9 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
               unreachable-nodes-reaper-interval = 200ms, retry-unsuccessful-join-after = 1s, seed-node-timeout = 2s
               failure-detector { heartbeat-interval = 200ms, acceptable-heartbeat-pause = 3s, expected-response-after = 200ms } # processes on a busy 2-core box
               split-brain-resolver.stable-after = 2s
+              # stable-after + acceptable-heartbeat-pause + 2s: the cut-off node decides stable-after after it saw its last
+              # peer unreachable, which can lag the majority's view by the heartbeat pause (see hocon/cluster.hocon)
+              down-removal-margin = 7s
               singleton.hand-over-retry-interval = 200ms
             }
             actorvpn.node { topology = "{{topology}}", {{hosts}}, health.port = 0, drain-period = 1s }

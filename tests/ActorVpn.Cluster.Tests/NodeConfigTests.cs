@@ -23,7 +23,7 @@ public sealed class NodeConfigTests
     };
 
     [Fact]
-    public void Environment_overrides_win_over_the_embedded_layers_and_the_operator_file()
+    public async Task Environment_overrides_win_over_the_embedded_layers_and_the_operator_file()
     {
         var file = Path.GetTempFileName();
         try
@@ -36,6 +36,21 @@ public sealed class NodeConfigTests
             Assert.Equal(["as1"], config.GetStringList("actorvpn.node.groups")); // from the file
             Assert.Equal("cluster", config.GetString("akka.actor.provider"));
             Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+            // The surviving side starts a downed node's groups only after the minority, whose decision can lag by the
+            // failure detector's pause, has stopped them: never before stable-after plus that pause.
+            var node = Akka.Actor.ActorSystem.Create("node-config-check", config);
+            try
+            {
+                var cluster = Akka.Cluster.Cluster.Get(node);
+                var margin = cluster.DowningProvider.DownRemovalMargin;
+                Assert.True(margin >= config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after")
+                    + cluster.Settings.FailureDetectorConfig.GetTimeSpan("acceptable-heartbeat-pause"),
+                    $"down-removal-margin {margin} is shorter than stable-after plus the heartbeat pause");
+            }
+            finally
+            {
+                await node.Terminate();
+            }
         }
         finally
         {

@@ -64,6 +64,7 @@ public sealed class DeployedCluster : IAsyncDisposable
 
         akka.cluster.failure-detector.acceptable-heartbeat-pause = 4s
         akka.cluster.split-brain-resolver.stable-after = 2s
+        akka.cluster.down-removal-margin = 8s # stable-after + acceptable-heartbeat-pause + 2s (see hocon/cluster.hocon)
         akka.cluster.seed-node-timeout = 5s
         actorvpn.node { drain-period = 5s, bootstrap-interval = 500ms }
         actorvpn.auth-server.handoff-timeout = 3s
