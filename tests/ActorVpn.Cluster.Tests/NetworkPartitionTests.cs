@@ -105,8 +105,7 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
 
         // Drop every packet between node2, which runs group as4, and the others, both ways: node2 is the minority.
         var clock = Stopwatch.StartNew();
-        lab.Cut(2, 1);
-        lab.Cut(2, 3);
+        lab.Isolate(2, 1, 3);
         await EventuallyAsync(async () => Assert.DoesNotContain(Member(lab, 2), await MembersAsync(console1)));
         var removed = clock.Elapsed;
         var exit = await node2.WaitForExitAsync(Generous); // downed by its own side's keep-majority: its group managers stop with it

@@ -8,7 +8,7 @@ namespace ActorVpn.Testing.Netns;
 /// processes (not Akka's throttler): one namespace per host, each with one address of a /24 in
 /// 198.18.0.0/15 (the benchmarking range, never routed) on a veth pair whose other end is on a
 /// bridge in the test's own namespace, which holds the <c>.1</c> address (so the test reaches every
-/// host). <see cref="Cut"/> drops the packets between two hosts with blackhole routes inside their
+/// host). <see cref="Isolate"/> drops the packets between a host and its peers with blackhole routes inside their
 /// namespaces; <see cref="Mend"/> lets them flow again. Everything is created here and removed on
 /// dispose. Needs root (<c>CAP_NET_ADMIN</c>) and the <c>ip</c> tool: see <see cref="WhyNotAvailable"/>.
 /// </summary>
@@ -120,11 +120,29 @@ public sealed class NetnsLab : IDisposable
         return wrapped;
     }
 
-    /// <summary>Drops every packet between hosts <paramref name="a"/> and <paramref name="b"/>, both ways (an established TCP connection goes silent, as behind a failed switch).</summary>
-    public void Cut(int a, int b)
+    /// <summary>
+    /// Cuts host <paramref name="host"/> off from every one of <paramref name="peers"/> at once, as one network failure does:
+    /// its own routes to all of them go in one <c>ip -batch</c> (so the peers never see it reachable from one and not
+    /// another, which the split-brain resolver would take for an indirectly connected node), then theirs back to it.
+    /// <see cref="Mend"/> undoes it pair by pair.
+    /// </summary>
+    public void Isolate(int host, params int[] peers)
     {
-        Ip("-n", NamespaceOf(a), "route", "add", "blackhole", $"{AddressOf(b)}/32");
-        Ip("-n", NamespaceOf(b), "route", "add", "blackhole", $"{AddressOf(a)}/32");
+        var batch = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(batch, peers.Select(peer => $"route add blackhole {AddressOf(peer)}/32"));
+            Ip("-n", NamespaceOf(host), "-batch", batch);
+        }
+        finally
+        {
+            File.Delete(batch);
+        }
+
+        foreach (var peer in peers)
+        {
+            Ip("-n", NamespaceOf(peer), "route", "add", "blackhole", $"{AddressOf(host)}/32");
+        }
     }
 
     /// <summary>Lets packets between hosts <paramref name="a"/> and <paramref name="b"/> flow again.</summary>
