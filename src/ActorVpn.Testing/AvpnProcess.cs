@@ -28,6 +28,20 @@ public sealed class AvpnProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>
+    /// A short excerpt of a node's output for a failure report: its last cluster membership and remoting lines, then its
+    /// last lines. A failure's report is read from the end of a CI log, where every node must still show.
+    /// </summary>
+    public string Excerpt(int membershipLines = 10, int lastLines = 6)
+    {
+        var lines = _output.ToArray();
+        var membership = lines.Where(line => MembershipWords.Any(word => line.Contains(word, StringComparison.Ordinal))).TakeLast(membershipLines);
+        return string.Join('\n', membership.Append("...").Concat(lines.TakeLast(lastLines)));
+    }
+
+    private static readonly string[] MembershipWords =
+        ["JOINING", "Welcome", "incarnation", "is Up", "to [Up]", "nreachable", "uarantin", "ssociat", "gated", "Couldn't join", "avpn:", "ERROR"];
+
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts <c>avpn</c> with <paramref name="args"/> and exactly the <c>AVPN_*</c> variables of <paramref name="environment"/>.</summary>

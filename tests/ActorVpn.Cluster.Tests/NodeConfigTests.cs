@@ -46,6 +46,8 @@ public sealed class NodeConfigTests
                 Assert.True(margin >= config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after")
                     + cluster.Settings.FailureDetectorConfig.GetTimeSpan("acceptable-heartbeat-pause"),
                     $"down-removal-margin {margin} is shorter than stable-after plus the heartbeat pause");
+                // A node that never joins stops, so its supervisor restarts it rather than keeping it unready for good.
+                Assert.Equal(TimeSpan.FromSeconds(60), cluster.Settings.ShutdownAfterUnsuccessfulJoinSeedNodes);
             }
             finally
             {

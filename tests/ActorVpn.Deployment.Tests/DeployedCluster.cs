@@ -257,7 +257,7 @@ public sealed class DeployedCluster : IAsyncDisposable
         }
     }
 
-    public string Diagnostics() => string.Join("\n", _processes.Select(p => $"--- {p.Key} stdout:\n{p.Value.Stdout}\n--- {p.Key} stderr:\n{p.Value.Stderr}"));
+    public string Diagnostics() => string.Join("\n", _processes.Select(p => $"--- {p.Key}{(p.Value.HasExited ? " (exited)" : "")}:\n{p.Value.Excerpt()}"));
 
     public async ValueTask DisposeAsync()
     {

@@ -134,7 +134,7 @@ public sealed class DeploymentTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_node_whose_store_never_answers_and_one_that_cannot_bind_exit_with_their_own_codes()
+    public async Task A_node_whose_store_never_answers_one_that_cannot_bind_and_one_no_seed_answers_exit_with_their_own_codes()
     {
         var dir = Path.Combine(Path.GetTempPath(), $"avpn-exit-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
@@ -163,6 +163,20 @@ public sealed class DeploymentTests(ITestOutputHelper output)
             taken.Start();
             using var noPort = AvpnProcess.Start(["node", "--config", config, "--data", Path.Combine(dir, "b"), "--console", "off"]);
             Assert.Equal(NodeExitCodes.FailedStart, await noPort.WaitForExitAsync(DeployedCluster.Generous));
+
+            // No seed node ever answers (a seed list without this node, none of them running): the node gives up
+            // after shutdown-after-unsuccessful-join-seed-nodes and exits for its supervisor to restart it.
+            var lonely = Path.Combine(dir, "lonely.hocon");
+            await File.WriteAllTextAsync(lonely, $$"""
+                akka.remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{FreePorts.Take()}} }
+                akka.cluster.seed-nodes = ["akka.tcp://actorvpn@127.0.0.1:{{FreePorts.Take()}}"]
+                akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = 3s
+                actorvpn.node { groups = [as1, as4], health.port = 0 }
+                """);
+            using var noSeed = AvpnProcess.Start(["node", "--config", lonely, "--data", Path.Combine(dir, "c"), "--console", "off"],
+                new Dictionary<string, string> { ["AVPN_KEY_SECRET"] = "s" });
+            Assert.Equal(NodeExitCodes.FailedStart, await noSeed.WaitForExitAsync(DeployedCluster.Generous));
+            Assert.Contains("stopped before joining the cluster", noSeed.Stderr, StringComparison.Ordinal);
         }
         finally
         {
