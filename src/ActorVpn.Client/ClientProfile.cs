@@ -35,12 +35,7 @@ public sealed record ClientProfile(
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>The user's certificate with its private key, as TLS presents it.</summary>
-    public X509Certificate2 CertificateWithKey()
-    {
-        using var certificate = CertificateText.FromPem(CertificatePem);
-        using var key = LeafKey.ImportPkcs8(CertificateText.PrivateKeyFromPem(PrivateKeyPem));
-        return key.AttachTo(certificate);
-    }
+    public X509Certificate2 CertificateWithKey() => LeafKey.CertificateWithKey(CertificatePem, PrivateKeyPem);
 
     public X509Certificate2 TrustAnchor() => CertificateText.FromPem(TrustAnchorPem);
 

@@ -16,12 +16,7 @@ public sealed record OperatorCredential(string Endpoint, string ConsoleAnchorPem
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public X509Certificate2 CertificateWithKey()
-    {
-        using var certificate = CertificateText.FromPem(CertificatePem);
-        using var key = LeafKey.ImportPkcs8(CertificateText.PrivateKeyFromPem(PrivateKeyPem));
-        return key.AttachTo(certificate);
-    }
+    public X509Certificate2 CertificateWithKey() => LeafKey.CertificateWithKey(CertificatePem, PrivateKeyPem);
 
     /// <summary>The credential as its file holds it (what <c>operator add</c> hands to the operator's side to save).</summary>
     public string ToFileText() => JsonSerializer.Serialize(new Stored(FormatVersion, this), Json);

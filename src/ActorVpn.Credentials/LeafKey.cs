@@ -16,6 +16,14 @@ public sealed class LeafKey : EcdsaKeyOwner
     /// <summary>Imports an unencrypted PKCS#8 ECDSA P-256 key; throws <see cref="CredentialException"/> otherwise.</summary>
     public static LeafKey ImportPkcs8(ReadOnlySpan<byte> pkcs8) => new(Profile.ImportP256Pkcs8(pkcs8));
 
+    /// <summary>A certificate and its private key from the PEM text of a profile file, as TLS presents them.</summary>
+    public static X509Certificate2 CertificateWithKey(string certificatePem, string privateKeyPem)
+    {
+        using var certificate = CertificateText.FromPem(certificatePem);
+        using var key = ImportPkcs8(CertificateText.PrivateKeyFromPem(privateKeyPem));
+        return key.AttachTo(certificate);
+    }
+
     /// <summary>A copy of <paramref name="certificate"/> with this private key attached, usable as an SslStream
     /// certificate. Throws <see cref="CredentialException"/> when the certificate is for another key.</summary>
     public X509Certificate2 AttachTo(X509Certificate2 certificate)

@@ -118,13 +118,7 @@ public sealed partial class ClusterScenario : IAsyncDisposable
         }
 
         options ??= new ClusterScenarioOptions();
-        var declared = TopologyLoader.LoadText(topologyText, "cluster scenario topology");
-        var destinations = declared.Destinations.Keys.ToDictionary(d => d, _ => new EchoServer(new HostPort("127.0.0.1", 0)), StringComparer.Ordinal);
-        var topology = new TopologyModel(declared.Source,
-            destinations.ToDictionary(d => d.Key, d => d.Value.Address, StringComparer.Ordinal),
-            declared.AuthServers,
-            declared.Proxies.Select(p => p with { Listen = new HostPort("127.0.0.1", 0) }).ToList(),
-            declared.Users);
+        var (topology, destinations) = ScenarioTopology.WithEchoDestinations(topologyText, "cluster scenario topology");
         var sqlite = options.Postgres is null ? Path.Combine(Path.GetTempPath(), $"actorvpn-scenario-{Guid.NewGuid():N}.db") : null;
         var store = options.Postgres is not null
             ? $"actorvpn.persistence {{ connection-string = \"{options.Postgres}\", key-secret = \"scenario\" }}"

@@ -76,13 +76,7 @@ public sealed class VpnScenario : IAsyncDisposable
     public static async Task<VpnScenario> StartAsync(string topologyText, ScenarioOptions? options = null)
     {
         options ??= new ScenarioOptions();
-        var declared = TopologyLoader.LoadText(topologyText, "scenario topology");
-        var destinations = declared.Destinations.Keys.ToDictionary(d => d, _ => new EchoServer(new HostPort("127.0.0.1", 0)), StringComparer.Ordinal);
-        var topology = new TopologyModel(declared.Source,
-            destinations.ToDictionary(d => d.Key, d => d.Value.Address, StringComparer.Ordinal),
-            declared.AuthServers,
-            declared.Proxies.Select(p => p with { Listen = new HostPort("127.0.0.1", 0) }).ToList(),
-            declared.Users);
+        var (topology, destinations) = ScenarioTopology.WithEchoDestinations(topologyText, "scenario topology");
         var faults = new FaultPlan();
         try
         {
