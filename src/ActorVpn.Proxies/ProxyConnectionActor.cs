@@ -164,8 +164,18 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
     /// <summary>Fig. 6 steps 602-604: this proxy's own auth server judges the certificate.</summary>
     private void AskingAuthServer()
     {
-        Receive<ClientAuthenticated>(OnAuthenticated);
-        Receive<ClientRefused>(refused => Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message, refused.VerifiedUser));
+        Receive<ClientAuthenticated>(authenticated =>
+        {
+            Timers.Cancel(nameof(AuthAnswerOverdue));
+            OnAuthenticated(authenticated);
+        });
+        Receive<ClientRefused>(refused =>
+        {
+            Timers.Cancel(nameof(AuthAnswerOverdue));
+            Refuse(refused.Error.Code, refused.Error.Step, refused.Error.At, refused.Error.Message, refused.VerifiedUser);
+        });
+        Receive<AuthAnswerOverdue>(_ => Abort("Fig. 6, step 604",
+            new TimeoutException($"{_proxy.AuthServer} did not answer within {_settings.AuthTimeout.TotalSeconds:0.#} s"), ErrorCodes.Unreachable));
         Handshaking(ErrorCodes.Unreachable);
     }
 
@@ -239,9 +249,11 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
         LogContext.Set(Self.Path.ToString(), new LogIds(Counters.Id, request.HandOffId, _hopSpan?.TraceId.ToHexString()));
         _audit.Requested(request.Destination);
         Enter(AskingAuthServerStage, AskingAuthServer);
-        _authServer.Ask<object>(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id,
-                Spans.TraceParentOf(_hopSpan)), _settings.AuthTimeout)
-            .PipeTo(Self, failure: e => new StepFailed("Fig. 6, step 604", e));
+        // Told with this actor as the sender rather than asked: the auth server's answer lands in this mailbox directly, with no
+        // temporary actor, task and continuation per hop of every set-up; the deadline is a timer of this actor.
+        Timers.StartSingleTimer(nameof(AuthAnswerOverdue), AuthAnswerOverdue.Instance, _settings.AuthTimeout);
+        _authServer.Tell(new AuthenticateClient(_proxy.Name, _clientCertificate!.RawData, request.Destination, request.HandOffId, Counters.Id,
+            Spans.TraceParentOf(_hopSpan)), Self);
     }
 
     private void OnAuthenticated(ClientAuthenticated session)
@@ -391,6 +403,12 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
     private sealed record HandshakeDeadline
     {
         public static readonly HandshakeDeadline Instance = new();
+    }
+
+    /// <summary>This proxy's auth server has not answered within <see cref="DataPlaneSettings.AuthTimeout"/> (Fig. 6, step 604).</summary>
+    private sealed record AuthAnswerOverdue
+    {
+        public static readonly AuthAnswerOverdue Instance = new();
     }
 
     private sealed record SessionLifetimeOver
