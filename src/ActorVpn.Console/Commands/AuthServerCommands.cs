@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using ActorVpn.Cluster;
 using static ActorVpn.OperatorConsole.Commands.ConsoleCommands;
 
 namespace ActorVpn.OperatorConsole.Commands;
@@ -40,7 +39,7 @@ internal sealed class AuthServerCommands(ConsoleNode node, NodeQueries queries)
             name = s.Name,
             upper = s.UpperServer,
             members = s.Members,
-            path = ClusterCommands.IsCluster(node.System) ? GroupPlacement.PathOf(node.Topology, s.Name) : "/user/auth-servers/" + string.Join('/', node.Topology.LineageOf(s.Name)),
+            path = node.AuthServerPath(s.Name),
             users = s.Users.Count(u => u.RevokedAt is null),
             held = s.Held.Count,
             pending = s.PendingHandOffs,

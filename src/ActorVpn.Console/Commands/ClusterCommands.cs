@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using ActorVpn.Cluster;
 using Akka.Actor;
 using Akka.Cluster;
 
@@ -80,7 +79,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
             leader = m.Address.Equals(state.Leader),
             self = m.Address.Equals(cluster.SelfAddress),
         }).ToList();
-        var hosts = await GroupHostsAsync(system, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, NodeQueries.ProbeTimeoutOf(timeout), unreachable);
+        var hosts = await GroupHostsAsync(node, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, NodeQueries.ProbeTimeoutOf(timeout), unreachable);
         var json = new { provider = "cluster", cluster = true, leader = state.Leader?.ToString(), members, groups = hosts };
 
         var text2 = new StringBuilder($"cluster of {members.Count} member(s), leader {state.Leader?.ToString() ?? "(none)"}\n");
@@ -117,7 +116,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
         }
 
         var probe = node.System.Settings.Config.GetTimeSpan("actorvpn.console.tail-probe-interval", TimeSpan.FromSeconds(1));
-        return (ClusterTailActor.Props(connection, node.Topology.Roots.Select(r => r.Name).ToList(), call.Json, call.Value(Count), call.Value(For), probe, NodeQueries.ProbeTimeoutOf(timeout)), null);
+        return (ClusterTailActor.Props(node, connection, node.Topology.Roots.Select(r => r.Name).ToList(), call.Json, call.Value(Count), call.Value(For), probe, NodeQueries.ProbeTimeoutOf(timeout)), null);
     }
 
     public static string StatusOf(MemberStatus status) => status.ToString().ToLowerInvariant();
@@ -130,21 +129,21 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
     /// for it): if none of the reachable ones runs the group, the cluster state says where it is, on
     /// the oldest candidate, where the singleton manager places it.
     /// </summary>
-    public static async Task<IReadOnlyList<GroupHost>> GroupHostsAsync(ActorSystem system, IReadOnlyList<string> groups, IEnumerable<Member> members, TimeSpan probeTimeout,
+    public static async Task<IReadOnlyList<GroupHost>> GroupHostsAsync(ConsoleNode node, IReadOnlyList<string> groups, IEnumerable<Member> members, TimeSpan probeTimeout,
         IReadOnlySet<Address>? unreachable = null)
     {
-        unreachable ??= Akka.Cluster.Cluster.Get(system).State.Unreachable.Select(m => m.Address).ToHashSet();
+        unreachable ??= Akka.Cluster.Cluster.Get(node.System).State.Unreachable.Select(m => m.Address).ToHashSet();
         var candidates = members.Where(m => m.Status is not (MemberStatus.Removed or MemberStatus.Down)).ToList();
         return await Task.WhenAll(groups.Select(async group =>
         {
-            var role = GroupPlacement.RoleOf(group);
+            var role = node.GroupRoleOf(group);
             var able = candidates.Where(m => m.HasRole(role)).OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).ToList();
             var answers = await Task.WhenAll(able.Where(m => !unreachable.Contains(m.Address)).Select(async m =>
             {
-                var path = new RootActorPath(m.Address) / "user" / GroupPlacement.ManagerName(group) / group;
+                var path = node.GroupRootOn(m.Address, group);
                 try
                 {
-                    var identity = await system.ActorSelection(path).Ask<ActorIdentity>(new Identify(group), probeTimeout);
+                    var identity = await node.System.ActorSelection(path).Ask<ActorIdentity>(new Identify(group), probeTimeout);
                     return identity.Subject is not null ? m.Address.ToString() : null;
                 }
                 catch (AskTimeoutException)

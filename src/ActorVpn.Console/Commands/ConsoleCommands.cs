@@ -27,11 +27,6 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
 
     private UserCommands Users => new(node, _queries);
 
-    public ConsoleCommands(VpnNode node, TimeSpan timeout)
-        : this(new SingleProcessConsoleNode(node), timeout)
-    {
-    }
-
     /// <summary>The named-operator commands of this node's console; null where no console authority is at hand.</summary>
     public OperatorCommands? Operators { get; init; }
 

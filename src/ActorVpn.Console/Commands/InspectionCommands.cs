@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using ActorVpn.Cluster;
 using ActorVpn.Hosting.Audit;
 using ActorVpn.OperatorConsole.Logging;
 using Akka.Actor;
@@ -38,7 +37,7 @@ internal sealed class InspectionCommands(ConsoleNode node)
         {
             root = Children(root).FirstOrDefault(c => c.Path.Name == name)
                 ?? throw new InvalidOperationException(ClusterCommands.IsCluster(node.System)
-                    ? $"no actor at {path} on this node: the tree is this node's own; on a cluster node an auth server runs under /user/group-<root> of the node hosting its group (e.g. {GroupPlacement.PathOf(node.Topology, node.Topology.AuthServers[^1].Name)}; `cluster show` names the node, `auth list --json` the paths)"
+                    ? $"no actor at {path} on this node: the tree is this node's own; on a cluster node an auth server runs under /user/group-<root> of the node hosting its group (e.g. {node.AuthServerPath(node.Topology.AuthServers[^1].Name)}; `cluster show` names the node, `auth list --json` the paths)"
                     : $"no actor at {path}");
         }
 
