@@ -156,7 +156,7 @@ public static class ClusterBootstrap
                 {
                     // The entry addresses first: a user registered before they are known would be left without a profile.
                     var entries = await EntriesAsync(plane, topology, options, user.AuthServer);
-                    var profile = VpnNode.ProfileOf(await plane.RegisterUserAsync(user.Name, user.AuthServer), entries);
+                    var profile = ClientProfiles.Of(await plane.RegisterUserAsync(user.Name, user.AuthServer), entries);
                     Directory.CreateDirectory(directory);
                     profile.Save(Path.Combine(directory, $"{user.Name}.avpn"));
                     _log.Info("user {0} registered at {1}; profile in {2}", user.Name, user.AuthServer, Path.Combine(directory, $"{user.Name}.avpn"));

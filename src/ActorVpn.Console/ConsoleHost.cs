@@ -1,5 +1,4 @@
 using System.Net;
-using ActorVpn.Cluster;
 using ActorVpn.Credentials;
 using ActorVpn.Hosting;
 using ActorVpn.OperatorConsole.Commands;
@@ -46,13 +45,6 @@ public sealed class ConsoleHost : IDisposable
 
     /// <param name="endpoint">HOST:PORT; default <c>actorvpn.console.endpoint</c> of the node's configuration.</param>
     /// <param name="adminPath">Where to write the operator credential (e.g. <c>DATA/admin.avpn</c>); null to keep it in memory only.</param>
-    public static Task<ConsoleHost> StartAsync(VpnNode node, string? endpoint = null, string? adminPath = null) =>
-        StartAsync(new SingleProcessConsoleNode(node), endpoint, adminPath);
-
-    /// <summary>The console of one <c>avpn node</c> of a cluster.</summary>
-    public static Task<ConsoleHost> StartAsync(ClusterNode node, string? endpoint = null, string? adminPath = null) =>
-        StartAsync(new ClusterConsoleNode(node), endpoint, adminPath);
-
     public static async Task<ConsoleHost> StartAsync(ConsoleNode node, string? endpoint = null, string? adminPath = null)
     {
         var config = node.System.Settings.Config;

@@ -8,12 +8,15 @@ namespace ActorVpn.OperatorConsole;
 
 /// <summary>
 /// What the console commands need of the node they run on. Each kind of host has its own adapter:
-/// <see cref="SingleProcessConsoleNode"/> for <c>avpn up</c>'s single process (every auth server and
-/// proxy here) and <see cref="ClusterConsoleNode"/> for one <c>avpn node</c> of a cluster (the auth
+/// <c>SingleProcessConsoleNode</c>, next to <c>avpn up</c>'s single-process host (every auth server and
+/// proxy here), and <c>ClusterConsoleNode</c>, next to the cluster node of <c>avpn node</c> (the auth
 /// servers reached through the group singletons wherever they run, the proxies found on every member).
+/// The console sits below both hosts and knows neither.
 /// </summary>
 public abstract class ConsoleNode
 {
+    private const string NoGroups = "auth-server groups are placed on the members of a cluster; this node is not one";
+
     private readonly SemaphoreSlim _attaching = new(1, 1);
     private ControlPlane? _attached;
 
@@ -54,6 +57,15 @@ public abstract class ConsoleNode
 
     /// <summary>A client profile for a fresh enrollment: its certificate, key, trust anchor and entry proxies.</summary>
     public abstract Task<ClientProfile> ProfileForAsync(UserEnrollment enrollment);
+
+    /// <summary>The path of <paramref name="authServer"/>'s actor on the node that runs it (<c>auth list --json</c>).</summary>
+    public abstract string AuthServerPath(string authServer);
+
+    /// <summary>On a cluster: the role a member needs to host the auth-server group of <paramref name="root"/>.</summary>
+    public virtual string GroupRoleOf(string root) => throw new NotSupportedException(NoGroups);
+
+    /// <summary>On a cluster: where the group of <paramref name="root"/> has its root auth server on <paramref name="member"/>, if it runs there.</summary>
+    public virtual ActorPath GroupRootOn(Address member, string root) => throw new NotSupportedException(NoGroups);
 
     /// <summary>The auth-server side: on a cluster node attached on first use (every group must answer by then).</summary>
     public async Task<ControlPlane> ControlAsync(TimeSpan timeout)

@@ -238,7 +238,7 @@ public sealed partial class ClusterScenario : IAsyncDisposable
             entries[destination] = new EntryProxy(proxy, await Entry.ProxyAddressAsync(proxy, VpnScenario.DefaultDeadline), Topology.Destinations[destination].ToString());
         }
 
-        return VpnNode.ProfileOf(enrollment, entries);
+        return ClientProfiles.Of(enrollment, entries);
     }
 
     private static string SqliteStore(string file) => $$"""

@@ -34,7 +34,7 @@ public sealed class ClusterConsoleTests : IAsyncLifetime
         await AwaitAsync(() => Assert.Equal(2, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up)));
         await StartNodeAsync(topology, "as4", seed);
         await AwaitAsync(() => Assert.Equal(3, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up)));
-        _console = await ConsoleHost.StartAsync(node1, "127.0.0.1:0");
+        _console = await ConsoleHost.StartAsync(new ClusterConsoleNode(node1), "127.0.0.1:0");
     }
 
     public async Task DisposeAsync()

@@ -23,7 +23,7 @@ public sealed class ClusterWideConsoleTests(ITestOutputHelper output)
     {
         // node1 runs every proxy; node2 runs none, only (part of) the auth servers.
         await using var cluster = await ClusterScenario.StartExampleAsync(nodes: 3);
-        using var console = await ConsoleHost.StartAsync(cluster.Nodes["node2"], "127.0.0.1:0");
+        using var console = await ConsoleHost.StartAsync(new ClusterConsoleNode(cluster.Nodes["node2"]), "127.0.0.1:0");
         await cluster.EnrollAsync("alice");
         await using var session = await cluster.ConnectAsync("alice");
         Assert.True(await session.RoundTripAsync(1024, Generous));
@@ -56,7 +56,7 @@ public sealed class ClusterWideConsoleTests(ITestOutputHelper output)
     {
         // Group as1 runs on node1 with every proxy; the console runs on node2: the phases and the proxies' renewal cross nodes.
         await using var cluster = await ClusterScenario.StartExampleAsync(nodes: 3);
-        using var console = await ConsoleHost.StartAsync(cluster.Nodes["node2"], "127.0.0.1:0");
+        using var console = await ConsoleHost.StartAsync(new ClusterConsoleNode(cluster.Nodes["node2"]), "127.0.0.1:0");
         await cluster.EnrollAsync("alice"); // before the rotation
         foreach (var phase in new[] { "start", "switch" })
         {
@@ -88,7 +88,7 @@ public sealed class ClusterWideConsoleTests(ITestOutputHelper output)
         await using var cluster = await ClusterScenario.StartExampleAsync(nodes: 3);
         Assert.Equal("node1", await cluster.NodeOfAsync("as1"));
         Assert.NotEqual("node1", await cluster.NodeOfAsync("as4"));
-        using var console = await ConsoleHost.StartAsync(cluster.Nodes["node1"], "127.0.0.1:0");
+        using var console = await ConsoleHost.StartAsync(new ClusterConsoleNode(cluster.Nodes["node1"]), "127.0.0.1:0");
         await cluster.EnrollAsync("alice");
 
         var reply = await RunAsync(console, "route", "trace", "alice", "server", "--json");
@@ -129,7 +129,7 @@ public sealed class ClusterWideConsoleTests(ITestOutputHelper output)
             await AwaitAsync(node1, () => Assert.Equal(2, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up)));
             nodes.Add(await ClusterConsoleTests.StartNodeAsync(topology, "as4", seed, Patient));
             await AwaitAsync(node1, () => Assert.Equal(3, node1.Cluster.State.Members.Count(m => m.Status == MemberStatus.Up)));
-            using var console = await ConsoleHost.StartAsync(node1, "127.0.0.1:0");
+            using var console = await ConsoleHost.StartAsync(new ClusterConsoleNode(node1), "127.0.0.1:0");
             var node2 = nodes[1].Cluster.SelfAddress;
             await AwaitAsync(node1, async () => Assert.Equal(node2.ToString(), Groups(await RunAsync(console, "cluster", "show", "--json"))["as4"].GetProperty("node").GetString()));
 

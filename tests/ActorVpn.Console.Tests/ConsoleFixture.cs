@@ -51,7 +51,7 @@ internal sealed class ConsoleFixture : IAsyncDisposable
         });
         try
         {
-            var console = await ConsoleHost.StartAsync(scenario.Node);
+            var console = await ConsoleHost.StartAsync(new SingleProcessConsoleNode(scenario.Node));
             var alice = await scenario.EnrollAsync("alice");
             return new ConsoleFixture(scenario, console, alice);
         }

@@ -28,7 +28,7 @@ public sealed class RestartTests : IDisposable
         OperatorCredential before;
         await using (var node = await StartNodeAsync())
         {
-            using var first = await ConsoleHost.StartAsync(node, "127.0.0.1:0", AdminPath);
+            using var first = await ConsoleHost.StartAsync(new SingleProcessConsoleNode(node), "127.0.0.1:0", AdminPath);
             Assert.False(first.KeptCredential);
             before = OperatorCredential.Load(AdminPath);
             Assert.Equal(first.Credential, before);
@@ -40,7 +40,7 @@ public sealed class RestartTests : IDisposable
 
         await using (var node = await StartNodeAsync())
         {
-            using var second = await ConsoleHost.StartAsync(node, "127.0.0.1:0", AdminPath);
+            using var second = await ConsoleHost.StartAsync(new SingleProcessConsoleNode(node), "127.0.0.1:0", AdminPath);
             Assert.True(second.KeptCredential);
 
             // The same certificate and key, the same console identity; only the endpoint follows the new (ephemeral) port.
@@ -59,13 +59,13 @@ public sealed class RestartTests : IDisposable
         var foreign = stranger.IssueOperator("mallory", "127.0.0.1:9110", DateTimeOffset.UtcNow);
         await using (var node = await StartNodeAsync())
         {
-            using var first = await ConsoleHost.StartAsync(node, "127.0.0.1:0", AdminPath); // creates the authority
+            using var first = await ConsoleHost.StartAsync(new SingleProcessConsoleNode(node), "127.0.0.1:0", AdminPath); // creates the authority
         }
 
         foreign.Save(AdminPath);
         await using (var node = await StartNodeAsync())
         {
-            using var console = await ConsoleHost.StartAsync(node, "127.0.0.1:0", AdminPath);
+            using var console = await ConsoleHost.StartAsync(new SingleProcessConsoleNode(node), "127.0.0.1:0", AdminPath);
             Assert.False(console.KeptCredential);
             var written = OperatorCredential.Load(AdminPath);
             Assert.NotEqual(foreign.CertificatePem, written.CertificatePem);
@@ -80,7 +80,7 @@ public sealed class RestartTests : IDisposable
         Directory.CreateDirectory(_data);
         await File.WriteAllTextAsync(Path.Combine(_data, ConsoleHost.AuthorityFile), "{ not json");
         await using var node = await StartNodeAsync();
-        var error = await Assert.ThrowsAsync<CredentialException>(() => ConsoleHost.StartAsync(node, "127.0.0.1:0", AdminPath));
+        var error = await Assert.ThrowsAsync<CredentialException>(() => ConsoleHost.StartAsync(new SingleProcessConsoleNode(node), "127.0.0.1:0", AdminPath));
         Assert.Contains(ConsoleHost.AuthorityFile, error.Message, StringComparison.Ordinal);
         Assert.Contains("not a usable console authority", error.Message, StringComparison.Ordinal);
     }

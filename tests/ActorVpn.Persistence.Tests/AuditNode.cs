@@ -46,7 +46,7 @@ public sealed class AuditNode : IAsyncDisposable
         try
         {
             var node = await VpnNode.StartAsync(topology, config, [DurableStore.LayerFor(store.Store), ConsoleHost.Layer], dataDirectory: store.DataDirectory);
-            return new AuditNode(echo, node, await ConsoleHost.StartAsync(node));
+            return new AuditNode(echo, node, await ConsoleHost.StartAsync(new SingleProcessConsoleNode(node)));
         }
         catch
         {

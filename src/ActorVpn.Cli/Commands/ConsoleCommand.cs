@@ -1,6 +1,7 @@
 using System.CommandLine;
 using ActorVpn.OperatorConsole;
 using ActorVpn.OperatorConsole.Client;
+using ActorVpn.OperatorConsole.Commands;
 
 namespace ActorVpn.Cli.Commands;
 
@@ -45,47 +46,51 @@ public static class ConsoleCommand
         return console;
     }
 
-    /// <summary><c>avpn user add NAME --auth-server AS --out P | revoke NAME | list</c>: the console's <c>user</c> palette.</summary>
+    /// <summary>
+    /// <c>avpn user add NAME --auth-server AS --out P | revoke NAME | list</c>: the console's <c>user</c>
+    /// verbs, built from their one definition, run through the console connection.
+    /// </summary>
     public static Command User()
     {
         var user = new Command("user", "User administration against a running system (through its console)");
-        var name = new Argument<string>("NAME") { Description = "User name" };
-        var server = new Option<string>("--auth-server") { Description = "The user's home auth server (the only one it is registered at)", Required = true };
-        var output = new Option<string?>("--out") { Description = "Where to write the client profile (default NAME.avpn)" };
-        var add = new Command("add", "Register a user at its home server and write its client profile") { name, server, output };
-        AddCommon(add, parse => ["user", "add", parse.GetValue(name)!, "--auth-server", parse.GetValue(server)!, .. parse.GetValue(output) is { } o ? new[] { "--out", o } : []]);
+        foreach (var verb in Palette.Commands.Where(v => v.Words.StartsWith("user ", StringComparison.Ordinal)))
+        {
+            var command = new Command(verb.Words.Split(' ')[1], verb.Summary);
+            foreach (var argument in verb.Arguments)
+            {
+                command.Arguments.Add(argument);
+            }
 
-        var revokeName = new Argument<string>("NAME") { Description = "User name" };
-        var revoke = new Command("revoke", "Refuse the user's new sessions at once and close its live ones") { revokeName };
-        AddCommon(revoke, parse => ["user", "revoke", parse.GetValue(revokeName)!]);
+            foreach (var option in verb.Options)
+            {
+                command.Options.Add(option);
+            }
 
-        var list = new Command("list", "Every user of every auth server");
-        AddCommon(list, _ => ["user", "list"]);
+            var admin = Admin();
+            command.Options.Add(admin);
+            command.SetAction(async (parse, _) =>
+            {
+                try
+                {
+                    var credential = OperatorCredential.Load(parse.GetValue(admin)!);
+                    await using var client = await ConsoleClient.ConnectAsync(credential);
+                    return await ConsoleShell.RunOneAsync(client, [.. verb.Words.Split(' '), .. WordsOf(verb, parse)], Console.Out, Console.Error);
+                }
+                catch (Exception e)
+                {
+                    return CliRunner.Report(e);
+                }
+            });
+            user.Subcommands.Add(command);
+        }
 
-        user.Subcommands.Add(add);
-        user.Subcommands.Add(revoke);
-        user.Subcommands.Add(list);
         return user;
     }
 
-    private static void AddCommon(Command command, Func<ParseResult, string[]> words)
-    {
-        var admin = Admin();
-        var json = new Option<bool>("--json") { Description = "Print the outcome as JSON" };
-        command.Options.Add(admin);
-        command.Options.Add(json);
-        command.SetAction(async (parse, _) =>
-        {
-            try
-            {
-                var credential = OperatorCredential.Load(parse.GetValue(admin)!);
-                await using var client = await ConsoleClient.ConnectAsync(credential);
-                return await ConsoleShell.RunOneAsync(client, [.. words(parse), .. parse.GetValue(json) ? new[] { "--json" } : []], Console.Out, Console.Error);
-            }
-            catch (Exception e)
-            {
-                return CliRunner.Report(e);
-            }
-        });
-    }
+    /// <summary>The verb's arguments and the options given, as the console reads them (without <c>--admin</c>, which is this side's).</summary>
+    private static IEnumerable<string> WordsOf(ConsoleVerb verb, ParseResult parse) =>
+        verb.Arguments.SelectMany(a => parse.GetResult(a)?.Tokens.Select(t => t.Value) ?? [])
+            .Concat(verb.Options.SelectMany(o => parse.GetResult(o) is { Implicit: false } given
+                ? given.Tokens.Select(t => t.Value).Prepend(o.Name)
+                : []));
 }

@@ -128,7 +128,7 @@ public static class NodeCommand
     {
         try
         {
-            return await ConsoleHost.StartAsync(node, endpoint, Path.Combine(Path.GetFullPath(dataDirectory), "admin.avpn"));
+            return await ConsoleHost.StartAsync(new ClusterConsoleNode(node), endpoint, Path.Combine(Path.GetFullPath(dataDirectory), "admin.avpn"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or CredentialException)
         {

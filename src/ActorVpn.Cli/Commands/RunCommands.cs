@@ -64,7 +64,7 @@ public static class RunCommands
                 }
 
                 Console.Out.WriteLine($"profiles in {Path.Combine(directory, "profiles")}");
-                using var console = await ConsoleHost.StartAsync(node, parse.GetValue(consoleAt), Path.Combine(directory, "admin.avpn"));
+                using var console = await ConsoleHost.StartAsync(new SingleProcessConsoleNode(node), parse.GetValue(consoleAt), Path.Combine(directory, "admin.avpn"));
                 Console.Out.WriteLine($"console on {console.Address}; operator credential in {NodeCommand.ConsoleFiles(directory, console)}");
                 await using var metricsServer = metricsAt is null ? null : await StartMetricsAsync(metricsAt);
                 if (metricsAt is not null)

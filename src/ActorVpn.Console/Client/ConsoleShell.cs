@@ -27,8 +27,7 @@ public static class ConsoleShell
         if (reply.ProfileJson is not null)
         {
             var profile = JsonSerializer.Deserialize<ClientProfile>(reply.ProfileJson, Json) ?? throw new InvalidDataException("an empty profile");
-            var at = words.ToList().IndexOf("--out");
-            var path = at >= 0 && at + 1 < words.Count ? words[at + 1] : $"{profile.User}.avpn";
+            var path = ConsoleGrammar.Bind(words).Call?.Value(UserCommands.ProfileOut) ?? $"{profile.User}.avpn";
             profile.Save(path);
             stderr.WriteLine($"profile written to {Path.GetFullPath(path)}");
         }
@@ -36,8 +35,8 @@ public static class ConsoleShell
         if (reply.OperatorJson is not null)
         {
             var credential = OperatorCredential.FromFileText(reply.OperatorJson);
-            var at = words.ToList().IndexOf("--out");
-            var path = at >= 0 && at + 1 < words.Count ? words[at + 1] : $"{CommandLine.Parse(words).Line!.Positionals[2]}.admin.avpn";
+            var call = ConsoleGrammar.Bind(words).Call;
+            var path = call?.Value(OperatorCommands.CredentialOut) ?? $"{call?.Arguments[0]}.admin.avpn";
             credential.Save(path);
             stderr.WriteLine($"operator credential written to {Path.GetFullPath(path)} (give it to the operator only: it holds a private key)");
         }
@@ -50,7 +49,7 @@ public static class ConsoleShell
     /// problem (for a usage error) or null.
     /// </summary>
     public static string? OneShotProblem(IReadOnlyList<string> words) =>
-        words.Count >= 2 && words[0] == "cluster" && words[1] == "tail" && !words.Contains("--count") && !words.Contains("--for")
+        ConsoleGrammar.Bind(words).Call is { Words: "cluster tail" } tail && tail.Given("--count") is null && tail.Given("--for") is null
             ? "in one-shot mode `cluster tail` needs a bound: --count N and/or --for DURATION (or run it at the interactive prompt and stop it with Ctrl-C)\nusage: " + Palette.UsageOf("cluster tail")
             : null;
 

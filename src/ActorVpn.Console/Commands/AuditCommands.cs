@@ -1,8 +1,8 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using ActorVpn.Hosting;
 using ActorVpn.Hosting.Audit;
 using Akka.Actor;
@@ -24,109 +24,48 @@ public sealed class AuditCommands(ConsoleNode node, TimeSpan timeout)
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private static readonly HashSet<string> ValueOptions = new(StringComparer.Ordinal) { "--lines", "--user", "--since", "--until", "--outcome" };
+    private static readonly Option<int?> TailLines = ConsoleValues.Number("--lines", 1, MaxLines, $"how many of the latest records (default {DefaultLines})");
+    private static readonly Option<int?> QueryLines = ConsoleValues.Number("--lines", 1, MaxLines, $"at most this many records (default {DefaultLines})");
+    private static readonly Option<string?> User = ConsoleValues.Text("--user", "U", "only this user's records");
+    private static readonly Option<DateTimeOffset?> Since = Time("--since", "from this time on", required: true);
+    private static readonly Option<DateTimeOffset?> Until = Time("--until", "up to this time (default now)");
+    private static readonly Option<string?> Outcome = ConsoleValues.Choice("--outcome", [AuditRecord.Ok, AuditRecord.Error], "only records with this outcome",
+        outcome => $"--outcome takes ok or error, not '{outcome}'");
 
-    public static readonly IReadOnlyList<Palette.Entry> Entries =
+    public static readonly IReadOnlyList<ConsoleVerb> Verbs =
     [
-        new("audit tail", "audit tail [--lines N] [--json]", "the latest session attempts and operator actions of the durable audit trail"),
-        new("audit query", "audit query [--user U] --since T [--until T] [--outcome ok|error] [--lines N] [--json]", "the audit trail in a time window (T: " + TimeHelp + ")"),
+        new("audit tail", "the latest session attempts and operator actions of the durable audit trail", TailLines),
+        new("audit query", "the audit trail in a time window (T: " + TimeHelp + ")", User, Since, Until, Outcome, QueryLines),
     ];
 
-    public static bool Handles(IReadOnlyList<string> words) => words.Count > 0 && words[0] == "audit";
-
+    /// <summary>Binds <paramref name="words"/> (an <c>audit</c> verb) and runs it.</summary>
     public async Task<ConsoleReply> RunAsync(IReadOnlyList<string> words)
     {
-        var positionals = new List<string>();
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        var json = false;
-        for (var k = 0; k < words.Count; k++)
-        {
-            if (words[k] == "--json")
-            {
-                json = true;
-            }
-            else if (ValueOptions.Contains(words[k]))
-            {
-                if (k + 1 >= words.Count)
-                {
-                    return Usage($"{words[k]} needs a value", words);
-                }
+        var (call, problem) = ConsoleGrammar.Bind(words);
+        return call is null ? problem! : await RunAsync(call);
+    }
 
-                options[words[k]] = words[++k];
-            }
-            else if (words[k].StartsWith("--", StringComparison.Ordinal))
-            {
-                return Usage($"unknown option '{words[k]}'", words);
-            }
-            else
-            {
-                positionals.Add(words[k]);
-            }
-        }
-
-        var verb = string.Join(' ', positionals.Take(2));
-        if (positionals.Count != 2 || verb is not ("audit tail" or "audit query"))
-        {
-            return Usage(positionals.Count > 2 ? $"'{verb}' takes no arguments" : $"unknown command '{string.Join(' ', positionals)}'", words);
-        }
-
-        var lines = DefaultLines;
-        if (options.TryGetValue("--lines", out var n) && (!int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out lines) || lines < 1 || lines > MaxLines))
-        {
-            return Usage($"--lines takes a number from 1 to {MaxLines}", words);
-        }
-
+    public async Task<ConsoleReply> RunAsync(VerbCall call)
+    {
         try
         {
-            if (verb == "audit tail")
+            if (call.Words == "audit tail")
             {
-                if (options.Keys.FirstOrDefault(o => o != "--lines") is { } stray)
-                {
-                    return Usage($"'audit tail' does not take {stray}", words);
-                }
-
-                return Reply(json, await new AuditReader(node.System, timeout).TailAsync(lines));
+                return Reply(call.Json, await new AuditReader(node.System, timeout).TailAsync(call.Value(TailLines) ?? DefaultLines));
             }
 
-            var now = DateTimeOffset.UtcNow;
-            if (!options.TryGetValue("--since", out var sinceText))
+            var (since, until) = (call.Value(Since)!.Value, call.Value(Until));
+            if (until < since)
             {
-                return Usage("--since is required", words);
+                return ConsoleReply.UsageError($"--until ({until:u}) is before --since ({since:u})", call.Verb.Usage);
             }
 
-            if (ParseTime(sinceText, now) is not { } since)
-            {
-                return Usage($"--since: '{sinceText}' is not a time ({TimeHelp})", words);
-            }
-
-            DateTimeOffset? until = null;
-            if (options.TryGetValue("--until", out var untilText))
-            {
-                if (ParseTime(untilText, now) is not { } parsed)
-                {
-                    return Usage($"--until: '{untilText}' is not a time ({TimeHelp})", words);
-                }
-
-                if (parsed < since)
-                {
-                    return Usage($"--until ({parsed:u}) is before --since ({since:u})", words);
-                }
-
-                until = parsed;
-            }
-
-            var outcome = options.GetValueOrDefault("--outcome");
-            if (outcome is not (null or AuditRecord.Ok or AuditRecord.Error))
-            {
-                return Usage($"--outcome takes ok or error, not '{outcome}'", words);
-            }
-
-            var user = options.GetValueOrDefault("--user");
-            return Reply(json, await new AuditReader(node.System, timeout).QueryAsync(new AuditFilter(user, since, until, outcome, lines)));
+            var filter = new AuditFilter(call.Value(User), since, until, call.Value(Outcome), call.Value(QueryLines) ?? DefaultLines);
+            return Reply(call.Json, await new AuditReader(node.System, timeout).QueryAsync(filter));
         }
         catch (Exception e) when (e is AskTimeoutException or TimeoutException)
         {
-            return ConsoleReply.Failure($"'{verb}' timed out after {timeout.TotalSeconds:0} s (the node is still running)");
+            return ConsoleReply.Failure($"'{call.Words}' timed out after {timeout.TotalSeconds:0} s (the node is still running)");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -148,8 +87,8 @@ public sealed class AuditCommands(ConsoleNode node, TimeSpan timeout)
             : null;
     }
 
-    private static ConsoleReply Usage(string problem, IReadOnlyList<string> words) =>
-        ConsoleReply.UsageError(problem, Palette.UsageOf(words.Count > 1 && words[1] is "tail" or "query" ? $"audit {words[1]}" : "audit"));
+    private static Option<DateTimeOffset?> Time(string name, string description, bool required = false) =>
+        ConsoleValues.Parsed(name, "T", description, text => ParseTime(text, DateTimeOffset.UtcNow), text => $"{name}: '{text}' is not a time ({TimeHelp})", required);
 
     private static ConsoleReply Reply(bool json, AuditPage page)
     {
@@ -189,27 +128,26 @@ public sealed class AuditCommands(ConsoleNode node, TimeSpan timeout)
     /// it cannot be written, the action is refused with <c>store-unavailable</c>), then the outcome.
     /// Any other command runs as it is.
     /// </summary>
-    public async Task<ConsoleReply> AuditedAsync(string operatorName, IReadOnlyList<string> words, Func<Task<ConsoleReply>> run)
+    public async Task<ConsoleReply> AuditedAsync(string operatorName, VerbCall call, Func<Task<ConsoleReply>> run)
     {
-        var p = words.TakeWhile(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
         // A route trace changes nothing, but it runs a real hand-off for a user: who looked, and at whom, is on record.
-        var trace = p is ["route", "trace", _, _];
+        var trace = call.Words == "route trace";
         // Each phase of a signing-key rotation is an operator action on an auth server (its `status` is an inspection).
-        var rotation = RotationCommands.IsPhase(p);
-        if (!trace && !rotation && (p.Count != 3 || p[0] is not ("user" or "operator") || p[1] is not ("add" or "revoke")))
+        var rotation = RotationCommands.IsPhase(call);
+        if (!trace && !rotation && call.Words is not ("user add" or "user revoke" or "operator add" or "operator revoke"))
         {
             return await run();
         }
 
-        var action = rotation ? $"auth rotate {p[3]}" : $"{p[0]} {p[1]}";
-        var index = words.ToList().IndexOf("--auth-server");
-        var server = rotation ? p[2] : index >= 0 && index + 1 < words.Count ? words[index + 1] : null;
-        var subject = rotation ? AuditRecord.NoUser : p[2];
+        var arguments = call.Arguments;
+        var action = rotation ? $"auth rotate {arguments[1]}" : call.Words;
+        var server = rotation ? arguments[0] : call.Given("--auth-server");
+        var subject = rotation ? AuditRecord.NoUser : arguments[0];
         var started = new AuditRecord(AuditRecord.Admin, Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant(), action, subject, operatorName,
-            server, trace ? p[3] : null, [], [], AuditRecord.Started, null, string.Join(' ', words), DateTimeOffset.UtcNow, null);
+            server, trace ? arguments[1] : null, [], [], AuditRecord.Started, null, call.Line, DateTimeOffset.UtcNow, null);
         if (await WriteAsync(started) is { } refused)
         {
-            return ConsoleReply.Failure($"{refused.Code}: '{action} {p[2]}' was not carried out: {refused.Reason} (operator actions are refused while they cannot be audited)");
+            return ConsoleReply.Failure($"{refused.Code}: '{action} {arguments[0]}' was not carried out: {refused.Reason} (operator actions are refused while they cannot be audited)");
         }
 
         var reply = await run();
@@ -226,7 +164,7 @@ public sealed class AuditCommands(ConsoleNode node, TimeSpan timeout)
             return reply with
             {
                 Exit = ConsoleReply.Failed,
-                Error = $"{lost.Code}: '{action} {p[2]}' {(ok ? "was carried out" : "failed")}, but its outcome could not be written to the audit trail ({lost.Reason}); the trail holds it as 'started'",
+                Error = $"{lost.Code}: '{action} {arguments[0]}' {(ok ? "was carried out" : "failed")}, but its outcome could not be written to the audit trail ({lost.Reason}); the trail holds it as 'started'",
             };
         }
 

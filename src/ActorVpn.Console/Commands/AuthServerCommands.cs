@@ -1,5 +1,5 @@
+using System.CommandLine;
 using System.Text;
-using ActorVpn.Cluster;
 using static ActorVpn.OperatorConsole.Commands.ConsoleCommands;
 
 namespace ActorVpn.OperatorConsole.Commands;
@@ -7,13 +7,16 @@ namespace ActorVpn.OperatorConsole.Commands;
 /// <summary><c>auth list</c> and <c>auth show</c>: the auth-server tree (Fig. 4) and one server's tables (Figs. 2 and 3).</summary>
 internal sealed class AuthServerCommands(ConsoleNode node, NodeQueries queries)
 {
-    public async Task<ConsoleReply> AuthListAsync(CommandLine line)
-    {
-        if (Arity(line, 2, "auth list") is { } usage)
-        {
-            return usage;
-        }
+    private static readonly Argument<string> Server = ConsoleValues.Word("AS");
 
+    public static readonly IReadOnlyList<ConsoleVerb> Verbs =
+    [
+        new("auth list", "the auth-server tree (Fig. 4) with users and held certificates"),
+        new("auth show", "one auth server: tables (Figs. 2/3), credentials, users, held certificates", Server),
+    ];
+
+    public async Task<ConsoleReply> AuthListAsync(VerbCall call)
+    {
         var statuses = (await queries.AllAuthStatusAsync()).ToDictionary(s => s.Name, StringComparer.Ordinal);
         var text = new StringBuilder("auth servers (Fig. 4: members under their upper server):\n");
         void Print(string name, int level)
@@ -36,22 +39,17 @@ internal sealed class AuthServerCommands(ConsoleNode node, NodeQueries queries)
             name = s.Name,
             upper = s.UpperServer,
             members = s.Members,
-            path = ClusterCommands.IsCluster(node.System) ? GroupPlacement.PathOf(node.Topology, s.Name) : "/user/auth-servers/" + string.Join('/', node.Topology.LineageOf(s.Name)),
+            path = node.AuthServerPath(s.Name),
             users = s.Users.Count(u => u.RevokedAt is null),
             held = s.Held.Count,
             pending = s.PendingHandOffs,
         }).ToList();
-        return Reply(line, json, text.ToString());
+        return Reply(call, json, text.ToString());
     }
 
-    public async Task<ConsoleReply> AuthShowAsync(CommandLine line)
+    public async Task<ConsoleReply> AuthShowAsync(VerbCall call)
     {
-        if (Arity(line, 3, "auth show") is { } usage)
-        {
-            return usage;
-        }
-
-        var name = line.Positionals[2];
+        var name = call.Value(Server);
         if (!node.Topology.HasAuthServer(name))
         {
             return NoSuch("auth server", name, node.Topology.AuthServers.Select(a => a.Name));
@@ -81,6 +79,6 @@ internal sealed class AuthServerCommands(ConsoleNode node, NodeQueries queries)
         }
 
         text.Append($"  pending hand-offs: {s.PendingHandOffs}\n");
-        return Reply(line, s, text.ToString());
+        return Reply(call, s, text.ToString());
     }
 }

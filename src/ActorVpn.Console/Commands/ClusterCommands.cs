@@ -1,6 +1,5 @@
-using System.Globalization;
+using System.CommandLine;
 using System.Text;
-using ActorVpn.Cluster;
 using Akka.Actor;
 using Akka.Cluster;
 
@@ -14,6 +13,21 @@ namespace ActorVpn.OperatorConsole.Commands;
 /// </summary>
 public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
 {
+    private static readonly Argument<string> LeaveAddress = ConsoleValues.Word("ADDR");
+    private static readonly Argument<string> DownAddress = ConsoleValues.Word("ADDR");
+    private static readonly Option<int?> Count = ConsoleValues.Number("--count", 1, 1_000_000, "stop after this many events");
+
+    // At most a day: a bounded tail ends on its own.
+    private static readonly Option<TimeSpan?> For = ConsoleValues.Duration("--for", TimeSpan.FromDays(1), "stop after this long, e.g. 500ms, 30s, 5m, 1h");
+
+    public static readonly IReadOnlyList<ConsoleVerb> Verbs =
+    [
+        new("cluster show", "members, roles, status, reachability, leader, and the node hosting each auth-server group"),
+        new("cluster leave", "ask a member (akka.tcp://...@HOST:PORT or HOST:PORT) to leave gracefully", LeaveAddress),
+        new("cluster down", "mark a member down (its groups fail over)", DownAddress),
+        new("cluster tail", "stream membership events and group hand-overs (Ctrl-C stops)", Count, For),
+    ];
+
     private const string NotACluster = "this node is not an Akka.Cluster member (`avpn up` runs the whole system in one process); cluster membership commands need `avpn node`";
 
     /// <summary>
@@ -32,13 +46,8 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
             ? Akka.Cluster.Cluster.Get(system).State.Members.Select(m => m.Address.ToString()).ToList()
             : [((ExtendedActorSystem)system).Provider.DefaultAddress.ToString()];
 
-    public async Task<ConsoleReply> ShowAsync(CommandLine line)
+    public async Task<ConsoleReply> ShowAsync(VerbCall call)
     {
-        if (ConsoleCommands.Arity(line, 2, "cluster show") is { } usage)
-        {
-            return usage;
-        }
-
         var system = (ExtendedActorSystem)node.System;
         if (!IsCluster(system))
         {
@@ -55,7 +64,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
             var text = $"a single-node system ({single.provider}, no Akka.Cluster): this process is the only member and its own leader\n" +
                 $"  {self}  up  reachable  leader  (this node)\n" +
                 $"auth-server groups (all in this process): {string.Join(", ", groups.Select(g => g.Group))}\n";
-            return ConsoleCommands.Reply(line, single, text);
+            return ConsoleCommands.Reply(call, single, text);
         }
 
         var cluster = Akka.Cluster.Cluster.Get(system);
@@ -70,7 +79,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
             leader = m.Address.Equals(state.Leader),
             self = m.Address.Equals(cluster.SelfAddress),
         }).ToList();
-        var hosts = await GroupHostsAsync(system, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, NodeQueries.ProbeTimeoutOf(timeout), unreachable);
+        var hosts = await GroupHostsAsync(node, node.Topology.Roots.Select(r => r.Name).ToList(), state.Members, NodeQueries.ProbeTimeoutOf(timeout), unreachable);
         var json = new { provider = "cluster", cluster = true, leader = state.Leader?.ToString(), members, groups = hosts };
 
         var text2 = new StringBuilder($"cluster of {members.Count} member(s), leader {state.Leader?.ToString() ?? "(none)"}\n");
@@ -85,57 +94,29 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
             text2.Append($"  {g.Group,-8} hosted on {g.Node ?? "(no node right now)"}{(g.Reachable ? string.Empty : " (UNREACHABLE: last known host)")}  candidates [{string.Join(", ", g.Candidates)}]\n");
         }
 
-        return ConsoleCommands.Reply(line, json, text2.ToString());
+        return ConsoleCommands.Reply(call, json, text2.ToString());
     }
 
-    public ConsoleReply Leave(CommandLine line) =>
-        Change(line, "cluster leave", m => m.Status is MemberStatus.Leaving or MemberStatus.Exiting ? "is already leaving" : null,
+    public ConsoleReply Leave(VerbCall call) =>
+        Change(call, call.Value(LeaveAddress), m => m.Status is MemberStatus.Leaving or MemberStatus.Exiting ? "is already leaving" : null,
             (cluster, address) => cluster.Leave(address),
             address => $"{address} is leaving the cluster gracefully (its groups hand over to the next node; watch with `cluster tail`)\n");
 
-    public ConsoleReply Down(CommandLine line) =>
-        Change(line, "cluster down", m => m.Status == MemberStatus.Down ? "is already down" : null,
+    public ConsoleReply Down(VerbCall call) =>
+        Change(call, call.Value(DownAddress), m => m.Status == MemberStatus.Down ? "is already down" : null,
             (cluster, address) => cluster.Down(address),
             address => $"{address} is marked down; the leader removes it and its groups fail over (watch with `cluster tail`)\n");
 
     /// <summary><c>cluster tail [--count N] [--for DURATION]</c>: the props of a <see cref="ClusterTailActor"/> streaming to <paramref name="connection"/>.</summary>
-    public (Props? Stream, ConsoleReply? Refused) Tail(CommandLine line, IActorRef connection)
+    public (Props? Stream, ConsoleReply? Refused) Tail(VerbCall call, IActorRef connection)
     {
-        if (ConsoleCommands.Arity(line, 2, "cluster tail") is { } usage)
-        {
-            return (null, usage);
-        }
-
         if (!IsCluster(node.System))
         {
             return (null, ConsoleReply.Failure(NotACluster));
         }
 
-        int? count = null;
-        if (line.Option("--count") is { } c)
-        {
-            if (!int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > 1_000_000)
-            {
-                return (null, ConsoleReply.UsageError("--count takes a number from 1 to 1000000", Palette.UsageOf("cluster tail")));
-            }
-
-            count = n;
-        }
-
-        TimeSpan? duration = null;
-        if (line.Option("--for") is { } f)
-        {
-            // At most a day: a bounded tail ends on its own.
-            if (OperatorDuration.Parse(f) is not { } d || d <= TimeSpan.Zero || d > TimeSpan.FromDays(1))
-            {
-                return (null, ConsoleReply.UsageError($"--for takes a duration such as 500ms, 30s, 5m or 1h, not '{f}'", Palette.UsageOf("cluster tail")));
-            }
-
-            duration = d;
-        }
-
         var probe = node.System.Settings.Config.GetTimeSpan("actorvpn.console.tail-probe-interval", TimeSpan.FromSeconds(1));
-        return (ClusterTailActor.Props(connection, node.Topology.Roots.Select(r => r.Name).ToList(), line.Json, count, duration, probe, NodeQueries.ProbeTimeoutOf(timeout)), null);
+        return (ClusterTailActor.Props(node, connection, node.Topology.Roots.Select(r => r.Name).ToList(), call.Json, call.Value(Count), call.Value(For), probe, NodeQueries.ProbeTimeoutOf(timeout)), null);
     }
 
     public static string StatusOf(MemberStatus status) => status.ToString().ToLowerInvariant();
@@ -148,21 +129,21 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
     /// for it): if none of the reachable ones runs the group, the cluster state says where it is, on
     /// the oldest candidate, where the singleton manager places it.
     /// </summary>
-    public static async Task<IReadOnlyList<GroupHost>> GroupHostsAsync(ActorSystem system, IReadOnlyList<string> groups, IEnumerable<Member> members, TimeSpan probeTimeout,
+    public static async Task<IReadOnlyList<GroupHost>> GroupHostsAsync(ConsoleNode node, IReadOnlyList<string> groups, IEnumerable<Member> members, TimeSpan probeTimeout,
         IReadOnlySet<Address>? unreachable = null)
     {
-        unreachable ??= Akka.Cluster.Cluster.Get(system).State.Unreachable.Select(m => m.Address).ToHashSet();
+        unreachable ??= Akka.Cluster.Cluster.Get(node.System).State.Unreachable.Select(m => m.Address).ToHashSet();
         var candidates = members.Where(m => m.Status is not (MemberStatus.Removed or MemberStatus.Down)).ToList();
         return await Task.WhenAll(groups.Select(async group =>
         {
-            var role = GroupPlacement.RoleOf(group);
+            var role = node.GroupRoleOf(group);
             var able = candidates.Where(m => m.HasRole(role)).OrderBy(m => m.Address.ToString(), StringComparer.Ordinal).ToList();
             var answers = await Task.WhenAll(able.Where(m => !unreachable.Contains(m.Address)).Select(async m =>
             {
-                var path = new RootActorPath(m.Address) / "user" / GroupPlacement.ManagerName(group) / group;
+                var path = node.GroupRootOn(m.Address, group);
                 try
                 {
-                    var identity = await system.ActorSelection(path).Ask<ActorIdentity>(new Identify(group), probeTimeout);
+                    var identity = await node.System.ActorSelection(path).Ask<ActorIdentity>(new Identify(group), probeTimeout);
                     return identity.Subject is not null ? m.Address.ToString() : null;
                 }
                 catch (AskTimeoutException)
@@ -183,19 +164,13 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
         }));
     }
 
-    private ConsoleReply Change(CommandLine line, string words, Func<Member, string?> already, Action<Akka.Cluster.Cluster, Address> act, Func<Address, string> done)
+    private ConsoleReply Change(VerbCall call, string given, Func<Member, string?> already, Action<Akka.Cluster.Cluster, Address> act, Func<Address, string> done)
     {
-        if (ConsoleCommands.Arity(line, 3, words) is { } usage)
-        {
-            return usage;
-        }
-
         if (!IsCluster(node.System))
         {
             return ConsoleReply.Failure(NotACluster);
         }
 
-        var given = line.Positionals[2];
         var cluster = Akka.Cluster.Cluster.Get(node.System);
         var members = cluster.State.Members;
         Address address;
@@ -209,7 +184,7 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
             var byHostPort = members.Where(m => $"{m.Address.Host}:{m.Address.Port}" == given).ToList();
             if (byHostPort.Count != 1)
             {
-                return ConsoleReply.UsageError($"'{given}' is not a member address (akka.tcp://SYSTEM@HOST:PORT, or HOST:PORT of a member)", Palette.UsageOf(words));
+                return ConsoleReply.UsageError($"'{given}' is not a member address (akka.tcp://SYSTEM@HOST:PORT, or HOST:PORT of a member)", call.Verb.Usage);
             }
 
             address = byHostPort[0].Address;
@@ -226,6 +201,6 @@ public sealed class ClusterCommands(ConsoleNode node, TimeSpan timeout)
         }
 
         act(cluster, address);
-        return ConsoleCommands.Reply(line, new { member = address.ToString(), action = words.Split(' ')[1], status = StatusOf(member.Status) }, done(address));
+        return ConsoleCommands.Reply(call, new { member = address.ToString(), action = call.Words.Split(' ')[1], status = StatusOf(member.Status) }, done(address));
     }
 }

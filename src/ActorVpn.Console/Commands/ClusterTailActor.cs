@@ -19,6 +19,7 @@ public sealed class ClusterTailActor : ReceiveActor, IWithTimers
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    private readonly ConsoleNode _node;
     private readonly IActorRef _connection;
     private readonly IReadOnlyList<string> _groups;
     private readonly bool _json;
@@ -34,8 +35,9 @@ public sealed class ClusterTailActor : ReceiveActor, IWithTimers
     private bool _finished;
     private int _events;
 
-    public ClusterTailActor(IActorRef connection, IReadOnlyList<string> groups, bool json, int? count, TimeSpan? duration, TimeSpan probeInterval, TimeSpan probeTimeout)
+    public ClusterTailActor(ConsoleNode node, IActorRef connection, IReadOnlyList<string> groups, bool json, int? count, TimeSpan? duration, TimeSpan probeInterval, TimeSpan probeTimeout)
     {
+        _node = node;
         _connection = connection;
         _groups = groups;
         _json = json;
@@ -88,8 +90,8 @@ public sealed class ClusterTailActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef connection, IReadOnlyList<string> groups, bool json, int? count, TimeSpan? duration, TimeSpan probeInterval, TimeSpan probeTimeout) =>
-        Akka.Actor.Props.Create(() => new ClusterTailActor(connection, groups, json, count, duration, probeInterval, probeTimeout));
+    public static Props Props(ConsoleNode node, IActorRef connection, IReadOnlyList<string> groups, bool json, int? count, TimeSpan? duration, TimeSpan probeInterval, TimeSpan probeTimeout) =>
+        Akka.Actor.Props.Create(() => new ClusterTailActor(node, connection, groups, json, count, duration, probeInterval, probeTimeout));
 
     protected override void PreStart()
     {
@@ -114,7 +116,7 @@ public sealed class ClusterTailActor : ReceiveActor, IWithTimers
         }
 
         _probing = true;
-        ClusterCommands.GroupHostsAsync(Context.System, _groups, _state.Members, _probeTimeout)
+        ClusterCommands.GroupHostsAsync(_node, _groups, _state.Members, _probeTimeout)
             .PipeTo(Self, success: hosts => new Probed(hosts), failure: _ => new Probed([]));
     }
 

@@ -27,11 +27,6 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
 
     private UserCommands Users => new(node, _queries);
 
-    public ConsoleCommands(VpnNode node, TimeSpan timeout)
-        : this(new SingleProcessConsoleNode(node), timeout)
-    {
-    }
-
     /// <summary>The named-operator commands of this node's console; null where no console authority is at hand.</summary>
     public OperatorCommands? Operators { get; init; }
 
@@ -41,63 +36,89 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
     /// <summary>
     /// A command that streams (<c>cluster tail</c>): the props of the actor that sends its replies
     /// (<see cref="ConsoleReply.More"/> until the last) to <paramref name="connection"/>; a usage
-    /// error; or (null, null) when <paramref name="words"/> is an ordinary command for <see cref="RunAsync"/>.
+    /// error; or (null, null) when <paramref name="words"/> is an ordinary command for <see cref="RunAsync(IReadOnlyList{string})"/>.
     /// </summary>
     public (Props? Stream, ConsoleReply? Refused) StreamOf(IReadOnlyList<string> words, IActorRef connection)
     {
-        var (line, _) = CommandLine.Parse(words);
-        return line is { Positionals: ["cluster", "tail", ..] } ? _cluster.Tail(line, connection) : (null, null);
-    }
-
-    public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words) => RunCommandAsync(words, by: "console");
-
-    /// <summary>Help on a verb is answered from its definition alone, before anything runs or is audited.</summary>
-    private static ConsoleReply? HelpFor(IReadOnlyList<string> words) => ConsoleGrammar.AsksForHelp(words) ? ConsoleReply.Text(ConsoleGrammar.Help(words)) : null;
-
-    /// <param name="by">The operator who runs the command, for what the auth servers record of it.</param>
-    private async Task<ConsoleReply> RunCommandAsync(IReadOnlyList<string> words, string by) =>
-        HelpFor(words) ?? ConsoleGrammar.WithHelpHint(await RunVerbAsync(words, by), words);
-
-    private async Task<ConsoleReply> RunVerbAsync(IReadOnlyList<string> words, string by)
-    {
-        var (line, problem) = CommandLine.Parse(words);
-        if (line is null)
+        if (words is not ["cluster", "tail", ..] || ConsoleGrammar.AsksForHelp(words))
         {
-            return ConsoleReply.UsageError(problem!, Palette.UsageOf(string.Join(' ', words.TakeWhile(w => !w.StartsWith("--", StringComparison.Ordinal)).Take(2))));
+            return (null, null);
         }
 
-        var p = line.Positionals;
-        var verb = p.Count >= 2 ? $"{p[0]} {p[1]}" : p.Count == 1 ? p[0] : string.Empty;
+        var (call, problem) = ConsoleGrammar.Bind(words);
+        return call is null ? (null, ConsoleGrammar.WithHelpHint(problem!, words)) : _cluster.Tail(call, connection);
+    }
+
+    public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words) => RunCommandAsync(words, call => RunVerbAsync(call, by: "console"));
+
+    /// <summary>A command from an authenticated operator: the audit palette, and operator actions written to the audit trail (<see cref="AuditCommands"/>).</summary>
+    public Task<ConsoleReply> RunAsync(IReadOnlyList<string> words, string operatorName) => RunCommandAsync(words, call =>
+    {
+        var audit = new AuditCommands(node, timeout);
+        return call.Words.StartsWith("audit ", StringComparison.Ordinal)
+            ? audit.RunAsync(call)
+            : audit.AuditedAsync(operatorName, call, () => call.Words.StartsWith("operator ", StringComparison.Ordinal) && Operators is { } operators
+                ? Task.FromResult(operators.Run(call))
+                : RunVerbAsync(call, operatorName));
+    });
+
+    /// <summary>
+    /// Help on a verb is answered from its definition alone, before anything runs or is audited; so is
+    /// <c>help</c> and a call that does not bind (a usage error); the hidden <c>names</c> lists live names for completion.
+    /// </summary>
+    private async Task<ConsoleReply> RunCommandAsync(IReadOnlyList<string> words, Func<VerbCall, Task<ConsoleReply>> run)
+    {
+        if (ConsoleGrammar.AsksForHelp(words))
+        {
+            return ConsoleReply.Text(ConsoleGrammar.Help(words));
+        }
+
+        if (words.TakeWhile(w => !w.StartsWith('-')).ToList() is [] or ["help"])
+        {
+            return ConsoleReply.Text(Palette.Help());
+        }
+
+        if (words is ["names"])
+        {
+            return await Users.NamesAsync();
+        }
+
+        var (call, problem) = ConsoleGrammar.Bind(words);
+        return ConsoleGrammar.WithHelpHint(call is null ? problem! : await run(call), words);
+    }
+
+    /// <param name="by">The operator who runs the command, for what the auth servers record of it.</param>
+    private async Task<ConsoleReply> RunVerbAsync(VerbCall call, string by)
+    {
         try
         {
-            return verb switch
+            return call.Words switch
             {
-                "" or "help" => ConsoleReply.Text(Palette.Help()),
-                "cluster show" => await _cluster.ShowAsync(line),
-                "cluster leave" => _cluster.Leave(line),
-                "cluster down" => _cluster.Down(line),
-                "cluster tail" => ConsoleReply.UsageError("'cluster tail' streams: run it on a console connection", Palette.UsageOf("cluster tail")),
-                "actor hierarchy" => Inspection.ActorHierarchy(line),
-                "log peek" => Inspection.LogPeek(line),
-                "auth list" => await AuthServers.AuthListAsync(line),
-                "auth show" => await AuthServers.AuthShowAsync(line),
-                "auth rotate" => await _rotation.RunAsync(line, by),
-                "proxy list" => await Proxies.ProxyListAsync(line),
-                "proxy show" => await Proxies.ProxyShowAsync(line),
-                "session list" => await Sessions.SessionListAsync(line),
-                "session show" => await Sessions.SessionShowAsync(line),
-                "session kill" => await Sessions.SessionKillAsync(line),
-                "route trace" => await Users.RouteTraceAsync(line),
-                "user add" => await Users.UserAddAsync(line),
-                "user revoke" => await Users.UserRevokeAsync(line),
-                "user list" => await Users.UserListAsync(line),
-                "names" => await Users.NamesAsync(),
-                _ => ConsoleReply.UsageError($"unknown command '{string.Join(' ', p)}'", Palette.UsageOf(p.Count > 0 ? p[0] : string.Empty) is { Length: > 0 } u ? u : "help"),
+                "cluster show" => await _cluster.ShowAsync(call),
+                "cluster leave" => _cluster.Leave(call),
+                "cluster down" => _cluster.Down(call),
+                "cluster tail" => ConsoleReply.UsageError("'cluster tail' streams: run it on a console connection", call.Verb.Usage),
+                "actor hierarchy" => Inspection.ActorHierarchy(call),
+                "log peek" => Inspection.LogPeek(call),
+                "auth list" => await AuthServers.AuthListAsync(call),
+                "auth show" => await AuthServers.AuthShowAsync(call),
+                "auth rotate" => await _rotation.RunAsync(call, by),
+                "proxy list" => await Proxies.ProxyListAsync(call),
+                "proxy show" => await Proxies.ProxyShowAsync(call),
+                "session list" => await Sessions.SessionListAsync(call),
+                "session show" => await Sessions.SessionShowAsync(call),
+                "session kill" => await Sessions.SessionKillAsync(call),
+                "route trace" => await Users.RouteTraceAsync(call),
+                "user add" => await Users.UserAddAsync(call),
+                "user revoke" => await Users.UserRevokeAsync(call),
+                "user list" => await Users.UserListAsync(call),
+                // The audit and operator verbs are an authenticated operator's (see RunAsync(words, operatorName)).
+                _ => ConsoleReply.UsageError($"unknown command '{call.Words}'", Palette.UsageOf(call.Words.Split(' ')[0])),
             };
         }
         catch (AskTimeoutException)
         {
-            return ConsoleReply.Failure($"'{verb}' timed out after {timeout.TotalSeconds:0} s (the node is still running)");
+            return ConsoleReply.Failure($"'{call.Words}' timed out after {timeout.TotalSeconds:0} s (the node is still running)");
         }
         catch (InvalidOperationException e)
         {
@@ -105,17 +126,8 @@ public sealed class ConsoleCommands(ConsoleNode node, TimeSpan timeout)
         }
     }
 
-    /// <summary>A command from an authenticated operator: the audit palette, and operator actions written to the audit trail (<see cref="AuditCommands"/>).</summary>
-    public async Task<ConsoleReply> RunAsync(IReadOnlyList<string> words, string operatorName) => HelpFor(words) ?? ConsoleGrammar.WithHelpHint(AuditCommands.Handles(words)
-        ? await new AuditCommands(node, timeout).RunAsync(words)
-        : await new AuditCommands(node, timeout).AuditedAsync(operatorName, words,
-            () => OperatorCommands.Handles(words) && Operators is { } operators ? Task.FromResult(operators.Run(words)) : RunVerbAsync(words, operatorName)), words);
-
-    internal static ConsoleReply Reply(CommandLine line, object json, string text) =>
-        ConsoleReply.Text(line.Json ? JsonSerializer.Serialize(json, Json) + "\n" : text);
-
-    internal static ConsoleReply? Arity(CommandLine line, int count, string words) =>
-        line.Positionals.Count == count ? null : ConsoleReply.UsageError($"'{words}' takes {(count == 2 ? "no" : count - 2)} argument{(count == 3 ? string.Empty : "s")}", Palette.UsageOf(words));
+    internal static ConsoleReply Reply(VerbCall call, object json, string text) =>
+        ConsoleReply.Text(call.Json ? JsonSerializer.Serialize(json, Json) + "\n" : text);
 
     /// <summary>A name the topology does not declare: the failure names the ones it does.</summary>
     internal static ConsoleReply NoSuch(string kind, string name, IEnumerable<string> known) =>

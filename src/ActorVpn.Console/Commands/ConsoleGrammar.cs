@@ -1,18 +1,22 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 
 namespace ActorVpn.OperatorConsole.Commands;
 
 /// <summary>
 /// The console's verbs as System.CommandLine commands, built from the one definition of each verb
-/// (its <see cref="Palette.Entry"/>: words, usage line, summary), so <c>--help</c> on a verb, the
-/// options a verb takes (for completion and for usage errors) and the <c>help</c> list never differ.
-/// In a usage line an UPPER-CASE word or <c>a|b</c> is an argument, <c>--name VALUE</c> an option
-/// taking a value, <c>--name</c> alone a flag, and <c>[...]</c> marks what may be left out.
+/// (<see cref="ConsoleVerb"/>): what an operator types is bound to the verb's typed arguments and
+/// options here (<see cref="Bind"/>), and <c>--help</c> on a verb, the options it completes and the
+/// <c>help</c> list come from the same definition. A usage error names the problem in the console's
+/// own words (not System.CommandLine's), with the verb's usage line.
 /// </summary>
 public static class ConsoleGrammar
 {
-    private static readonly Lazy<Command> Root = new(() => Build(Palette.Commands));
+    /// <summary>No <c>@file</c> expansion: a word an operator types is that word, never a file of the node read as more words.</summary>
+    private static readonly ParserConfiguration Parsing = new() { ResponseFileTokenReplacer = null };
+
+    private static readonly Lazy<(Command Root, IReadOnlyDictionary<Command, ConsoleVerb> Verbs)> Grammar = new(() => Build(Palette.Commands));
 
     /// <summary>Does <paramref name="words"/> ask for help on a verb (<c>--help</c>, <c>-h</c> or <c>-?</c> anywhere)?</summary>
     public static bool AsksForHelp(IReadOnlyList<string> words) => words.Any(w => w is "--help" or "-h" or "-?");
@@ -21,13 +25,31 @@ public static class ConsoleGrammar
     public static string Help(IReadOnlyList<string> words)
     {
         var output = new StringWriter { NewLine = "\n" };
-        Root.Value.Parse(words.ToArray()).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        Grammar.Value.Root.Parse(words.ToArray(), Parsing).Invoke(new InvocationConfiguration { Output = output, Error = output });
         return output.ToString();
     }
 
     /// <summary>The options the verb <paramref name="verbWords"/> (e.g. <c>log peek</c>) takes, or none for a word that is no verb.</summary>
     public static IReadOnlyList<string> OptionsOf(IReadOnlyList<string> verbWords) =>
-        VerbOf(verbWords) is { } verb ? verb.Options.Where(o => o is not HelpOption).Select(o => o.Name).Order(StringComparer.Ordinal).ToList() : [];
+        Palette.Find(string.Join(' ', verbWords)) is { } verb ? verb.Options.Select(o => o.Name).Order(StringComparer.Ordinal).ToList() : [];
+
+    /// <summary>
+    /// Binds <paramref name="words"/> to the verb they name: its arguments and options parsed and
+    /// checked (<see cref="ConsoleValues"/>), or the usage error to answer instead.
+    /// </summary>
+    public static (VerbCall? Call, ConsoleReply? Problem) Bind(IReadOnlyList<string> words)
+    {
+        var (root, verbs) = Grammar.Value;
+        var parse = root.Parse(words.ToArray(), Parsing);
+        if (!verbs.TryGetValue(parse.CommandResult.Command, out var verb))
+        {
+            var typed = words.TakeWhile(w => !w.StartsWith('-')).ToList();
+            var usage = Palette.UsageOf(typed.FirstOrDefault() ?? string.Empty);
+            return (null, ConsoleReply.UsageError($"unknown command '{string.Join(' ', typed)}'", usage.Length > 0 ? usage : "help"));
+        }
+
+        return ProblemOf(verb, parse) is { } problem ? (null, ConsoleReply.UsageError(problem, verb.Usage)) : (new VerbCall(verb, parse, words), null);
+    }
 
     /// <summary>
     /// A usage error with a reminder of where the verb's every argument and option is explained: the
@@ -46,118 +68,79 @@ public static class ConsoleGrammar
         return reply with { Error = $"{reply.Error}\n({hint})" };
     }
 
-    private static Command? VerbOf(IReadOnlyList<string> words)
+    /// <summary>
+    /// What is wrong with the call, in the order an operator fixes it: a word that is no option of the
+    /// verb, an option without its value, the number of arguments, a required option left out, a
+    /// value its option refuses.
+    /// </summary>
+    private static string? ProblemOf(ConsoleVerb verb, ParseResult parse)
     {
-        Command current = Root.Value;
-        foreach (var word in words)
+        var command = parse.CommandResult;
+        var loose = parse.UnmatchedTokens.Concat(command.Tokens.Select(t => t.Value)).ToList();
+        if (loose.FirstOrDefault(w => w.StartsWith("--", StringComparison.Ordinal) && w.Length > 2) is { } stray)
         {
-            if (current.Subcommands.FirstOrDefault(c => c.Name == word) is not { } next)
-            {
-                return null;
-            }
-
-            current = next;
+            return Palette.Commands.Any(v => v.Options.Any(o => o.Name == stray)) ? $"'{verb.Words}' does not take {stray}" : $"unknown option '{stray}'";
         }
 
-        return current.Subcommands.Count == 0 && current != Root.Value ? current : null;
+        if (command.Children.OfType<OptionResult>().FirstOrDefault(o => !o.Implicit && o.Tokens.Count == 0 && o.Option.Arity.MinimumNumberOfValues > 0) is { } empty)
+        {
+            return $"{empty.Option.Name} needs a value";
+        }
+
+        var (fewest, most) = (verb.Arguments.Sum(a => a.Arity.MinimumNumberOfValues), verb.Arguments.Sum(a => a.Arity.MaximumNumberOfValues));
+        if (loose.Count < fewest || loose.Count > most)
+        {
+            return verb.ArityProblem ?? (fewest == most ? $"'{verb.Words}' takes {(most == 0 ? "no" : most)} argument{(most == 1 ? string.Empty : "s")}" : "too many arguments");
+        }
+
+        if (verb.Options.FirstOrDefault(o => o.Required && parse.GetResult(o) is not { Implicit: false }) is { } missing)
+        {
+            return $"{missing.Name} is required";
+        }
+
+        if (parse.Errors.FirstOrDefault(e => e.SymbolResult is not CommandResult) is { } refused)
+        {
+            return refused.Message;
+        }
+
+        return parse.Errors.FirstOrDefault()?.Message;
     }
 
-    private static Command Build(IEnumerable<Palette.Entry> entries)
+    private static (Command, IReadOnlyDictionary<Command, ConsoleVerb>) Build(IEnumerable<ConsoleVerb> definitions)
     {
         var root = new Command("avpn>", "the operator console of a running node; `help` lists every command");
         // Help goes back over the console connection, not to a terminal whose width is known here.
         root.Options.Add(new HelpOption { Action = new HelpAction { MaxWidth = 120 } });
-        foreach (var entry in entries)
+        var verbs = new Dictionary<Command, ConsoleVerb>();
+        foreach (var definition in definitions)
         {
-            var words = entry.Words.Split(' ');
+            var words = definition.Words.Split(' ');
             var parent = root;
             foreach (var word in words[..^1])
             {
                 parent = parent.Subcommands.FirstOrDefault(c => c.Name == word) ?? Added(parent, new Command(word, $"the {word} commands"));
             }
 
-            var verb = Added(parent, new Command(words[^1], entry.Summary));
-            foreach (var part in Parts(entry.Usage[entry.Words.Length..]))
+            var verb = Added(parent, new Command(words[^1], definition.Summary));
+            foreach (var argument in definition.Arguments)
             {
-                AddPart(verb, part);
+                verb.Arguments.Add(argument);
             }
+
+            foreach (var option in definition.Options)
+            {
+                verb.Options.Add(option);
+            }
+
+            verbs[verb] = definition;
         }
 
-        return root;
+        return (root, verbs);
     }
 
     private static Command Added(Command parent, Command child)
     {
         parent.Subcommands.Add(child);
         return child;
-    }
-
-    /// <summary>The usage line's pieces: a bracketed group whole (<c>[--lines N]</c>), an option with its value (<c>--auth-server AS</c>), else one word.</summary>
-    private static IEnumerable<(IReadOnlyList<string> Words, bool Optional)> Parts(string usage)
-    {
-        var tokens = usage.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var group = new List<string>();
-        for (var i = 0; i < tokens.Length; i++)
-        {
-            var word = tokens[i];
-            if (group.Count > 0 || word.StartsWith('['))
-            {
-                group.Add(word.TrimStart('['));
-                if (word.EndsWith(']'))
-                {
-                    group[^1] = group[^1].TrimEnd(']');
-                    yield return (group.ToList(), true);
-                    group.Clear();
-                }
-            }
-            else if (word.StartsWith("--", StringComparison.Ordinal) && i + 1 < tokens.Length && !tokens[i + 1].StartsWith('[') && !tokens[i + 1].StartsWith('-'))
-            {
-                yield return ([word, tokens[++i]], false);
-            }
-            else
-            {
-                yield return ([word], false);
-            }
-        }
-    }
-
-    private static void AddPart(Command verb, (IReadOnlyList<string> Words, bool Optional) part)
-    {
-        var (words, optional) = part;
-        if (words[0].StartsWith("--", StringComparison.Ordinal))
-        {
-            if (verb.Options.Any(o => o.Name == words[0]))
-            {
-                return;
-            }
-
-            if (words.Count == 1)
-            {
-                verb.Options.Add(new Option<bool>(words[0]) { Description = words[0] == "--json" ? "print the reply as JSON" : null });
-                return;
-            }
-
-            var option = new Option<string>(words[0]) { HelpName = words[1], Required = !optional };
-            if (words[1].Contains('|'))
-            {
-                option.AcceptOnlyFromAmong(words[1].Split('|'));
-            }
-
-            verb.Options.Add(option);
-            return;
-        }
-
-        if (words.Count == 1 && !string.IsNullOrEmpty(words[0]))
-        {
-            var choices = words[0].Contains('|');
-            var argument = new Argument<string>(choices ? "CHOICE" : words[0]) { Arity = optional ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne };
-            if (choices)
-            {
-                argument.HelpName = words[0];
-                argument.AcceptOnlyFromAmong(words[0].Split('|'));
-            }
-
-            verb.Arguments.Add(argument);
-        }
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using ActorVpn.Credentials;
 
 namespace ActorVpn.OperatorConsole.Commands;
@@ -11,11 +12,17 @@ namespace ActorVpn.OperatorConsole.Commands;
 /// </summary>
 public sealed class OperatorCommands(ConsoleAuthority authority, TimeProvider? clock = null)
 {
-    public static readonly IReadOnlyList<Palette.Entry> Entries =
+    private static readonly Argument<string> NewOperator = ConsoleValues.Word("NAME");
+    private static readonly Argument<string> RevokedOperator = ConsoleValues.Word("NAME");
+
+    /// <summary>Where the operator's side writes the credential (<c>ConsoleShell</c>); the node itself writes nothing.</summary>
+    public static readonly Option<string?> CredentialOut = ConsoleValues.Text("--out", "P", "where to write the credential (default NAME.admin.avpn)");
+
+    public static readonly IReadOnlyList<ConsoleVerb> Verbs =
     [
-        new("operator add", "operator add NAME [--out P] [--json]", "issue a named operator credential for this console (written to --out, default NAME.admin.avpn)"),
-        new("operator revoke", "operator revoke NAME [--json]", "refuse every credential of the operator at the console's handshake from now on"),
-        new("operator list", "operator list [--json]", "every operator credential issued here, and which are revoked"),
+        new("operator add", "issue a named operator credential for this console (written to --out, default NAME.admin.avpn)", NewOperator, CredentialOut),
+        new("operator revoke", "refuse every credential of the operator at the console's handshake from now on", RevokedOperator),
+        new("operator list", "every operator credential issued here, and which are revoked"),
     ];
 
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
@@ -23,55 +30,34 @@ public sealed class OperatorCommands(ConsoleAuthority authority, TimeProvider? c
     /// <summary>Where the console listens, written into the credentials it issues (known once it listens).</summary>
     public string Endpoint { get; set; } = string.Empty;
 
-    public static bool Handles(IReadOnlyList<string> words) => words.Count > 0 && words[0] == "operator";
-
-    public ConsoleReply Run(IReadOnlyList<string> words)
+    public ConsoleReply Run(VerbCall call)
     {
-        var (line, problem) = CommandLine.Parse(words);
-        var verb = words.Count > 1 ? $"operator {words[1]}" : "operator";
-        if (line is null)
+        if (call.Words == "operator list")
         {
-            return ConsoleReply.UsageError(problem!, Palette.UsageOf(verb));
+            return List(call);
         }
 
-        var p = line.Positionals;
-        verb = p.Count > 1 ? $"operator {p[1]}" : "operator";
-        if (verb is "operator list")
-        {
-            return ConsoleCommands.Arity(line, 2, verb) ?? List(line);
-        }
-
-        if (verb is not ("operator add" or "operator revoke"))
-        {
-            return ConsoleReply.UsageError($"unknown command '{string.Join(' ', p)}'", Palette.UsageOf("operator"));
-        }
-
-        if (ConsoleCommands.Arity(line, 3, verb) is { } usage)
-        {
-            return usage;
-        }
-
-        var name = p[2];
+        var name = call.Value(call.Words == "operator add" ? NewOperator : RevokedOperator);
         try
         {
-            return verb == "operator add" ? Add(line, name) : Revoke(line, name);
+            return call.Words == "operator add" ? Add(call, name) : Revoke(call, name);
         }
         catch (ArgumentException e)
         {
-            return ConsoleReply.UsageError($"'{name}' is not an operator name: {e.Message}", Palette.UsageOf(verb));
+            return ConsoleReply.UsageError($"'{name}' is not an operator name: {e.Message}", call.Verb.Usage);
         }
     }
 
-    private ConsoleReply Add(CommandLine line, string name)
+    private ConsoleReply Add(VerbCall call, string name)
     {
         var credential = authority.IssueOperator(name, Endpoint, _clock.GetUtcNow());
         using var certificate = CertificateText.FromPem(credential.CertificatePem);
-        var reply = ConsoleCommands.Reply(line, new { ok = true, @operator = name, serial = certificate.SerialNumber, notAfter = certificate.NotAfter.ToUniversalTime() },
+        var reply = ConsoleCommands.Reply(call, new { ok = true, @operator = name, serial = certificate.SerialNumber, notAfter = certificate.NotAfter.ToUniversalTime() },
             $"operator {name} added (certificate serial {certificate.SerialNumber}, valid until {certificate.NotAfter.ToUniversalTime():u})\n");
         return reply with { OperatorJson = credential.ToFileText() };
     }
 
-    private ConsoleReply Revoke(CommandLine line, string name)
+    private ConsoleReply Revoke(VerbCall call, string name)
     {
         int revoked;
         try
@@ -83,16 +69,16 @@ public sealed class OperatorCommands(ConsoleAuthority authority, TimeProvider? c
             return ConsoleReply.Failure(e.Message);
         }
 
-        return ConsoleCommands.Reply(line, new { ok = true, @operator = name, revokedCertificates = revoked },
+        return ConsoleCommands.Reply(call, new { ok = true, @operator = name, revokedCertificates = revoked },
             $"operator {name} revoked ({revoked} certificate(s)); new console connections with its credential are refused at the handshake\n");
     }
 
-    private ConsoleReply List(CommandLine line)
+    private ConsoleReply List(VerbCall call)
     {
         var entries = authority.Operators.Entries;
         var text = string.Concat(entries.Select(e =>
             $"{e.Name,-16} serial {e.Serial} issued {e.IssuedAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}" +
             (e.RevokedAt is { } at ? $" REVOKED {at.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}" : string.Empty) + "\n"));
-        return ConsoleCommands.Reply(line, entries, entries.Count == 0 ? "(no operators)\n" : text);
+        return ConsoleCommands.Reply(call, entries, entries.Count == 0 ? "(no operators)\n" : text);
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using Akka.Actor;
 using static ActorVpn.OperatorConsole.Commands.ConsoleCommands;
@@ -8,28 +9,26 @@ namespace ActorVpn.OperatorConsole.Commands;
 /// <summary><c>proxy list</c> and <c>proxy show</c>: every proxy of the reachable nodes and one proxy's connections.</summary>
 internal sealed class ProxyCommands(ConsoleNode node, TimeSpan timeout, NodeQueries queries)
 {
-    public async Task<ConsoleReply> ProxyListAsync(CommandLine line)
-    {
-        if (Arity(line, 2, "proxy list") is { } usage)
-        {
-            return usage;
-        }
+    private static readonly Argument<string> Proxy = ConsoleValues.Word("P");
 
+    public static readonly IReadOnlyList<ConsoleVerb> Verbs =
+    [
+        new("proxy list", "every proxy: address, owner, live sessions, bytes"),
+        new("proxy show", "one proxy and its connections", Proxy),
+    ];
+
+    public async Task<ConsoleReply> ProxyListAsync(VerbCall call)
+    {
         var found = await queries.AllProxyStatusAsync();
         var statuses = found.Select(f => f.Status).ToList();
         var text = string.Concat(found.Select(f => (f.Status, f.At.Node)).Select(f =>
             $"{f.Status.Proxy,-10} {f.Status.Address,-22} owner {f.Status.AuthServer,-8} live {f.Status.Sessions.Count,3}  accepted {f.Status.Accepted}  refused {f.Status.Refused}  bytes {f.Status.BytesRelayed}  on {f.Node}\n"));
-        return Reply(line, statuses, text.Length == 0 ? "(no proxies)\n" : text);
+        return Reply(call, statuses, text.Length == 0 ? "(no proxies)\n" : text);
     }
 
-    public async Task<ConsoleReply> ProxyShowAsync(CommandLine line)
+    public async Task<ConsoleReply> ProxyShowAsync(VerbCall call)
     {
-        if (Arity(line, 3, "proxy show") is { } usage)
-        {
-            return usage;
-        }
-
-        var name = line.Positionals[2];
+        var name = call.Value(Proxy);
         if (!node.Topology.HasProxy(name))
         {
             return NoSuch("proxy", name, node.Topology.Proxies.Select(p => p.Name));
@@ -47,6 +46,6 @@ internal sealed class ProxyCommands(ConsoleNode node, TimeSpan timeout, NodeQuer
             text.Append($"    {c.Id,-14} {c.Stage,-10} user {c.User ?? "-"}  session {c.HandOffId ?? "-"}  onward {c.OnwardTo ?? "-"}  in {c.BytesIn} out {c.BytesOut}\n");
         }
 
-        return Reply(line, s, text.ToString());
+        return Reply(call, s, text.ToString());
     }
 }

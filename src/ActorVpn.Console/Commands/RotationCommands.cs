@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using ActorVpn.AuthServers.State;
 using ActorVpn.Hosting;
@@ -16,29 +17,23 @@ namespace ActorVpn.OperatorConsole.Commands;
 /// </summary>
 public sealed class RotationCommands(ConsoleNode node, TimeSpan timeout)
 {
-    public const string Usage = "auth rotate AS start|switch|finish|rollback|status [--json]";
-
     public static readonly IReadOnlyList<string> Phases = ["start", "switch", "finish", "rollback"];
 
-    public static readonly Palette.Entry Entry = new("auth rotate", Usage,
-        "rotate AS's signing key in phases: start (new key trusted too), switch (new key signs), finish (old key dropped), rollback (before finish), status");
+    private static readonly Argument<string> Server = ConsoleValues.Word("AS");
+
+    private static readonly Argument<string> Phase = ConsoleValues.Choice("PHASE", [.. Phases, "status"],
+        phase => $"unknown phase '{phase}' (start, switch, finish, rollback or status)");
+
+    public static readonly ConsoleVerb Verb = new("auth rotate",
+        "rotate AS's signing key in phases: start (new key trusted too), switch (new key signs), finish (old key dropped), rollback (before finish), status",
+        [Server, Phase], ArityProblem: "'auth rotate' takes an auth server and a phase");
 
     /// <summary>Is this an <c>auth rotate</c> phase, which changes state (and is audited)?</summary>
-    public static bool IsPhase(IReadOnlyList<string> positionals) => positionals is ["auth", "rotate", _, var phase] && Phases.Contains(phase);
+    public static bool IsPhase(VerbCall call) => ReferenceEquals(call.Verb, Verb) && Phases.Contains(call.Value(Phase));
 
-    public async Task<ConsoleReply> RunAsync(CommandLine line, string by)
+    public async Task<ConsoleReply> RunAsync(VerbCall call, string by)
     {
-        if (line.Positionals.Count != 4)
-        {
-            return ConsoleReply.UsageError("'auth rotate' takes an auth server and a phase", Usage);
-        }
-
-        var (server, phase) = (line.Positionals[2], line.Positionals[3]);
-        if (phase is not ("status" or "start" or "switch" or "finish" or "rollback"))
-        {
-            return ConsoleReply.UsageError($"unknown phase '{phase}' (start, switch, finish, rollback or status)", Usage);
-        }
-
+        var (server, phase) = (call.Value(Server), call.Value(Phase));
         if (!node.Topology.HasAuthServer(server))
         {
             return ConsoleReply.Failure($"no auth server '{server}' (known: {string.Join(", ", node.Topology.AuthServers.Select(a => a.Name))})");
@@ -68,7 +63,7 @@ public sealed class RotationCommands(ConsoleNode node, TimeSpan timeout)
             }
         }
 
-        return ConsoleCommands.Reply(line, new { ok = true, status, proxiesRenewed = renewed }, Text(status, phase, renewed));
+        return ConsoleCommands.Reply(call, new { ok = true, status, proxiesRenewed = renewed }, Text(status, phase, renewed));
     }
 
     /// <summary>Asks every proxy of <paramref name="server"/>, wherever it runs, for an identity signed by the key it signs with now.</summary>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Akka.Actor;
 using static ActorVpn.OperatorConsole.Commands.ConsoleCommands;
 using static ActorVpn.Proxies.ProxyProtocol;
@@ -18,6 +19,16 @@ public sealed record SessionView(string Id, string User, IReadOnlyList<string> R
 /// <summary><c>session list|show|kill</c>: a client session is every proxy connection of one hand-off, on whichever nodes.</summary>
 internal sealed class SessionCommands(NodeQueries queries)
 {
+    private static readonly Argument<string> ShowId = ConsoleValues.Word("ID");
+    private static readonly Argument<string> KillId = ConsoleValues.Word("ID");
+
+    public static readonly IReadOnlyList<ConsoleVerb> Verbs =
+    [
+        new("session list", "live client sessions across the chain (one per hand-off)"),
+        new("session show", "one session: user, route, age, bytes", ShowId),
+        new("session kill", "close a session at every proxy of its chain (【0053】)", KillId),
+    ];
+
     public static string SessionText(SessionView s) =>
         $"{s.Id}  user {s.User}  route {string.Join(" -> ", s.Route)}  age {s.AgeSeconds:0.0} s  in {s.BytesIn} out {s.BytesOut}  on {string.Join(", ", s.Nodes.Distinct())}\n";
 
@@ -30,43 +41,32 @@ internal sealed class SessionCommands(NodeQueries queries)
         }
     }
 
-    public async Task<ConsoleReply> SessionListAsync(CommandLine line)
+    public async Task<ConsoleReply> SessionListAsync(VerbCall call)
     {
-        if (Arity(line, 2, "session list") is { } usage)
-        {
-            return usage;
-        }
-
         var sessions = await queries.SessionsAsync();
-        return Reply(line, sessions, sessions.Count == 0 ? "(no live sessions)\n" : string.Concat(sessions.Select(SessionText)));
+        return Reply(call, sessions, sessions.Count == 0 ? "(no live sessions)\n" : string.Concat(sessions.Select(SessionText)));
     }
 
-    public async Task<ConsoleReply> SessionShowAsync(CommandLine line)
+    public async Task<ConsoleReply> SessionShowAsync(VerbCall call)
     {
-        if (Arity(line, 3, "session show") is { } usage)
-        {
-            return usage;
-        }
-
-        var session = (await queries.SessionsAsync()).FirstOrDefault(s => s.Id == line.Positionals[2]);
-        return session is null ? ConsoleReply.Failure($"no live session '{line.Positionals[2]}' (see `session list`)") : Reply(line, session, SessionText(session));
+        var session = await FindAsync(call.Value(ShowId));
+        return session is null ? NoSession(call.Value(ShowId)) : Reply(call, session, SessionText(session));
     }
 
-    public async Task<ConsoleReply> SessionKillAsync(CommandLine line)
+    public async Task<ConsoleReply> SessionKillAsync(VerbCall call)
     {
-        if (Arity(line, 3, "session kill") is { } usage)
-        {
-            return usage;
-        }
-
-        var session = (await queries.SessionsAsync()).FirstOrDefault(s => s.Id == line.Positionals[2]);
+        var session = await FindAsync(call.Value(KillId));
         if (session is null)
         {
-            return ConsoleReply.Failure($"no live session '{line.Positionals[2]}' (see `session list`)");
+            return NoSession(call.Value(KillId));
         }
 
         Close(session, "killed by the operator");
 
-        return Reply(line, new { killed = session.Id, user = session.User, route = session.Route, nodes = session.Nodes }, $"session {session.Id} of {session.User} closed at {string.Join(", ", session.Route)} (on {string.Join(", ", session.Nodes.Distinct())})\n");
+        return Reply(call, new { killed = session.Id, user = session.User, route = session.Route, nodes = session.Nodes }, $"session {session.Id} of {session.User} closed at {string.Join(", ", session.Route)} (on {string.Join(", ", session.Nodes.Distinct())})\n");
     }
+
+    private static ConsoleReply NoSession(string id) => ConsoleReply.Failure($"no live session '{id}' (see `session list`)");
+
+    private async Task<SessionView?> FindAsync(string id) => (await queries.SessionsAsync()).FirstOrDefault(s => s.Id == id);
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using ActorVpn.AuthServers;
 using ActorVpn.Hosting;
@@ -10,14 +11,26 @@ namespace ActorVpn.OperatorConsole.Commands;
 /// <summary><c>route trace</c>, <c>user add|revoke|list</c> and the live names for completion.</summary>
 internal sealed class UserCommands(ConsoleNode node, NodeQueries queries)
 {
-    public async Task<ConsoleReply> RouteTraceAsync(CommandLine line)
-    {
-        if (Arity(line, 4, "route trace") is { } usage)
-        {
-            return usage;
-        }
+    private static readonly Argument<string> TracedUser = ConsoleValues.Word("USER");
+    private static readonly Argument<string> Destination = ConsoleValues.Word("DEST");
+    private static readonly Argument<string> NewUser = ConsoleValues.Word("NAME");
+    private static readonly Argument<string> RevokedUser = ConsoleValues.Word("NAME");
+    private static readonly Option<string?> HomeServer = ConsoleValues.Text("--auth-server", "AS", "the user's home auth server (the only one it is registered at)", required: true);
 
-        var (user, destination) = (line.Positionals[2], line.Positionals[3]);
+    /// <summary>Where the operator's side writes the profile (<c>ConsoleShell</c>); the node itself writes nothing.</summary>
+    public static readonly Option<string?> ProfileOut = ConsoleValues.Text("--out", "P", "where to write the client profile (default NAME.avpn)");
+
+    public static readonly IReadOnlyList<ConsoleVerb> Verbs =
+    [
+        new("route trace", "run the hand-off on the live system (as `avpn route trace`)", TracedUser, Destination),
+        new("user add", "register a user at its home server only and write its profile", NewUser, HomeServer, ProfileOut),
+        new("user revoke", "refuse the user's new sessions and close its live ones", RevokedUser),
+        new("user list", "every user of every auth server"),
+    ];
+
+    public async Task<ConsoleReply> RouteTraceAsync(VerbCall call)
+    {
+        var (user, destination) = (call.Value(TracedUser), call.Value(Destination));
         var home = await queries.HomeOfAsync(user);
         RouteTraceResult result;
         if (home is { Revoked: true })
@@ -32,23 +45,14 @@ internal sealed class UserCommands(ConsoleNode node, NodeQueries queries)
             result = await RouteTracer.TraceAsync(await queries.ControlAsync(), node.System, user, destination, home?.Server);
         }
 
-        return new ConsoleReply(result.Ok ? ConsoleReply.Ok : ConsoleReply.Failed, line.Json ? result.ToJson() + "\n" : result.ToText(),
-            result.Ok || line.Json ? null : $"route trace failed: {result.Error}");
+        return new ConsoleReply(result.Ok ? ConsoleReply.Ok : ConsoleReply.Failed, call.Json ? result.ToJson() + "\n" : result.ToText(),
+            result.Ok || call.Json ? null : $"route trace failed: {result.Error}");
     }
 
     /// <summary>【0012】: the user is registered at its home server only; the profile goes back to the operator.</summary>
-    public async Task<ConsoleReply> UserAddAsync(CommandLine line)
+    public async Task<ConsoleReply> UserAddAsync(VerbCall call)
     {
-        if (Arity(line, 3, "user add") is { } usage)
-        {
-            return usage;
-        }
-
-        var user = line.Positionals[2];
-        if (line.Option("--auth-server") is not { } server)
-        {
-            return ConsoleReply.UsageError("--auth-server is required", Palette.UsageOf("user add"));
-        }
+        var (user, server) = (call.Value(NewUser), call.Value(HomeServer)!);
 
         if (!node.Topology.HasAuthServer(server))
         {
@@ -66,19 +70,14 @@ internal sealed class UserCommands(ConsoleNode node, NodeQueries queries)
         }
 
         var profile = await node.ProfileForAsync(await (await queries.ControlAsync()).RegisterUserAsync(user, server, by: "console"));
-        var reply = Reply(line, new { user, authServer = server, entries = profile.Entries }, $"user {user} registered at {server}; entry proxies: {Join(profile.Entries.Select(e => $"{e.Key} via {e.Value.Proxy}"))}\n");
+        var reply = Reply(call, new { user, authServer = server, entries = profile.Entries }, $"user {user} registered at {server}; entry proxies: {Join(profile.Entries.Select(e => $"{e.Key} via {e.Value.Proxy}"))}\n");
         return reply with { ProfileJson = JsonSerializer.Serialize(profile, Json) };
     }
 
     /// <summary>Revocation refuses new sessions at once (step 702) and closes the user's live sessions (【0053】).</summary>
-    public async Task<ConsoleReply> UserRevokeAsync(CommandLine line)
+    public async Task<ConsoleReply> UserRevokeAsync(VerbCall call)
     {
-        if (Arity(line, 3, "user revoke") is { } usage)
-        {
-            return usage;
-        }
-
-        var user = line.Positionals[2];
+        var user = call.Value(RevokedUser);
         var home = await queries.HomeOfAsync(user);
         if (home is null)
         {
@@ -101,23 +100,18 @@ internal sealed class UserCommands(ConsoleNode node, NodeQueries queries)
             SessionCommands.Close(session, $"user {user} revoked at {home.Server}", ErrorCodes.CertificateRevoked, home.Server);
         }
 
-        return Reply(line, new { user, authServer = home.Server, closedSessions = closed.Select(s => s.Id).ToList() },
+        return Reply(call, new { user, authServer = home.Server, closedSessions = closed.Select(s => s.Id).ToList() },
             $"user {user} revoked at {home.Server}; closed {closed.Count} live session(s)\n");
     }
 
-    public async Task<ConsoleReply> UserListAsync(CommandLine line)
+    public async Task<ConsoleReply> UserListAsync(VerbCall call)
     {
-        if (Arity(line, 2, "user list") is { } usage)
-        {
-            return usage;
-        }
-
         var users = (await queries.AllAuthStatusAsync())
             .SelectMany(s => s.Users.Select(u => new { user = u.Name, authServer = s.Name, registeredAt = u.RegisteredAt, revokedAt = u.RevokedAt, activeCertificates = u.ActiveCertificates }))
             .OrderBy(u => u.user, StringComparer.Ordinal)
             .ToList();
         var text = string.Concat(users.Select(u => $"{u.user,-12} home {u.authServer,-8} {(u.revokedAt is null ? "active" : "revoked")}\n"));
-        return Reply(line, users, users.Count == 0 ? "(no users)\n" : text);
+        return Reply(call, users, users.Count == 0 ? "(no users)\n" : text);
     }
 
     /// <summary>Live names for tab completion: auth servers, proxies, users, members, destinations, sessions.</summary>

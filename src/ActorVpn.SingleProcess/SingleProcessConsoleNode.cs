@@ -1,9 +1,9 @@
 using ActorVpn.Client;
 using ActorVpn.Credentials;
-using ActorVpn.Hosting;
+using ActorVpn.OperatorConsole;
 using Akka.Actor;
 
-namespace ActorVpn.OperatorConsole;
+namespace ActorVpn.Hosting;
 
 /// <summary>The console's view of <c>avpn up</c>'s single process: every auth server and every proxy run here.</summary>
 public sealed class SingleProcessConsoleNode(VpnNode node)
@@ -19,6 +19,9 @@ public sealed class SingleProcessConsoleNode(VpnNode node)
     public override Task<string?> ProfileProblemAsync(string homeServer) => Task.FromResult<string?>(null);
 
     public override Task<ClientProfile> ProfileForAsync(UserEnrollment enrollment) => Task.FromResult(node.ProfileFor(enrollment));
+
+    /// <summary>Every auth server runs here, under its upper server (Fig. 4).</summary>
+    public override string AuthServerPath(string authServer) => "/user/auth-servers/" + string.Join('/', Topology.LineageOf(authServer));
 
     protected override Task<ControlPlane> AttachAsync(TimeSpan timeout) => Task.FromResult(node.Control);
 }

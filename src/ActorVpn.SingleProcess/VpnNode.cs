@@ -85,21 +85,8 @@ public sealed class VpnNode : IAsyncDisposable
 
     /// <summary>A client profile: certificate 1, key, home trust anchor, and the entry proxy per destination (Fig. 5, step 501).</summary>
     public ClientProfile ProfileFor(UserEnrollment enrollment) =>
-        ProfileOf(enrollment, Topology.AuthServer(enrollment.HomeServer).Relays
+        ClientProfiles.Of(enrollment, Topology.AuthServer(enrollment.HomeServer).Relays
             .ToDictionary(r => r.Key, r => new EntryProxy(r.Value, ProxyAddresses.GetValueOrDefault(r.Value) ?? Topology.Proxy(r.Value).Listen.ToString(), Topology.Destinations[r.Key].ToString()), StringComparer.Ordinal));
-
-    /// <summary>
-    /// A client profile for <paramref name="enrollment"/>: certificate 1, its key, the home server's trust
-    /// anchor (and the next one while the server rotates its signing key) and <paramref name="entries"/>.
-    /// </summary>
-    public static ClientProfile ProfileOf(UserEnrollment enrollment, IReadOnlyDictionary<string, EntryProxy> entries)
-    {
-        using var certificate = CertificateText.FromDer(enrollment.CertificateDer);
-        using var anchor = CertificateText.FromDer(enrollment.TrustAnchorDer);
-        return new ClientProfile(enrollment.User, enrollment.HomeServer, CertificateText.ToPem(certificate),
-            CertificateText.PrivateKeyToPem(enrollment.PrivateKeyPkcs8), CertificateText.ToPem(anchor),
-            new Dictionary<string, EntryProxy>(entries, StringComparer.Ordinal), ClientProfile.NextAnchorPem(enrollment.NextTrustAnchorDer));
-    }
 
     /// <summary>Starts <c>avpn connect</c>'s listener in this actor system; returns its local address.</summary>
     public Task<string> ConnectAsync(ClientProfile profile, string destination, IPEndPoint? listen = null) =>

@@ -1,11 +1,11 @@
 using ActorVpn.Client;
-using ActorVpn.Cluster;
 using ActorVpn.Credentials;
 using ActorVpn.Hosting;
+using ActorVpn.OperatorConsole;
 using Akka.Actor;
 using Akka.Cluster;
 
-namespace ActorVpn.OperatorConsole;
+namespace ActorVpn.Cluster;
 
 /// <summary>
 /// The console's view of one <c>avpn node</c> of a cluster: the auth servers are reached through the
@@ -19,7 +19,7 @@ public sealed class ClusterConsoleNode(ClusterNode node) : ConsoleNode(node.Syst
     private readonly ControlPlane _plane = ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], TimeSpan.FromSeconds(10));
 
     public override async Task<ClientProfile> ProfileForAsync(UserEnrollment enrollment) =>
-        VpnNode.ProfileOf(enrollment, await ClusterBootstrap.EntriesAsync(_plane, node.Topology, node.Options, enrollment.HomeServer));
+        ClientProfiles.Of(enrollment, await ClusterBootstrap.EntriesAsync(_plane, node.Topology, node.Options, enrollment.HomeServer));
 
     public override async Task<string?> ProfileProblemAsync(string homeServer)
     {
@@ -33,6 +33,13 @@ public sealed class ClusterConsoleNode(ClusterNode node) : ConsoleNode(node.Syst
             return $"no client profile can be written for a user of {homeServer}: {e.Message}";
         }
     }
+
+    /// <summary>An auth server runs under its group's singleton, on the member that hosts the group.</summary>
+    public override string AuthServerPath(string authServer) => GroupPlacement.PathOf(Topology, authServer);
+
+    public override string GroupRoleOf(string root) => GroupPlacement.RoleOf(root);
+
+    public override ActorPath GroupRootOn(Address member, string root) => new RootActorPath(member) / "user" / GroupPlacement.ManagerName(root) / root;
 
     protected override Task<ControlPlane> AttachAsync(TimeSpan timeout) =>
         Task.FromResult(ControlPlane.Over(node.System, node.Topology, name => node.Routes[name], timeout));
