@@ -151,7 +151,7 @@ public sealed partial class AuthServerActor
                 return;
             }
 
-            _ledger = _ledger.Issue(id, new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout, pending.User));
+            _ledger.Issue(id, new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout, pending.User));
             _telemetry.Ended(id, null);
             pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, id, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders, AtHome: true,
                 _trail.End(id)));
@@ -163,7 +163,7 @@ public sealed partial class AuthServerActor
         {
             case Aggregation.PassOn pass:
                 Step(pass.Discard, id);
-                _ledger = _ledger.Forward(id, pass.Forwarded);
+                _ledger.Forward(id, pass.Forwarded);
                 if (Step(pass.Returned, id))
                 {
                     _telemetry.Ended(id, null);
@@ -176,7 +176,7 @@ public sealed partial class AuthServerActor
                 Fail(pending, refused.Refusal.ErrorAt(Me), refused.Refusal.Path!);
                 return;
             case Aggregation.Prepend prepend:
-                _ledger = _ledger.Hold(prepend.Held);
+                _ledger.Hold(prepend.Held);
                 if (Step(prepend.Returned, id))
                 {
                     _telemetry.RelayAdded(id, prepend.Held.RelayProxy);

@@ -194,7 +194,7 @@ public sealed partial class AuthServerActor
         }
 
         var nonce = PeerProof.NewNonce();
-        _ledger = _ledger.Challenge(nonce, new OpenChallenge(open.Caller, open.HandOffId, open.CredentialDer!, Now + _settings.ChallengeTimeout));
+        _ledger.Challenge(nonce, new OpenChallenge(open.Caller, open.HandOffId, open.CredentialDer!, Now + _settings.ChallengeTimeout));
         Sender.Tell(new HandOffChallenge(Me, nonce, _trail.Take(open.HandOffId)));
     }
 
@@ -204,7 +204,7 @@ public sealed partial class AuthServerActor
         var path = request.Path.Append(Me).ToList();
 
         // One-time challenge: a proof copied from a log, or replayed, finds no open nonce.
-        (_ledger, var challenge) = _ledger.TakeChallenge(request.Nonce, request.Caller, request.HandOffId, Now);
+        var challenge = _ledger.TakeChallenge(request.Nonce, request.Caller, request.HandOffId, Now);
         if (challenge is null)
         {
             FailCallee(replyTo, request.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),

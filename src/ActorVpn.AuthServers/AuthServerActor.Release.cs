@@ -14,8 +14,7 @@ public sealed partial class AuthServerActor
 
     private void HandleSessionEnded(SessionEnded ended)
     {
-        (_ledger, var issued) = _ledger.EndSession(ended.HandOffId);
-        if (issued is not null)
+        if (_ledger.EndSession(ended.HandOffId) is { } issued)
         {
             ReleaseHolders(ended.HandOffId, issued.Holders);
         }
@@ -35,15 +34,14 @@ public sealed partial class AuthServerActor
             Tell(pending.Next, new ReleaseHandOff(handOffId, revokedUser));
         }
 
-        (_ledger, var released) = _ledger.Release(handOffId, Me);
+        var released = _ledger.Release(handOffId, Me);
         ReleaseHolders(handOffId, released.TellHolders, revokedUser);
         Dropped(released.Dropped, reason);
     }
 
     private void Drop(string handOffId, string reason)
     {
-        (_ledger, var dropped) = _ledger.Drop(handOffId);
-        Dropped(dropped, reason);
+        Dropped(_ledger.Drop(handOffId), reason);
     }
 
     private void Dropped(HeldCertificate? held, string reason)
@@ -66,7 +64,7 @@ public sealed partial class AuthServerActor
     {
         var held = _ledger.Held.GetValueOrDefault(handOffId);
         var home = held?.Path.FirstOrDefault() ?? _pending.GetValueOrDefault(handOffId)?.Path.FirstOrDefault() ?? "its home server";
-        _ledger = _ledger.RememberRevoked(handOffId, new RevokedHandOff(user, home, held?.CertificateDer, Now + _settings.HandOffTimeout + _settings.HoldTimeout));
+        _ledger.RememberRevoked(handOffId, new RevokedHandOff(user, home, held?.CertificateDer, Now + _settings.HandOffTimeout + _settings.HoldTimeout));
     }
 
     /// <summary>
@@ -84,9 +82,8 @@ public sealed partial class AuthServerActor
                 pending.Path);
         }
 
-        foreach (var (handOffId, issued) in _ledger.Issued.Where(i => i.Value.User == user).ToList())
+        foreach (var (handOffId, issued) in _ledger.EndSessionsOf(user))
         {
-            (_ledger, _) = _ledger.EndSession(handOffId);
             RememberRevoked(handOffId, user);
             _log.Info("{0}: hand-off {1} of revoked user '{2}' released at {3} (【0053】)", Me, handOffId, user, string.Join(", ", issued.Holders));
             ReleaseHolders(handOffId, issued.Holders, user);
@@ -99,7 +96,7 @@ public sealed partial class AuthServerActor
         _abandoned.Sweep(now);
         _telemetry.Sweep(_settings.HandOffTimeout + _settings.HandOffTimeout + _settings.HoldTimeout);
         _trail.Sweep(now - (_settings.HandOffTimeout + _settings.HandOffTimeout + _settings.HoldTimeout));
-        (_ledger, var expired) = _ledger.Expire(now);
+        var expired = _ledger.Expire(now);
         foreach (var held in expired.Dropped)
         {
             Dropped(held, $"the client did not authenticate within {_settings.HoldTimeout.TotalSeconds:0.#} s");

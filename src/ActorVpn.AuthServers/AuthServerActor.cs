@@ -44,7 +44,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private long _snapshotAt; // sequence number of the latest snapshot taken or recovered
 
     // Short-lived, deliberately not persisted: what the ledger holds, and the hand-offs waiting for the next server's answer.
-    private HandOffLedger _ledger = HandOffLedger.Empty;
+    private readonly HandOffLedger _ledger = new();
     private readonly Dictionary<string, PendingHandOff> _pending = new(StringComparer.Ordinal);
     private Caller? _answering;
 

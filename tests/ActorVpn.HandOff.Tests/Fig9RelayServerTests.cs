@@ -21,7 +21,7 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_902_a_relay_server_calls_its_Fig_2_entry()
     {
-        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as4"), HandOffLedger.Empty, Certificate(["as1", "as2"]), Now));
+        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as4"), new HandOffLedger(), Certificate(["as1", "as2"]), Now));
         Assert.Equal(PatentStep.Fig9LookUp902, go.LookUp.Step);
         Assert.Equal("as3", Assert.IsType<Onward.Call>(go.Onward).Next);
         Assert.Empty(go.Onward.Steps);
@@ -30,7 +30,7 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_903_a_relay_server_without_a_Fig_2_entry_escalates_to_its_upper_server()
     {
-        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1"]), Now));
+        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1"]), Now));
         var call = Assert.IsType<Onward.Call>(go.Onward);
         Assert.Equal("as4", call.Next);
         Assert.Equal([PatentStep.Fig9Escalate903], call.Steps.Select(s => s.Step));
@@ -39,14 +39,14 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_902_End_means_this_server_relays_to_the_destination_itself()
     {
-        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as3"), HandOffLedger.Empty, Certificate(["as1", "as2", "as4"]), Now));
+        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as3"), new HandOffLedger(), Certificate(["as1", "as2", "as4"]), Now));
         Assert.IsType<Onward.End>(go.Onward);
     }
 
     [Fact]
     public void Step_903_no_entry_and_no_upper_server_is_no_route_with_the_whole_path()
     {
-        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Lonely(), HandOffLedger.Empty, Certificate(["as1"]), Now));
+        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Lonely(), new HandOffLedger(), Certificate(["as1"]), Now));
         var refused = Assert.IsType<Onward.Refused>(go.Onward);
         Assert.Equal(ErrorCodes.NoRoute, refused.Refusal.Code);
         Assert.Equal(PatentStep.Fig9Escalate903, refused.Refusal.Step);
@@ -56,7 +56,7 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_901_a_certificate_that_already_visited_this_server_is_a_route_loop()
     {
-        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1", "as2", "as4"]), Now));
+        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1", "as2", "as4"]), Now));
         Assert.Equal(ErrorCodes.RouteLoop, refused.Refusal.Code);
         Assert.Equal(PatentStep.Fig9Receive901, refused.Refusal.Step);
     }
@@ -64,7 +64,7 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_902_an_unknown_destination_is_refused()
     {
-        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1"], "nowhere"), Now));
+        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1"], "nowhere"), Now));
         Assert.Equal(ErrorCodes.UnknownDestination, refused.Refusal.Code);
         Assert.Equal(PatentStep.Fig9LookUp902, refused.Refusal.Step);
     }
@@ -74,15 +74,16 @@ public sealed class Fig9RelayServerTests
     {
         var expiring = UserCertificate(As1, "alice", notAfter: Now.AddMinutes(1));
         var notAfter = new DateTimeOffset(KnownCertificate.Read(expiring).NotAfterUtc, TimeSpan.Zero);
-        Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1"], der: expiring), notAfter));
-        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1"], der: expiring), notAfter.AddSeconds(1)));
+        Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1"], der: expiring), notAfter));
+        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1"], der: expiring), notAfter.AddSeconds(1)));
         Assert.Equal(ErrorCodes.CertificateExpired, refused.Refusal.Code);
     }
 
     [Fact]
     public void Step_901_a_hand_off_whose_user_was_revoked_meanwhile_is_refused_as_revoked()
     {
-        var ledger = HandOffLedger.Empty.RememberRevoked("h1", new RevokedHandOff("alice", "as1", null, Now + Hold));
+        var ledger = new HandOffLedger();
+        ledger.RememberRevoked("h1", new RevokedHandOff("alice", "as1", null, Now + Hold));
         var revoked = Assert.IsType<RelayDecision.Revoked>(Fig9RelayServer.Receive(Tables("as2"), ledger, Certificate(["as1"]), Now));
         Assert.Equal(ErrorCodes.CertificateRevoked, revoked.Refusal.Code);
     }
