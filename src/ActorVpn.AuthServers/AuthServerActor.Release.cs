@@ -26,12 +26,7 @@ public sealed partial class AuthServerActor
     {
         if (revokedUser is not null)
         {
-            RememberRevoked(handOffId, revokedUser);
-        }
-
-        if (_pending.Remove(handOffId, out var pending))
-        {
-            Tell(pending.Next, new ReleaseHandOff(handOffId, revokedUser));
+            _ledger.RememberRevoked(handOffId, revokedUser, RevokedUntil);
         }
 
         var released = _ledger.Release(handOffId, Me);
@@ -60,12 +55,7 @@ public sealed partial class AuthServerActor
         }
     }
 
-    private void RememberRevoked(string handOffId, string user)
-    {
-        var held = _ledger.Held.GetValueOrDefault(handOffId);
-        var home = held?.Path.FirstOrDefault() ?? _pending.GetValueOrDefault(handOffId)?.Path.FirstOrDefault() ?? "its home server";
-        _ledger.RememberRevoked(handOffId, new RevokedHandOff(user, home, held?.CertificateDer, Now + _settings.HandOffTimeout + _settings.HoldTimeout));
-    }
+    private DateTimeOffset RevokedUntil => Now + _settings.HandOffTimeout + _settings.HoldTimeout;
 
     /// <summary>
     /// The home server of <paramref name="user"/> persisted its revocation: every hand-off of the user it started and that is
@@ -75,7 +65,7 @@ public sealed partial class AuthServerActor
     /// </summary>
     private void EndHandOffsOf(string user)
     {
-        foreach (var pending in _pending.Values.Where(p => p.FromClient && p.User == user).ToList())
+        foreach (var pending in _ledger.InFlightOf(user))
         {
             Release(pending.HandOffId, $"'{user}' was revoked at {Me} (【0053】)", user);
             Fail(pending, new HandOffError(ErrorCodes.CertificateRevoked, Me, PatentStep.Fig7Check702.Cite(), $"'{user}' was revoked at {Me} while its hand-off was in flight"),
@@ -84,7 +74,7 @@ public sealed partial class AuthServerActor
 
         foreach (var (handOffId, issued) in _ledger.EndSessionsOf(user))
         {
-            RememberRevoked(handOffId, user);
+            _ledger.RememberRevoked(handOffId, user, RevokedUntil);
             _log.Info("{0}: hand-off {1} of revoked user '{2}' released at {3} (【0053】)", Me, handOffId, user, string.Join(", ", issued.Holders));
             ReleaseHolders(handOffId, issued.Holders, user);
         }
@@ -104,10 +94,10 @@ public sealed partial class AuthServerActor
 
         // A request whose call never came back (a black-holed step, or its ask timeout delivered too late
         // on a starved machine) is answered with `timeout`, not forgotten: its caller may still be waiting.
-        foreach (var stale in _pending.Values.Where(p => HandOffCalls.IsStale(p.Deadline, _settings.HandOffTimeout, now)).ToList())
+        foreach (var stale in _ledger.TakeStale(now, _settings.HandOffTimeout))
         {
             Tell(stale.Next, new ReleaseHandOff(stale.HandOffId)); // 【0053】
-            Fail(stale, TimedOut(stale), stale.Path.Append(stale.Next).ToList());
+            Fail(stale, TimedOut(stale), stale.PathToNext);
         }
     }
 

@@ -142,6 +142,53 @@ public sealed class Fig9RelayServerTests
         Assert.Equal(ErrorCodes.UntrustedPeer, Check(state, credential, CertificateVerdict.Expired)?.Code);
     }
 
+    // ---------------------------------------------------------------- the caller's proof of possession (Fig. 7 step 702, Fig. 9 step 906)
+
+    private static (HandOffLedger Ledger, HandOffCertificate Request) Challenged(Func<byte[], byte[]> signData, byte[] credential, string caller = "as1")
+    {
+        var ledger = new HandOffLedger();
+        var nonce = PeerProof.NewNonce();
+        ledger.Challenge(nonce, new OpenChallenge(caller, "h1", credential, Now.AddSeconds(5)));
+        var request = new HandOffCertificate("as1", "h1", AliceDer, "alice", "server", ["as1"], nonce, [], TimeSpan.FromSeconds(5));
+        return (ledger, request with { Proof = PeerProof.Sign(signData, nonce, ProofBinding("as2", request)) });
+    }
+
+    [Fact]
+    public void Step_906_a_caller_that_signs_the_open_challenge_with_its_credential_s_key_is_trusted_once()
+    {
+        using var as1Key = LeafKey.Create();
+        using var credential = As2.Issue(CertificateKind.InterServer, "as1", as1Key.SubjectPublicKeyInfo, Now.AddHours(-1), Now.AddDays(1));
+        var (ledger, request) = Challenged(as1Key.SignData, credential.RawData);
+        Assert.Null(Fig9RelayServer.CheckProof(ledger, request, "as2", Now));
+
+        var replayed = Fig9RelayServer.CheckProof(ledger, request, "as2", Now);
+        Assert.Equal(ErrorCodes.UntrustedPeer, replayed?.Code);
+        Assert.Contains("no open challenge", replayed?.Message);
+        Assert.Equal(["as1", "as2"], replayed?.Path);
+    }
+
+    [Fact]
+    public void Step_702_a_proof_signed_by_another_key_than_the_credential_certifies_is_an_untrusted_peer()
+    {
+        using var as1Key = LeafKey.Create();
+        using var thief = LeafKey.Create();
+        using var credential = As2.Issue(CertificateKind.InterServer, "as1", as1Key.SubjectPublicKeyInfo, Now.AddHours(-1), Now.AddDays(1));
+        var (ledger, request) = Challenged(thief.SignData, credential.RawData);
+        var refusal = Fig9RelayServer.CheckProof(ledger, request, "as2", Now);
+        Assert.Equal(ErrorCodes.UntrustedPeer, refusal?.Code);
+        Assert.Equal(PatentStep.Fig7Check702, refusal?.Step);
+        Assert.Contains("could not prove possession", refusal?.Message);
+    }
+
+    [Fact]
+    public void Step_702_a_challenge_sent_to_another_caller_is_not_answered_by_this_one()
+    {
+        using var as1Key = LeafKey.Create();
+        using var credential = As2.Issue(CertificateKind.InterServer, "as1", as1Key.SubjectPublicKeyInfo, Now.AddHours(-1), Now.AddDays(1));
+        var (ledger, request) = Challenged(as1Key.SignData, credential.RawData, caller: "as4");
+        Assert.Equal(ErrorCodes.UntrustedPeer, Fig9RelayServer.CheckProof(ledger, request, "as2", Now)?.Code);
+    }
+
     // ---------------------------------------------------------------- timeouts along the chain
 
     [Fact]

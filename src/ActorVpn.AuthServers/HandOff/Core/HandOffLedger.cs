@@ -44,7 +44,7 @@ public sealed record Expired(IReadOnlyList<HeldCertificate> Dropped);
 /// a second whose sessions last, an auth server holds a hundred thousand routes, and a persistent tree or a scan of them all
 /// at every sweep costs more than the hand-off itself.
 /// </remarks>
-public sealed class HandOffLedger
+public class HandOffLedger
 {
     private readonly ExpiringMap<HeldCertificate> _held = new(h => h.ExpiresAt);
     private readonly ExpiringMap<OpenChallenge> _challenges = new(c => c.ExpiresAt);
@@ -81,7 +81,7 @@ public sealed class HandOffLedger
     /// 【0053】: release what this server holds for <paramref name="handOffId"/>. The other holders of a certificate held
     /// here, and the holders of a route forwarded from here, are told in turn; the certificate held here is dropped.
     /// </summary>
-    public Released Release(string handOffId, string me)
+    public virtual Released Release(string handOffId, string me)
     {
         var tell = new List<string>();
         var held = _held.Remove(handOffId);
