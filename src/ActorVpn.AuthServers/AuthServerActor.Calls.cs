@@ -83,7 +83,7 @@ public sealed partial class AuthServerActor
                 }
 
                 var remaining = pending.Deadline - Now;
-                var request = new HandOffCertificate(Me, pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination,
+                var request = new HandOffCertificate(Me, new HandOffId(pending.HandOffId), pending.CertificateDer, new UserName(pending.User), pending.Destination,
                     pending.Path, challenge.Nonce, [], HandOffCalls.DownstreamBudget(remaining), _telemetry.TraceParentOf(pending.HandOffId),
                     _trail.IsTraced(pending.HandOffId));
                 request = request with { Proof = PeerProof.Sign(_keys.ProofKey(pending.NextKey).SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };

@@ -202,16 +202,17 @@ public sealed partial class AuthServerActor
     private void HandleCertificate(HandOffCertificate request)
     {
         var replyTo = Sender;
+        var handOffId = request.HandOffId.Value;
         var path = request.Path.Append(Me).ToList();
 
         if (Fig9RelayServer.CheckProof(_ledger, request, Me, Now) is { } untrusted)
         {
-            FailCallee(replyTo, request.HandOffId, new HandOffFailed(untrusted.ErrorAt(Me), path));
+            FailCallee(replyTo, handOffId, new HandOffFailed(untrusted.ErrorAt(Me), path));
             return;
         }
 
         // Fig. 9 step 901: receive certificate 1 and hold it while the hand-off goes on.
-        if (!Step(PatentStep.Fig9Receive901, request.HandOffId, $"certificate of '{request.User}' for '{request.Destination}' from {request.Caller}", request.Caller))
+        if (!Step(PatentStep.Fig9Receive901, handOffId, $"certificate of '{request.User}' for '{request.Destination}' from {request.Caller}", request.Caller))
         {
             return;
         }
@@ -220,23 +221,23 @@ public sealed partial class AuthServerActor
         switch (Fig9RelayServer.Receive(_tables, _ledger, request, Now))
         {
             case RelayDecision.Revoked revoked:
-                replyTo.Tell(new HandOffFailed(revoked.Refusal.ErrorAt(Me), path, _trail.End(request.HandOffId)));
+                replyTo.Tell(new HandOffFailed(revoked.Refusal.ErrorAt(Me), path, _trail.End(handOffId)));
                 return;
             case RelayDecision.Refused refused:
-                FailCallee(replyTo, request.HandOffId, new HandOffFailed(refused.Refusal.ErrorAt(Me), path));
+                FailCallee(replyTo, handOffId, new HandOffFailed(refused.Refusal.ErrorAt(Me), path));
                 return;
             case RelayDecision.Go go:
-                if (!Step(go.LookUp, request.HandOffId))
+                if (!Step(go.LookUp, handOffId))
                 {
                     return;
                 }
 
                 foreach (var reached in go.Onward.Steps)
                 {
-                    Step(reached, request.HandOffId); // 903/904: escalated, the hand-off goes on whatever a harness answers
+                    Step(reached, handOffId); // 903/904: escalated, the hand-off goes on whatever a harness answers
                 }
 
-                var pending = new Pending(request.HandOffId, replyTo, FromClient: false, request.UserCertificateDer, request.User,
+                var pending = new Pending(handOffId, replyTo, FromClient: false, request.UserCertificateDer, request.User.Value,
                     request.Destination, path, Next: string.Empty, deadline, PatentStep.Fig9Connect905);
                 switch (go.Onward)
                 {
@@ -247,7 +248,7 @@ public sealed partial class AuthServerActor
                         StartCall(pending with { Next = call.Next });
                         return;
                     case Onward.Refused noRoute:
-                        FailCallee(replyTo, request.HandOffId, new HandOffFailed(noRoute.Refusal.ErrorAt(Me), path));
+                        FailCallee(replyTo, handOffId, new HandOffFailed(noRoute.Refusal.ErrorAt(Me), path));
                         return;
                 }
 

@@ -16,7 +16,7 @@ public sealed class Fig9RelayServerTests
     private static readonly byte[] AliceDer = UserCertificate(As1, "alice");
 
     private static HandOffCertificate Certificate(IReadOnlyList<string> path, string destination = "server", byte[]? der = null) =>
-        new("as1", "h1", der ?? AliceDer, "alice", destination, path, [1, 2, 3], [], TimeSpan.FromSeconds(5));
+        new("as1", new HandOffId("h1"), der ?? AliceDer, new UserName("alice"), destination, path, [1, 2, 3], [], TimeSpan.FromSeconds(5));
 
     [Fact]
     public void Step_902_a_relay_server_calls_its_Fig_2_entry()
@@ -149,7 +149,7 @@ public sealed class Fig9RelayServerTests
         var ledger = new HandOffLedger();
         var nonce = PeerProof.NewNonce();
         ledger.Challenge(nonce, new OpenChallenge(caller, "h1", credential, Now.AddSeconds(5)));
-        var request = new HandOffCertificate("as1", "h1", AliceDer, "alice", "server", ["as1"], nonce, [], TimeSpan.FromSeconds(5));
+        var request = new HandOffCertificate("as1", new HandOffId("h1"), AliceDer, new UserName("alice"), "server", ["as1"], nonce, [], TimeSpan.FromSeconds(5));
         return (ledger, request with { Proof = PeerProof.Sign(signData, nonce, ProofBinding("as2", request)) });
     }
 

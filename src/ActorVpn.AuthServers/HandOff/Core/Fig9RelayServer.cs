@@ -82,7 +82,7 @@ public static class Fig9RelayServer
     public static Refusal? CheckProof(HandOffLedger ledger, HandOffCertificate request, string me, DateTimeOffset now)
     {
         var path = request.Path.Append(me).ToList();
-        if (ledger.TakeChallenge(request.Nonce, request.Caller, request.HandOffId, now) is not { } challenge)
+        if (ledger.TakeChallenge(request.Nonce, request.Caller, request.HandOffId.Value, now) is not { } challenge)
         {
             return new Refusal(ErrorCodes.UntrustedPeer, PatentStep.Fig7Check702, $"{request.Caller} answered no open challenge of {me} (replayed or expired proof)", path);
         }
@@ -101,7 +101,7 @@ public static class Fig9RelayServer
     {
         var me = tables.Name;
         var path = request.Path.Append(me).ToList();
-        if (ledger.Revoked.TryGetValue(request.HandOffId, out var revoked))
+        if (ledger.Revoked.TryGetValue(request.HandOffId.Value, out var revoked))
         {
             return new RelayDecision.Revoked(new Refusal(ErrorCodes.CertificateRevoked, PatentStep.Fig9Receive901,
                 $"'{revoked.User}' was revoked at {revoked.Home}: hand-off {request.HandOffId} ended", path));
