@@ -7,34 +7,41 @@ namespace ActorVpn.Protocol;
 /// One hand-off, from its home server's step 802 to the last relay proxy (Fig. 8): the key of everything the servers on its
 /// path hold for it. Serialized as the bare string it replaces, so messages and stores written before it read the same.
 /// </summary>
-[JsonConverter(typeof(HandOffIdJson))]
-public readonly record struct HandOffId(string Value)
+[JsonConverter(typeof(StringIdJson<HandOffId>))]
+public readonly record struct HandOffId(string Value) : IStringId<HandOffId>
 {
+    public static HandOffId From(string value) => new(value);
+
     public override string ToString() => Value;
-
-    private sealed class HandOffIdJson : JsonConverter<HandOffId>
-    {
-        public override HandOffId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(reader.GetString() ?? throw new JsonException("a hand-off id is a string"));
-
-        public override void Write(Utf8JsonWriter writer, HandOffId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
-    }
 }
 
 /// <summary>
 /// A user registered at its home server, the subject of certificate 1 (【0012】). Serialized as the bare string it replaces,
 /// so messages and stores written before it read the same.
 /// </summary>
-[JsonConverter(typeof(UserNameJson))]
-public readonly record struct UserName(string Value)
+[JsonConverter(typeof(StringIdJson<UserName>))]
+public readonly record struct UserName(string Value) : IStringId<UserName>
 {
+    public static UserName From(string value) => new(value);
+
     public override string ToString() => Value;
+}
 
-    private sealed class UserNameJson : JsonConverter<UserName>
-    {
-        public override UserName Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            new(reader.GetString() ?? throw new JsonException("a user name is a string"));
+/// <summary>An id that is a string with a type of its own, so it cannot be passed where another id is expected.</summary>
+public interface IStringId<TSelf>
+    where TSelf : struct, IStringId<TSelf>
+{
+    string Value { get; }
 
-        public override void Write(Utf8JsonWriter writer, UserName value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
-    }
+    static abstract TSelf From(string value);
+}
+
+/// <summary>Writes a typed id as its bare string and reads it back, so the typed id changes no serialized byte.</summary>
+public sealed class StringIdJson<TId> : JsonConverter<TId>
+    where TId : struct, IStringId<TId>
+{
+    public override TId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        TId.From(reader.GetString() ?? throw new JsonException($"a {typeof(TId).Name} is a string"));
+
+    public override void Write(Utf8JsonWriter writer, TId value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
 }
