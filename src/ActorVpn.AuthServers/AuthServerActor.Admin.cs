@@ -35,7 +35,7 @@ public sealed partial class AuthServerActor
     /// <summary>A command decided on the state alone (<see cref="AdminCommands.ProcessCommand"/>): its events persisted, then the reply.</summary>
     private void Decide(IActorVpnMessage command)
     {
-        var outcome = AdminCommands.ProcessCommand(_state, _topology, command, Now, rotating: _next is not null);
+        var outcome = AdminCommands.ProcessCommand(_state, _topology, command, Now, rotating: _keys.Next is not null);
         var replyTo = Sender;
         if (outcome.Events.Count == 0)
         {
@@ -77,8 +77,8 @@ public sealed partial class AuthServerActor
         var replyTo = Sender;
         // The profile's anchor checks the entry proxy, whose identity the current key signs until a rotation finishes; during one,
         // the profile also gets the new key's anchor, so it keeps reaching the proxy once their identities move to that key.
-        var anchor = Authority.Certificate.RawData;
-        var nextAnchor = _next?.Certificate.RawData;
+        var anchor = _keys.Current.Certificate.RawData;
+        var nextAnchor = _keys.Next?.Certificate.RawData;
         using (issued)
         {
             Persist(new UserRegistered(register.User, issued.RawData, Now, register.By), evt =>
@@ -105,9 +105,9 @@ public sealed partial class AuthServerActor
     private void HandleEnrollProxy(EnrollProxy enroll)
     {
         var now = Now;
-        using var certificate = Authority.Issue(CertificateKind.Proxy, enroll.Proxy, enroll.SubjectPublicKeyInfo, now.AddMinutes(-5), now + _settings.PeerCredentialLifetime);
+        using var certificate = _keys.Current.Issue(CertificateKind.Proxy, enroll.Proxy, enroll.SubjectPublicKeyInfo, now.AddMinutes(-5), now + _settings.PeerCredentialLifetime);
         var replyTo = Sender;
-        var anchor = Authority.Certificate.RawData;
+        var anchor = _keys.Current.Certificate.RawData;
         Persist(new ProxyEnrolled(enroll.Proxy, certificate.RawData, Pins.SpkiSha256(certificate), enroll.ListenAddress), evt =>
         {
             ApplyEvent(evt);
@@ -115,8 +115,8 @@ public sealed partial class AuthServerActor
         });
     }
 
-    private AuthServerIdentity Identity() => new(Me, _spec.Parent, Authority.Certificate.RawData, Authority.SubjectPublicKeyInfo, _state.CredentialsHeld,
-        _next?.SubjectPublicKeyInfo, _next is null ? null : _state.CredentialsHeldNext);
+    private AuthServerIdentity Identity() => new(Me, _spec.Parent, _keys.Current.Certificate.RawData, _keys.Current.SubjectPublicKeyInfo, _state.CredentialsHeld,
+        _keys.Next?.SubjectPublicKeyInfo, _keys.Next is null ? null : _state.CredentialsHeldNext);
 
-    private AuthServerStatus Status() => AdminCommands.Status(_state, _spec, _tables.Members, _ledger, _pending.Count);
+    private AuthServerStatus Status() => AdminCommands.Status(_state, _spec, _tables.Members, _ledger, _ledger.Pending.Count);
 }

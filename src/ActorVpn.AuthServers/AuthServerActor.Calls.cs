@@ -6,22 +6,22 @@ using Akka.Actor;
 using Akka.Event;
 using static ActorVpn.Protocol.ClientAuthProtocol;
 using static ActorVpn.Protocol.HandOffProtocol;
+using Pending = ActorVpn.AuthServers.HandOff.Core.PendingHandOff<Akka.Actor.IActorRef>;
 
 namespace ActorVpn.AuthServers;
 
 /// <summary>Calling the next auth server (Fig. 8 steps 805-809 / Fig. 9 steps 905-909) and answering on the reply path (810-811 / 910).</summary>
 public sealed partial class AuthServerActor
 {
-    private void StartCall(PendingHandOff pending)
+    private void StartCall(Pending pending)
     {
-        var connectStep = pending.FromClient ? PatentStep.Fig8Connect805 : PatentStep.Fig9Connect905;
-        if (RouteLookUp.LoopTo(Me, pending.Next, pending.Path, connectStep) is { } loop)
+        if (_ledger.Call(pending, Me) is { } loop)
         {
             Fail(pending, loop.ErrorAt(Me), pending.Path);
             return;
         }
 
-        _pending[pending.HandOffId] = pending with { Step = connectStep };
+        var connectStep = pending.ConnectStep;
         if (!Step(connectStep, pending.HandOffId, $"to {pending.Next}"))
         {
             return;
@@ -30,23 +30,23 @@ public sealed partial class AuthServerActor
         var target = AuthServerRegistry.For(Context.System).Find(pending.Next);
         if (target is null)
         {
-            Fail(pending, new HandOffError(ErrorCodes.Unreachable, pending.Next, connectStep.Cite(), $"{pending.Next} is not running"),
-                pending.Path.Append(pending.Next).ToList());
+            Fail(pending, new HandOffError(ErrorCodes.Unreachable, pending.Next, connectStep.Cite(), $"{pending.Next} is not running"), pending.PathToNext);
             return;
         }
 
         // After a key switch the new key proves this server's identity, with the credential issued for it (Fig. 8 step 805 / Fig. 9 step 905).
         var (credential, nextKey) = CredentialFor(pending.Next);
-        _pending[pending.HandOffId] = pending = _pending[pending.HandOffId] with { NextKey = nextKey };
+        pending = _ledger.Pending[pending.HandOffId] with { NextKey = nextKey };
+        _ledger.Update(pending);
         Ask(pending, target, new OpenHandOff(Me, credential, pending.HandOffId, _telemetry.TraceParentOf(pending.HandOffId), _trail.IsTraced(pending.HandOffId)));
     }
 
-    private void Ask(PendingHandOff pending, IActorRef target, object message)
+    private void Ask(Pending pending, IActorRef target, object message)
     {
         var remaining = pending.Deadline - Now;
         if (remaining <= TimeSpan.Zero)
         {
-            Fail(pending, new HandOffError(ErrorCodes.Timeout, pending.Next, pending.Step.Cite(), $"no time left to call {pending.Next}"), pending.Path.Append(pending.Next).ToList());
+            Fail(pending, new HandOffError(ErrorCodes.Timeout, pending.Next, pending.Step.Cite(), $"no time left to call {pending.Next}"), pending.PathToNext);
             return;
         }
 
@@ -59,7 +59,7 @@ public sealed partial class AuthServerActor
 
     private void HandleCallAnswered(CallAnswered answered)
     {
-        if (!_pending.TryGetValue(answered.HandOffId, out var pending) || pending.Next != answered.Next)
+        if (_ledger.AnsweredBy(answered.HandOffId, answered.Next) is not { } pending)
         {
             // Released, failed or restarted meanwhile: a route that arrives now will never reach the client.
             if (answered.Answer is HandOffRouted late)
@@ -74,8 +74,8 @@ public sealed partial class AuthServerActor
         {
             case HandOffChallenge challenge:
                 // Fig. 8 step 808 / Fig. 9 step 908: send certificate 1 with the proof of possession.
-                var sendStep = pending.FromClient ? PatentStep.Fig8SendCertificate808 : PatentStep.Fig9SendCertificate908;
-                _pending[pending.HandOffId] = pending = pending with { Step = sendStep };
+                var sendStep = pending.SendStep;
+                _ledger.Update(pending = pending with { Step = sendStep });
                 _trail.Returned(pending.HandOffId, challenge.Steps); // the callee's steps 701-702 came before this server's 808/908
                 if (!Step(sendStep, pending.HandOffId, $"to {pending.Next}"))
                 {
@@ -83,14 +83,14 @@ public sealed partial class AuthServerActor
                 }
 
                 var remaining = pending.Deadline - Now;
-                var request = new HandOffCertificate(Me, pending.HandOffId, pending.CertificateDer, pending.User, pending.Destination,
+                var request = new HandOffCertificate(Me, new HandOffId(pending.HandOffId), pending.CertificateDer, new UserName(pending.User), pending.Destination,
                     pending.Path, challenge.Nonce, [], HandOffCalls.DownstreamBudget(remaining), _telemetry.TraceParentOf(pending.HandOffId),
                     _trail.IsTraced(pending.HandOffId));
-                request = request with { Proof = PeerProof.Sign(ProofKey(pending.NextKey).SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };
+                request = request with { Proof = PeerProof.Sign(_keys.ProofKey(pending.NextKey).SignData, challenge.Nonce, ProofBinding(pending.Next, request)) };
                 var target = AuthServerRegistry.For(Context.System).Find(pending.Next);
                 if (target is null)
                 {
-                    Fail(pending, new HandOffError(ErrorCodes.Unreachable, pending.Next, sendStep.Cite(), $"{pending.Next} stopped"), pending.Path.Append(pending.Next).ToList());
+                    Fail(pending, new HandOffError(ErrorCodes.Unreachable, pending.Next, sendStep.Cite(), $"{pending.Next} stopped"), pending.PathToNext);
                     return;
                 }
 
@@ -100,17 +100,16 @@ public sealed partial class AuthServerActor
                 _trail.Returned(pending.HandOffId, routed.Steps); // Fig. 9, step 910: what the callee returned, then this server's own
                 Step(pending.FromClient ? PatentStep.Fig8RouteReceived809 : PatentStep.Fig9RouteReceived909, pending.HandOffId,
                     $"route [{Step910Aggregation.Proxies(routed.Route)}] from {pending.Next}");
-                _pending.Remove(pending.HandOffId);
+                _ledger.Finish(pending.HandOffId);
                 Complete(pending, routed);
                 return;
             case HandOffFailed failed:
-                _pending.Remove(pending.HandOffId);
+                _ledger.Finish(pending.HandOffId);
                 _trail.Returned(pending.HandOffId, failed.Steps);
                 // A callee that refuses the OpenHandOff only knows [caller, callee]: keep the whole path (contract `handoff`).
-                Fail(pending, failed.Error, failed.Path.Take(pending.Path.Count).SequenceEqual(pending.Path) ? failed.Path : pending.Path.Append(pending.Next).ToList());
+                Fail(pending, failed.Error, failed.Path.Take(pending.Path.Count).SequenceEqual(pending.Path) ? failed.Path : pending.PathToNext);
                 return;
             default:
-                _pending.Remove(pending.HandOffId);
                 Fail(pending, new HandOffError(ErrorCodes.Unreachable, Me, pending.Step.Cite(), $"{pending.Next} answered {answered.Answer.GetType().Name}"), pending.Path);
                 return;
         }
@@ -118,12 +117,12 @@ public sealed partial class AuthServerActor
 
     private void HandleCallFailed(CallFailed failed)
     {
-        if (!_pending.Remove(failed.HandOffId, out var pending) || pending.Next != failed.Next)
+        if (_ledger.CallFailed(failed.HandOffId, failed.Next) is not { } pending)
         {
             return;
         }
 
-        var path = pending.Path.Append(pending.Next).ToList();
+        var path = pending.PathToNext;
         if (failed.Cause is AskTimeoutException)
         {
             // 【0053】: whatever the silent server may still do for this hand-off is released.
@@ -136,11 +135,11 @@ public sealed partial class AuthServerActor
         }
     }
 
-    private HandOffError TimedOut(PendingHandOff pending) => HandOffCalls.TimedOut(Me, pending.Next, pending.Step, _settings.HandOffTimeout);
+    private HandOffError TimedOut(Pending pending) => HandOffCalls.TimedOut(Me, pending.Next, pending.Step, _settings.HandOffTimeout);
 
     // ---------------------------------------------------------------- the reply path (809-811 / 910)
 
-    private void Complete(PendingHandOff pending, HandOffRouted routed)
+    private void Complete(Pending pending, HandOffRouted routed)
     {
         var id = pending.HandOffId;
         if (pending.FromClient)
@@ -151,7 +150,7 @@ public sealed partial class AuthServerActor
                 return;
             }
 
-            _ledger = _ledger.Issue(id, new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout, pending.User));
+            _ledger.Issue(id, new IssuedRoute(routed.Holders, Now + _settings.HoldTimeout, pending.User));
             _telemetry.Ended(id, null);
             pending.ReplyTo.Tell(new ClientAuthenticated(pending.User, id, routed.Route, routed.Route.FirstOrDefault(), null, routed.Path, routed.Holders, AtHome: true,
                 _trail.End(id)));
@@ -163,7 +162,7 @@ public sealed partial class AuthServerActor
         {
             case Aggregation.PassOn pass:
                 Step(pass.Discard, id);
-                _ledger = _ledger.Forward(id, pass.Forwarded);
+                _ledger.Forward(id, pass.Forwarded);
                 if (Step(pass.Returned, id))
                 {
                     _telemetry.Ended(id, null);
@@ -176,7 +175,7 @@ public sealed partial class AuthServerActor
                 Fail(pending, refused.Refusal.ErrorAt(Me), refused.Refusal.Path!);
                 return;
             case Aggregation.Prepend prepend:
-                _ledger = _ledger.Hold(prepend.Held);
+                _ledger.Hold(prepend.Held);
                 if (Step(prepend.Returned, id))
                 {
                     _telemetry.RelayAdded(id, prepend.Held.RelayProxy);
@@ -188,9 +187,9 @@ public sealed partial class AuthServerActor
         }
     }
 
-    private void Fail(PendingHandOff pending, HandOffError error, IReadOnlyList<string> path)
+    private void Fail(Pending pending, HandOffError error, IReadOnlyList<string> path)
     {
-        _pending.Remove(pending.HandOffId);
+        _ledger.Finish(pending.HandOffId);
         _telemetry.Ended(pending.HandOffId, error);
         _log.Info("hand-off {0} failed: {1}", pending.HandOffId, error);
         // A client's hand-off starts only at its home server, after it verified certificate 1: the refusal is that user's.
@@ -216,18 +215,4 @@ public sealed partial class AuthServerActor
 
     /// <summary>Whom the request being handled right now must be answered.</summary>
     private sealed record Caller(IActorRef ReplyTo, bool FromClient, IReadOnlyList<string> Path);
-
-    /// <summary>One hand-off this server is working on (waiting for the next server).</summary>
-    private sealed record PendingHandOff(
-        string HandOffId,
-        IActorRef ReplyTo,
-        bool FromClient,
-        byte[] CertificateDer,
-        string User,
-        string Destination,
-        IReadOnlyList<string> Path,
-        string Next,
-        DateTimeOffset Deadline,
-        PatentStep Step,
-        bool NextKey = false);
 }

@@ -6,6 +6,7 @@ using Akka.Actor;
 using Akka.Event;
 using static ActorVpn.Protocol.ClientAuthProtocol;
 using static ActorVpn.Protocol.HandOffProtocol;
+using Pending = ActorVpn.AuthServers.HandOff.Core.PendingHandOff<Akka.Actor.IActorRef>;
 
 namespace ActorVpn.AuthServers;
 
@@ -43,8 +44,8 @@ public sealed partial class AuthServerActor
         }
 
         // During a key rotation both keys verify (Fig. 7, step 702); a key retired by a finished rotation does not.
-        var verdict = VerifyIssuedHere(certificate, CertificateKind.User);
-        switch (Fig7Arrival.Classify(Me, request, certificate, verdict, () => RetiredKeyOf(certificate, CertificateKind.User)))
+        var verdict = _keys.Verify(certificate, CertificateKind.User, Now);
+        switch (Fig7Arrival.Classify(Me, request, certificate, verdict, () => _keys.RetiredKeyOf(certificate, CertificateKind.User, Now)))
         {
             case ClientArrival.Home when Fig8HomeServer.Standing(_state, certificate) is { } refusal:
                 RefuseClient(replyTo, refusal);
@@ -135,7 +136,7 @@ public sealed partial class AuthServerActor
                     _trail.End(handOffId)));
                 return;
             case Onward.Call call:
-                StartCall(new PendingHandOff(handOffId, replyTo, FromClient: true, request.UserCertificateDer, user, request.Destination,
+                StartCall(new Pending(handOffId, replyTo, FromClient: true, request.UserCertificateDer, user, request.Destination,
                     [Me], call.Next, Now + _settings.HandOffTimeout, PatentStep.Fig8Connect805));
                 return;
             case Onward.Refused refused:
@@ -186,7 +187,7 @@ public sealed partial class AuthServerActor
 
         // Fig. 7 step 702 / Fig. 9 step 906: the caller must present a credential this server issued to it.
         var refusal = Fig9RelayServer.CheckCredential(_state, open,
-            c => VerifyIssuedHere(c, CertificateKind.InterServer), c => RetiredKeyOf(c, CertificateKind.InterServer));
+            c => _keys.Verify(c, CertificateKind.InterServer, Now), c => _keys.RetiredKeyOf(c, CertificateKind.InterServer, Now));
         if (refusal is not null)
         {
             FailCallee(Sender, open.HandOffId, new HandOffFailed(refusal.ErrorAt(Me), refusal.Path!));
@@ -194,34 +195,24 @@ public sealed partial class AuthServerActor
         }
 
         var nonce = PeerProof.NewNonce();
-        _ledger = _ledger.Challenge(nonce, new OpenChallenge(open.Caller, open.HandOffId, open.CredentialDer!, Now + _settings.ChallengeTimeout));
+        _ledger.Challenge(nonce, new OpenChallenge(open.Caller, open.HandOffId, open.CredentialDer!, Now + _settings.ChallengeTimeout));
         Sender.Tell(new HandOffChallenge(Me, nonce, _trail.Take(open.HandOffId)));
     }
 
     private void HandleCertificate(HandOffCertificate request)
     {
         var replyTo = Sender;
+        var handOffId = request.HandOffId.Value;
         var path = request.Path.Append(Me).ToList();
 
-        // One-time challenge: a proof copied from a log, or replayed, finds no open nonce.
-        (_ledger, var challenge) = _ledger.TakeChallenge(request.Nonce, request.Caller, request.HandOffId, Now);
-        if (challenge is null)
+        if (Fig9RelayServer.CheckProof(_ledger, request, Me, Now) is { } untrusted)
         {
-            FailCallee(replyTo, request.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
-                $"{request.Caller} answered no open challenge of {Me} (replayed or expired proof)"), path));
-            return;
-        }
-
-        // A fresh signature over this fresh nonce, every time; only the key's import is remembered.
-        if (!PeerProof.VerifyKnown(KnownCertificate.Read(challenge.CredentialDer), request.Nonce, ProofBinding(Me, request), request.Proof))
-        {
-            FailCallee(replyTo, request.HandOffId, new HandOffFailed(new HandOffError(ErrorCodes.UntrustedPeer, Me, PatentStep.Fig7Check702.Cite(),
-                $"{request.Caller} could not prove possession of the key its credential certifies"), path));
+            FailCallee(replyTo, handOffId, new HandOffFailed(untrusted.ErrorAt(Me), path));
             return;
         }
 
         // Fig. 9 step 901: receive certificate 1 and hold it while the hand-off goes on.
-        if (!Step(PatentStep.Fig9Receive901, request.HandOffId, $"certificate of '{request.User}' for '{request.Destination}' from {request.Caller}", request.Caller))
+        if (!Step(PatentStep.Fig9Receive901, handOffId, $"certificate of '{request.User}' for '{request.Destination}' from {request.Caller}", request.Caller))
         {
             return;
         }
@@ -230,23 +221,23 @@ public sealed partial class AuthServerActor
         switch (Fig9RelayServer.Receive(_tables, _ledger, request, Now))
         {
             case RelayDecision.Revoked revoked:
-                replyTo.Tell(new HandOffFailed(revoked.Refusal.ErrorAt(Me), path, _trail.End(request.HandOffId)));
+                replyTo.Tell(new HandOffFailed(revoked.Refusal.ErrorAt(Me), path, _trail.End(handOffId)));
                 return;
             case RelayDecision.Refused refused:
-                FailCallee(replyTo, request.HandOffId, new HandOffFailed(refused.Refusal.ErrorAt(Me), path));
+                FailCallee(replyTo, handOffId, new HandOffFailed(refused.Refusal.ErrorAt(Me), path));
                 return;
             case RelayDecision.Go go:
-                if (!Step(go.LookUp, request.HandOffId))
+                if (!Step(go.LookUp, handOffId))
                 {
                     return;
                 }
 
                 foreach (var reached in go.Onward.Steps)
                 {
-                    Step(reached, request.HandOffId); // 903/904: escalated, the hand-off goes on whatever a harness answers
+                    Step(reached, handOffId); // 903/904: escalated, the hand-off goes on whatever a harness answers
                 }
 
-                var pending = new PendingHandOff(request.HandOffId, replyTo, FromClient: false, request.UserCertificateDer, request.User,
+                var pending = new Pending(handOffId, replyTo, FromClient: false, request.UserCertificateDer, request.User.Value,
                     request.Destination, path, Next: string.Empty, deadline, PatentStep.Fig9Connect905);
                 switch (go.Onward)
                 {
@@ -257,7 +248,7 @@ public sealed partial class AuthServerActor
                         StartCall(pending with { Next = call.Next });
                         return;
                     case Onward.Refused noRoute:
-                        FailCallee(replyTo, request.HandOffId, new HandOffFailed(noRoute.Refusal.ErrorAt(Me), path));
+                        FailCallee(replyTo, handOffId, new HandOffFailed(noRoute.Refusal.ErrorAt(Me), path));
                         return;
                 }
 

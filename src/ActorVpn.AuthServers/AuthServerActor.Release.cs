@@ -14,8 +14,7 @@ public sealed partial class AuthServerActor
 
     private void HandleSessionEnded(SessionEnded ended)
     {
-        (_ledger, var issued) = _ledger.EndSession(ended.HandOffId);
-        if (issued is not null)
+        if (_ledger.EndSession(ended.HandOffId) is { } issued)
         {
             ReleaseHolders(ended.HandOffId, issued.Holders);
         }
@@ -27,23 +26,17 @@ public sealed partial class AuthServerActor
     {
         if (revokedUser is not null)
         {
-            RememberRevoked(handOffId, revokedUser);
+            _ledger.RememberRevoked(handOffId, revokedUser, RevokedUntil);
         }
 
-        if (_pending.Remove(handOffId, out var pending))
-        {
-            Tell(pending.Next, new ReleaseHandOff(handOffId, revokedUser));
-        }
-
-        (_ledger, var released) = _ledger.Release(handOffId, Me);
+        var released = _ledger.Release(handOffId, Me);
         ReleaseHolders(handOffId, released.TellHolders, revokedUser);
         Dropped(released.Dropped, reason);
     }
 
     private void Drop(string handOffId, string reason)
     {
-        (_ledger, var dropped) = _ledger.Drop(handOffId);
-        Dropped(dropped, reason);
+        Dropped(_ledger.Drop(handOffId), reason);
     }
 
     private void Dropped(HeldCertificate? held, string reason)
@@ -62,12 +55,7 @@ public sealed partial class AuthServerActor
         }
     }
 
-    private void RememberRevoked(string handOffId, string user)
-    {
-        var held = _ledger.Held.GetValueOrDefault(handOffId);
-        var home = held?.Path.FirstOrDefault() ?? _pending.GetValueOrDefault(handOffId)?.Path.FirstOrDefault() ?? "its home server";
-        _ledger = _ledger.RememberRevoked(handOffId, new RevokedHandOff(user, home, held?.CertificateDer, Now + _settings.HandOffTimeout + _settings.HoldTimeout));
-    }
+    private DateTimeOffset RevokedUntil => Now + _settings.HandOffTimeout + _settings.HoldTimeout;
 
     /// <summary>
     /// The home server of <paramref name="user"/> persisted its revocation: every hand-off of the user it started and that is
@@ -77,17 +65,16 @@ public sealed partial class AuthServerActor
     /// </summary>
     private void EndHandOffsOf(string user)
     {
-        foreach (var pending in _pending.Values.Where(p => p.FromClient && p.User == user).ToList())
+        foreach (var pending in _ledger.InFlightOf(user))
         {
             Release(pending.HandOffId, $"'{user}' was revoked at {Me} (【0053】)", user);
             Fail(pending, new HandOffError(ErrorCodes.CertificateRevoked, Me, PatentStep.Fig7Check702.Cite(), $"'{user}' was revoked at {Me} while its hand-off was in flight"),
                 pending.Path);
         }
 
-        foreach (var (handOffId, issued) in _ledger.Issued.Where(i => i.Value.User == user).ToList())
+        foreach (var (handOffId, issued) in _ledger.EndSessionsOf(user))
         {
-            (_ledger, _) = _ledger.EndSession(handOffId);
-            RememberRevoked(handOffId, user);
+            _ledger.RememberRevoked(handOffId, user, RevokedUntil);
             _log.Info("{0}: hand-off {1} of revoked user '{2}' released at {3} (【0053】)", Me, handOffId, user, string.Join(", ", issued.Holders));
             ReleaseHolders(handOffId, issued.Holders, user);
         }
@@ -99,7 +86,7 @@ public sealed partial class AuthServerActor
         _abandoned.Sweep(now);
         _telemetry.Sweep(_settings.HandOffTimeout + _settings.HandOffTimeout + _settings.HoldTimeout);
         _trail.Sweep(now - (_settings.HandOffTimeout + _settings.HandOffTimeout + _settings.HoldTimeout));
-        (_ledger, var expired) = _ledger.Expire(now);
+        var expired = _ledger.Expire(now);
         foreach (var held in expired.Dropped)
         {
             Dropped(held, $"the client did not authenticate within {_settings.HoldTimeout.TotalSeconds:0.#} s");
@@ -107,10 +94,10 @@ public sealed partial class AuthServerActor
 
         // A request whose call never came back (a black-holed step, or its ask timeout delivered too late
         // on a starved machine) is answered with `timeout`, not forgotten: its caller may still be waiting.
-        foreach (var stale in _pending.Values.Where(p => HandOffCalls.IsStale(p.Deadline, _settings.HandOffTimeout, now)).ToList())
+        foreach (var stale in _ledger.TakeStale(now, _settings.HandOffTimeout))
         {
             Tell(stale.Next, new ReleaseHandOff(stale.HandOffId)); // 【0053】
-            Fail(stale, TimedOut(stale), stale.Path.Append(stale.Next).ToList());
+            Fail(stale, TimedOut(stale), stale.PathToNext);
         }
     }
 

@@ -26,11 +26,8 @@ namespace ActorVpn.AuthServers;
 /// </summary>
 public sealed partial class AuthServerActor
 {
-    private SigningAuthority? _next; // the new key of a rotation in progress
-    private List<(X509Certificate2 Anchor, DateTimeOffset RetiredAt)> _retired = [];
-
     /// <summary>The key that signs user certificates and inter-server credentials now.</summary>
-    private SigningAuthority Signer => _state.Phase == RotationPhase.Switched && _next is not null ? _next : Authority;
+    private SigningAuthority Signer => _keys.SignerIn(_state.Phase);
 
     private void RotationCommands()
     {
@@ -87,107 +84,11 @@ public sealed partial class AuthServerActor
 
     // ---------------------------------------------------------------- keys in use
 
-    /// <summary>Fig. 7 step 702: issued by this server's current key, or by the new one while a rotation is in progress.</summary>
-    private CertificateVerdict VerifyIssuedHere(KnownCertificate certificate, CertificateKind kind)
-    {
-        var verdict = Authority.Verify(certificate, kind, Now);
-        return verdict == CertificateVerdict.NotIssuedHere && _next is { } next ? next.Verify(certificate, kind, Now) : verdict;
-    }
-
-    /// <summary>The retired key that signed <paramref name="certificate"/>, if one did: to refuse it for what it is, not as unknown.</summary>
-    private RetiredAnchor? RetiredKeyOf(KnownCertificate certificate, CertificateKind kind)
-    {
-        foreach (var (anchor, retiredAt) in _retired)
-        {
-            if (AnchorCheck.Verify(certificate, anchor, kind, Now) is CertificateVerdict.Valid or CertificateVerdict.Expired or CertificateVerdict.NotYetValid)
-            {
-                return new RetiredAnchor(anchor.RawData, retiredAt);
-            }
-        }
-
-        return null;
-    }
-
     /// <summary>The credential to present to <paramref name="callee"/>, and whether it certifies the new key (which must then sign the proof).</summary>
     private (byte[]? Credential, bool NextKey) CredentialFor(string callee) =>
         _state.Phase == RotationPhase.Switched && _state.CredentialsHeldNext.TryGetValue(callee, out var next)
             ? (next, true)
             : (_state.CredentialsHeld.TryGetValue(callee, out var held) ? held : null, false);
 
-    /// <summary>The key whose credential a hand-off presented; after a finish the new key is the current one.</summary>
-    private SigningAuthority ProofKey(bool nextKey) => nextKey ? _next ?? Authority : Authority;
-
-    private void ApplyKeyRotation(IAuthServerEvent evt)
-    {
-        if (evt is KeyRotationStarted or SigningKeySwitched or KeyRotationFinished or KeyRotationRolledBack)
-        {
-            ImportRotationKeys();
-        }
-    }
-
-    /// <summary>Brings the keys in memory in line with the state (after an event or a snapshot).</summary>
-    private void ImportRotationKeys()
-    {
-        if (_state.Authority is { } current && _authority is not null && !_authority.Certificate.RawData.AsSpan().SequenceEqual(current.CertificateDer))
-        {
-            // A finished rotation: the new key is now the current one.
-            _authority.Dispose();
-            _authority = _next is { } promoted && promoted.Certificate.RawData.AsSpan().SequenceEqual(current.CertificateDer) ? promoted : ImportKey(current);
-            _next = ReferenceEquals(_authority, _next) ? null : _next;
-        }
-
-        if (_state.Rotation is { } rotation)
-        {
-            if (_next is null || !_next.Certificate.RawData.AsSpan().SequenceEqual(rotation.NextKey.CertificateDer))
-            {
-                _next?.Dispose();
-                _next = ImportKey(rotation.NextKey);
-            }
-        }
-        else
-        {
-            _next?.Dispose();
-            _next = null;
-        }
-
-        if (_retired.Count != _state.Retired.Count)
-        {
-            foreach (var (anchor, _) in _retired)
-            {
-                anchor.Dispose();
-            }
-
-            _retired = _state.Retired.Select(r => (CertificateText.FromDer(r.CertificateDer), r.RetiredAt)).ToList();
-        }
-    }
-
-    private void DisposeRotationKeys()
-    {
-        _next?.Dispose();
-        _next = null;
-        foreach (var (anchor, _) in _retired)
-        {
-            anchor.Dispose();
-        }
-
-        _retired = [];
-    }
-
-    private KeyRotationStatus RotationStatus()
-    {
-        var rotation = _state.Rotation;
-        var now = Now;
-        var proxiesOnOldKey = _state.Proxies.Values
-            .Where(p => Authority.Verify(KnownCertificate.Read(p.CertificateDer), CertificateKind.Proxy, now) == CertificateVerdict.NotIssuedHere)
-            .Select(p => p.Proxy).ToList();
-        // Users registered before the switch hold a certificate of the key being retired: refused once the rotation finishes.
-        var toEnrolAgain = rotation is null ? 0 : _state.Users.Values.Count(u => u.RevokedAt is null && u.ActiveSerials.Count > 0
-            && (rotation.SwitchedAt is not { } switchedAt || u.RegisteredAt < switchedAt));
-        return new KeyRotationStatus(Me, _state.Phase, Fingerprint(Authority.Certificate.RawData), _next is null ? null : Fingerprint(_next.Certificate.RawData),
-            rotation?.StartedAt, rotation?.StartedBy, rotation?.SwitchedAt, rotation?.SwitchedBy,
-            _state.Retired.Select(r => Fingerprint(r.CertificateDer)).ToList(), _state.Retired.LastOrDefault()?.RetiredAt,
-            proxiesOnOldKey, toEnrolAgain, KeyRotationCommands.MissingNextCredentials(_state, _topology));
-    }
-
-    private static string Fingerprint(byte[] der) => Convert.ToHexString(SHA256.HashData(der)).ToLowerInvariant();
+    private KeyRotationStatus RotationStatus() => KeyRotationCommands.Status(_state, _topology, _keys, Now);
 }

@@ -40,12 +40,11 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
     private readonly StepTrail _trail = new(); // an operator's trace: the steps go back on the reply path (Fig. 9, step 910)
 
     private AuthServerState _state;
-    private SigningAuthority? _authority;
+    private readonly SigningKeys _keys;
     private long _snapshotAt; // sequence number of the latest snapshot taken or recovered
 
     // Short-lived, deliberately not persisted: what the ledger holds, and the hand-offs waiting for the next server's answer.
-    private HandOffLedger _ledger = HandOffLedger.Empty;
-    private readonly Dictionary<string, PendingHandOff> _pending = new(StringComparer.Ordinal);
+    private readonly HandOffLedger<IActorRef> _ledger = new();
     private Caller? _answering;
 
     public AuthServerActor(AuthServerSpec spec, TopologyModel topology, AuthServerSettings settings)
@@ -55,6 +54,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         _settings = settings;
         _tables = new RelayTables(spec, topology);
         _state = AuthServerState.Empty(spec.Name);
+        _keys = new SigningKeys(spec.Name, settings.KeyProtection);
         _admission = new HandOffAdmission(settings.HandOffAdmission);
         _abandoned = new AbandonedClients(settings.HandOffTimeout + settings.HandOffTimeout);
         _telemetry = new HandOffTelemetry(spec.Name);
@@ -80,7 +80,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         Command<OpenHandOff>(HandleOpen);
         Command<HandOffCertificate>(request => Answering(new Caller(Sender, FromClient: false, request.Path.Append(Me).ToList()), () => HandleCertificate(request)));
         Command<CallAnswered>(answered => Answering(
-            _pending.TryGetValue(answered.HandOffId, out var pending) ? new Caller(pending.ReplyTo, pending.FromClient, pending.Path) : null,
+            _ledger.Pending.TryGetValue(answered.HandOffId, out var pending) ? new Caller(pending.ReplyTo, pending.FromClient, pending.Path) : null,
             () => HandleCallAnswered(answered)));
         Command<CallFailed>(HandleCallFailed);
         Command<SessionEnded>(HandleSessionEnded);
@@ -151,8 +151,6 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
 
     private DateTimeOffset Now => _settings.Clock.GetUtcNow();
 
-    private SigningAuthority Authority => _authority ?? throw new InvalidOperationException($"{Me} has no signing authority yet");
-
     /// <summary>A member that crashes is restarted by its upper server; see <see cref="AuthServerSupervision"/>.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => AuthServerSupervision.Strategy;
 
@@ -198,7 +196,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
             ReleaseHolders(answered.HandOffId, routed.Holders); // 【0053】: the route will never reach the client
         }
 
-        foreach (var pending in _pending.Values.Where(p => !p.ReplyTo.Equals(_answering?.ReplyTo)).ToList())
+        foreach (var pending in _ledger.Pending.Values.Where(p => !p.ReplyTo.Equals(_answering?.ReplyTo)).ToList())
         {
             var path = restartedByUpper && pending.Next == _spec.Parent ? pending.Path.Append(pending.Next).ToList() : pending.Path;
             Fail(pending, new HandOffError(ErrorCodes.Unreachable, at, pending.Step.Cite(), why), path);
@@ -206,15 +204,14 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         }
 
         _telemetry.Abandon(why);
-        _authority?.Dispose();
-        DisposeRotationKeys();
+        _keys.Dispose();
     }
 
     /// <summary>After each message, the figures a metrics scrape reads (it never asks this actor).</summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
         var handled = base.AroundReceive(receive, message);
-        _telemetry.Report(_ledger.Held.Count, _pending.Count);
+        _telemetry.Report(_ledger.Held.Count, _ledger.Pending.Count);
         return handled;
     }
 
@@ -223,8 +220,7 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         _telemetry.Abandon($"{Me} stopped");
         _telemetry.Report(0, 0);
         AuthServerRegistry.For(Context.System).Unregister(Me, Self);
-        _authority?.Dispose();
-        DisposeRotationKeys();
+        _keys.Dispose();
         base.PostStop();
     }
 
@@ -235,10 +231,12 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         _state = _state.Apply(evt);
         if (evt is AuthorityCreated created)
         {
-            ImportAuthority(created);
+            _keys.Import(created);
         }
-
-        ApplyKeyRotation(evt);
+        else if (evt is KeyRotationStarted or SigningKeySwitched or KeyRotationFinished or KeyRotationRolledBack)
+        {
+            _keys.ImportRotation(_state);
+        }
 
         // Snapshots bound recovery: 100,000 users recover in seconds; see SnapshotPolicy.
         if (!IsRecovering && _settings.Snapshots.IsDue(LastSequenceNr - _snapshotAt, _state.Users.Count))
@@ -253,30 +251,10 @@ public sealed partial class AuthServerActor : ReceivePersistentActor, IWithTimer
         _state = snapshot.ToState();
         if (_state.Authority is { } created)
         {
-            ImportAuthority(created);
+            _keys.Import(created);
         }
 
-        ImportRotationKeys();
-    }
-
-    /// <summary>The signing key is journalled encrypted when the node has a key secret, so it is protected at rest.</summary>
-    private void ImportAuthority(AuthorityCreated created)
-    {
-        _authority?.Dispose();
-        _authority = null;
-        _authority = ImportKey(created);
-    }
-
-    private SigningAuthority ImportKey(AuthorityCreated created)
-    {
-        if (!created.KeyIsProtected)
-        {
-            return SigningAuthority.Import(Me, created.PrivateKey, created.CertificateDer);
-        }
-
-        var protection = _settings.KeyProtection
-            ?? throw new CredentialException($"the signing key of {Me} is protected at rest, but no key secret is configured (DIR/key-secret or AVPN_KEY_SECRET)");
-        return SigningAuthority.ImportEncrypted(Me, protection.Secret, created.PrivateKey, created.CertificateDer);
+        _keys.ImportRotation(_state);
     }
 
     private void OnRecovered()

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using ActorVpn.AuthServers.State;
+using ActorVpn.Credentials;
 using ActorVpn.Messaging;
 using ActorVpn.Topology;
 using static ActorVpn.AuthServers.KeyRotationProtocol;
@@ -51,4 +53,22 @@ public static class KeyRotationCommands
             RotationPhase.Started => $"{state.Name} has not switched to its new key yet: `auth rotate {state.Name} switch` comes before `{command}`",
             _ => $"{state.Name} has already switched to its new key (at {state.Rotation?.SwitchedAt:u}): next is `auth rotate {state.Name} finish`, or `auth rotate {state.Name} rollback`",
         };
+
+    /// <summary>What an operator sees of the rotation (<c>auth rotate NAME status</c>): the keys by fingerprint, and what a finish would leave behind.</summary>
+    public static KeyRotationStatus Status(AuthServerState state, TopologyModel topology, SigningKeys keys, DateTimeOffset now)
+    {
+        var rotation = state.Rotation;
+        var proxiesOnOldKey = state.Proxies.Values
+            .Where(p => keys.Current.Verify(KnownCertificate.Read(p.CertificateDer), CertificateKind.Proxy, now) == CertificateVerdict.NotIssuedHere)
+            .Select(p => p.Proxy).ToList();
+        // Users registered before the switch hold a certificate of the key being retired: refused once the rotation finishes.
+        var toEnrolAgain = rotation is null ? 0 : state.Users.Values.Count(u => u.RevokedAt is null && u.ActiveSerials.Count > 0
+            && (rotation.SwitchedAt is not { } switchedAt || u.RegisteredAt < switchedAt));
+        return new KeyRotationStatus(state.Name, state.Phase, Fingerprint(keys.Current.Certificate.RawData), keys.Next is null ? null : Fingerprint(keys.Next.Certificate.RawData),
+            rotation?.StartedAt, rotation?.StartedBy, rotation?.SwitchedAt, rotation?.SwitchedBy,
+            state.Retired.Select(r => Fingerprint(r.CertificateDer)).ToList(), state.Retired.LastOrDefault()?.RetiredAt,
+            proxiesOnOldKey, toEnrolAgain, MissingNextCredentials(state, topology));
+    }
+
+    private static string Fingerprint(byte[] der) => Convert.ToHexString(SHA256.HashData(der)).ToLowerInvariant();
 }

@@ -25,9 +25,9 @@ public static class HandOffProtocol
     /// <param name="Traced">As in <see cref="OpenHandOff"/>; not part of the proof's binding (it changes only what the answer reports).</param>
     public sealed record HandOffCertificate(
         string Caller,
-        string HandOffId,
+        HandOffId HandOffId,
         byte[] UserCertificateDer,
-        string User,
+        UserName User,
         string Destination,
         IReadOnlyList<string> Path,
         byte[] Nonce,
@@ -55,7 +55,7 @@ public static class HandOffProtocol
     public static byte[] ProofBinding(string callee, HandOffCertificate request)
     {
         var certificateHash = System.Security.Cryptography.SHA256.HashData(request.UserCertificateDer);
-        var text = string.Join('\n', "actorvpn/handoff/v1", callee, request.Caller, request.HandOffId, request.User,
+        var text = string.Join('\n', "actorvpn/handoff/v1", callee, request.Caller, request.HandOffId.Value, request.User.Value,
             request.Destination, string.Join(',', request.Path), Convert.ToBase64String(certificateHash));
         return System.Text.Encoding.UTF8.GetBytes(text);
     }

@@ -52,7 +52,7 @@ public sealed class HostileInputTests : IClassFixture<HostileInputTests.LiveSyst
     {
         var control = _live.Scenario.Node.Control;
         var opened = control.AskAsync<object>("as2", new OpenHandOff("as1", credential, "x")).GetAwaiter().GetResult();
-        var sent = control.AskAsync<object>("as2", new HandOffCertificate("as1", "x", [], "alice", "server", ["as1"], nonce, proof, TimeSpan.FromSeconds(1)))
+        var sent = control.AskAsync<object>("as2", new HandOffCertificate("as1", new HandOffId("x"), [], new UserName("alice"), "server", ["as1"], nonce, proof, TimeSpan.FromSeconds(1)))
             .GetAwaiter().GetResult();
         return opened is HandOffFailed { Error.Code: ErrorCodes.UntrustedPeer } && sent is HandOffFailed { Error.Code: ErrorCodes.UntrustedPeer };
     }

@@ -113,7 +113,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     }
 
     private static HandOffCertificate Request(string handOffId, Hosting.UserEnrollment user, byte[] nonce) =>
-        new("as1", handOffId, user.CertificateDer, user.User, "server", ["as1"], nonce, [], TimeSpan.FromSeconds(5));
+        new("as1", new HandOffId(handOffId), user.CertificateDer, new UserName(user.User), "server", ["as1"], nonce, [], TimeSpan.FromSeconds(5));
 
     [Fact]
     public async Task Replayed_inter_server_proof_is_refused()

@@ -68,9 +68,9 @@ public sealed class AdminCommandsTests
     [Fact]
     public void The_status_lists_held_certificates_oldest_first_and_counts_the_hand_offs_waiting()
     {
-        var ledger = HandOffLedger.Empty
-            .Hold(Held("later", [1]) with { HeldSince = Now.AddSeconds(1) })
-            .Hold(Held("first", [1]));
+        var ledger = new HandOffLedger();
+        ledger.Hold(Held("later", [1]) with { HeldSince = Now.AddSeconds(1) });
+        ledger.Hold(Held("first", [1]));
         var status = AdminCommands.Status(As1, Example.AuthServer("as1"), [], ledger, pendingHandOffs: 2);
         Assert.Equal(["first", "later"], status.Held.Select(h => h.HandOffId));
         Assert.Equal(2, status.PendingHandOffs);

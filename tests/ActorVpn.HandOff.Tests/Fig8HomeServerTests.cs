@@ -103,7 +103,12 @@ public sealed class Fig8HomeServerTests
     private static AuthenticateClient Hop(string? handOffId = "h1", string proxy = "proxy2", byte[]? der = null) =>
         new(proxy, der ?? AliceDer, "server", handOffId);
 
-    private static HandOffLedger Holding(HeldCertificate held) => HandOffLedger.Empty.Hold(held);
+    private static HandOffLedger Holding(HeldCertificate held)
+    {
+        var ledger = new HandOffLedger();
+        ledger.Hold(held);
+        return ledger;
+    }
 
     [Fact]
     public void Step_811_held_a_held_certificate_lets_its_hop_through_once_with_the_next_proxy_of_the_route()
@@ -125,7 +130,7 @@ public sealed class Fig8HomeServerTests
     [Fact]
     public void Step_702_nothing_held_for_the_hand_off_is_an_unknown_user()
     {
-        var refused = Assert.IsType<HeldDecision.Refused>(Fig8HomeServer.Held("as2", HandOffLedger.Empty, Hop(), Alice, Now, Hold));
+        var refused = Assert.IsType<HeldDecision.Refused>(Fig8HomeServer.Held("as2", new HandOffLedger(), Hop(), Alice, Now, Hold));
         Assert.Equal(ErrorCodes.UnknownUser, refused.Refusal.Code);
         Assert.False(refused.DropHeld);
     }
@@ -171,7 +176,8 @@ public sealed class Fig8HomeServerTests
     [Fact]
     public void Step_702_a_hop_of_a_hand_off_ended_by_revocation_is_told_revoked()
     {
-        var ledger = HandOffLedger.Empty.RememberRevoked("h1", new RevokedHandOff("alice", "as1", AliceDer, Now + Hold));
+        var ledger = new HandOffLedger();
+        ledger.RememberRevoked("h1", new RevokedHandOff("alice", "as1", AliceDer, Now + Hold));
         var refused = Assert.IsType<HeldDecision.Refused>(Fig8HomeServer.Held("as2", ledger, Hop(), Alice, Now, Hold));
         Assert.Equal(ErrorCodes.CertificateRevoked, refused.Refusal.Code);
         Assert.Contains("revoked at as1", refused.Refusal.Message);

@@ -16,12 +16,12 @@ public sealed class Fig9RelayServerTests
     private static readonly byte[] AliceDer = UserCertificate(As1, "alice");
 
     private static HandOffCertificate Certificate(IReadOnlyList<string> path, string destination = "server", byte[]? der = null) =>
-        new("as1", "h1", der ?? AliceDer, "alice", destination, path, [1, 2, 3], [], TimeSpan.FromSeconds(5));
+        new("as1", new HandOffId("h1"), der ?? AliceDer, new UserName("alice"), destination, path, [1, 2, 3], [], TimeSpan.FromSeconds(5));
 
     [Fact]
     public void Step_902_a_relay_server_calls_its_Fig_2_entry()
     {
-        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as4"), HandOffLedger.Empty, Certificate(["as1", "as2"]), Now));
+        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as4"), new HandOffLedger(), Certificate(["as1", "as2"]), Now));
         Assert.Equal(PatentStep.Fig9LookUp902, go.LookUp.Step);
         Assert.Equal("as3", Assert.IsType<Onward.Call>(go.Onward).Next);
         Assert.Empty(go.Onward.Steps);
@@ -30,7 +30,7 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_903_a_relay_server_without_a_Fig_2_entry_escalates_to_its_upper_server()
     {
-        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1"]), Now));
+        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1"]), Now));
         var call = Assert.IsType<Onward.Call>(go.Onward);
         Assert.Equal("as4", call.Next);
         Assert.Equal([PatentStep.Fig9Escalate903], call.Steps.Select(s => s.Step));
@@ -39,14 +39,14 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_902_End_means_this_server_relays_to_the_destination_itself()
     {
-        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as3"), HandOffLedger.Empty, Certificate(["as1", "as2", "as4"]), Now));
+        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as3"), new HandOffLedger(), Certificate(["as1", "as2", "as4"]), Now));
         Assert.IsType<Onward.End>(go.Onward);
     }
 
     [Fact]
     public void Step_903_no_entry_and_no_upper_server_is_no_route_with_the_whole_path()
     {
-        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Lonely(), HandOffLedger.Empty, Certificate(["as1"]), Now));
+        var go = Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Lonely(), new HandOffLedger(), Certificate(["as1"]), Now));
         var refused = Assert.IsType<Onward.Refused>(go.Onward);
         Assert.Equal(ErrorCodes.NoRoute, refused.Refusal.Code);
         Assert.Equal(PatentStep.Fig9Escalate903, refused.Refusal.Step);
@@ -56,7 +56,7 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_901_a_certificate_that_already_visited_this_server_is_a_route_loop()
     {
-        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1", "as2", "as4"]), Now));
+        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1", "as2", "as4"]), Now));
         Assert.Equal(ErrorCodes.RouteLoop, refused.Refusal.Code);
         Assert.Equal(PatentStep.Fig9Receive901, refused.Refusal.Step);
     }
@@ -64,7 +64,7 @@ public sealed class Fig9RelayServerTests
     [Fact]
     public void Step_902_an_unknown_destination_is_refused()
     {
-        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1"], "nowhere"), Now));
+        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1"], "nowhere"), Now));
         Assert.Equal(ErrorCodes.UnknownDestination, refused.Refusal.Code);
         Assert.Equal(PatentStep.Fig9LookUp902, refused.Refusal.Step);
     }
@@ -74,15 +74,16 @@ public sealed class Fig9RelayServerTests
     {
         var expiring = UserCertificate(As1, "alice", notAfter: Now.AddMinutes(1));
         var notAfter = new DateTimeOffset(KnownCertificate.Read(expiring).NotAfterUtc, TimeSpan.Zero);
-        Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1"], der: expiring), notAfter));
-        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), HandOffLedger.Empty, Certificate(["as1"], der: expiring), notAfter.AddSeconds(1)));
+        Assert.IsType<RelayDecision.Go>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1"], der: expiring), notAfter));
+        var refused = Assert.IsType<RelayDecision.Refused>(Fig9RelayServer.Receive(Tables("as2"), new HandOffLedger(), Certificate(["as1"], der: expiring), notAfter.AddSeconds(1)));
         Assert.Equal(ErrorCodes.CertificateExpired, refused.Refusal.Code);
     }
 
     [Fact]
     public void Step_901_a_hand_off_whose_user_was_revoked_meanwhile_is_refused_as_revoked()
     {
-        var ledger = HandOffLedger.Empty.RememberRevoked("h1", new RevokedHandOff("alice", "as1", null, Now + Hold));
+        var ledger = new HandOffLedger();
+        ledger.RememberRevoked("h1", new RevokedHandOff("alice", "as1", null, Now + Hold));
         var revoked = Assert.IsType<RelayDecision.Revoked>(Fig9RelayServer.Receive(Tables("as2"), ledger, Certificate(["as1"]), Now));
         Assert.Equal(ErrorCodes.CertificateRevoked, revoked.Refusal.Code);
     }
@@ -139,6 +140,53 @@ public sealed class Fig9RelayServerTests
     {
         var (state, credential) = As2Trusting();
         Assert.Equal(ErrorCodes.UntrustedPeer, Check(state, credential, CertificateVerdict.Expired)?.Code);
+    }
+
+    // ---------------------------------------------------------------- the caller's proof of possession (Fig. 7 step 702, Fig. 9 step 906)
+
+    private static (HandOffLedger Ledger, HandOffCertificate Request) Challenged(Func<byte[], byte[]> signData, byte[] credential, string caller = "as1")
+    {
+        var ledger = new HandOffLedger();
+        var nonce = PeerProof.NewNonce();
+        ledger.Challenge(nonce, new OpenChallenge(caller, "h1", credential, Now.AddSeconds(5)));
+        var request = new HandOffCertificate("as1", new HandOffId("h1"), AliceDer, new UserName("alice"), "server", ["as1"], nonce, [], TimeSpan.FromSeconds(5));
+        return (ledger, request with { Proof = PeerProof.Sign(signData, nonce, ProofBinding("as2", request)) });
+    }
+
+    [Fact]
+    public void Step_906_a_caller_that_signs_the_open_challenge_with_its_credential_s_key_is_trusted_once()
+    {
+        using var as1Key = LeafKey.Create();
+        using var credential = As2.Issue(CertificateKind.InterServer, "as1", as1Key.SubjectPublicKeyInfo, Now.AddHours(-1), Now.AddDays(1));
+        var (ledger, request) = Challenged(as1Key.SignData, credential.RawData);
+        Assert.Null(Fig9RelayServer.CheckProof(ledger, request, "as2", Now));
+
+        var replayed = Fig9RelayServer.CheckProof(ledger, request, "as2", Now);
+        Assert.Equal(ErrorCodes.UntrustedPeer, replayed?.Code);
+        Assert.Contains("no open challenge", replayed?.Message);
+        Assert.Equal(["as1", "as2"], replayed?.Path);
+    }
+
+    [Fact]
+    public void Step_702_a_proof_signed_by_another_key_than_the_credential_certifies_is_an_untrusted_peer()
+    {
+        using var as1Key = LeafKey.Create();
+        using var thief = LeafKey.Create();
+        using var credential = As2.Issue(CertificateKind.InterServer, "as1", as1Key.SubjectPublicKeyInfo, Now.AddHours(-1), Now.AddDays(1));
+        var (ledger, request) = Challenged(thief.SignData, credential.RawData);
+        var refusal = Fig9RelayServer.CheckProof(ledger, request, "as2", Now);
+        Assert.Equal(ErrorCodes.UntrustedPeer, refusal?.Code);
+        Assert.Equal(PatentStep.Fig7Check702, refusal?.Step);
+        Assert.Contains("could not prove possession", refusal?.Message);
+    }
+
+    [Fact]
+    public void Step_702_a_challenge_sent_to_another_caller_is_not_answered_by_this_one()
+    {
+        using var as1Key = LeafKey.Create();
+        using var credential = As2.Issue(CertificateKind.InterServer, "as1", as1Key.SubjectPublicKeyInfo, Now.AddHours(-1), Now.AddDays(1));
+        var (ledger, request) = Challenged(as1Key.SignData, credential.RawData, caller: "as4");
+        Assert.Equal(ErrorCodes.UntrustedPeer, Fig9RelayServer.CheckProof(ledger, request, "as2", Now)?.Code);
     }
 
     // ---------------------------------------------------------------- timeouts along the chain

@@ -75,6 +75,25 @@ public static class Fig9RelayServer
     }
 
     /// <summary>
+    /// Fig. 7 step 702 / Fig. 9 step 906, the caller's answer: it must answer the one challenge open for it and this hand-off
+    /// (taken whatever the outcome, so a proof copied from a log, or replayed, finds none) with a fresh signature over that
+    /// nonce by the key its credential certifies. Null when it does, else the refusal (<c>untrusted-peer</c>).
+    /// </summary>
+    public static Refusal? CheckProof(HandOffLedger ledger, HandOffCertificate request, string me, DateTimeOffset now)
+    {
+        var path = request.Path.Append(me).ToList();
+        if (ledger.TakeChallenge(request.Nonce, request.Caller, request.HandOffId.Value, now) is not { } challenge)
+        {
+            return new Refusal(ErrorCodes.UntrustedPeer, PatentStep.Fig7Check702, $"{request.Caller} answered no open challenge of {me} (replayed or expired proof)", path);
+        }
+
+        // Only the key's import is remembered: the signature is checked every time.
+        return PeerProof.VerifyKnown(KnownCertificate.Read(challenge.CredentialDer), request.Nonce, ProofBinding(me, request), request.Proof)
+            ? null
+            : new Refusal(ErrorCodes.UntrustedPeer, PatentStep.Fig7Check702, $"{request.Caller} could not prove possession of the key its credential certifies", path);
+    }
+
+    /// <summary>
     /// Fig. 9 steps 901-904 once the caller proved possession of its key: certificate 1 of a hand-off not ended by a
     /// revocation, visiting this server once, for a known destination, valid now; then the Fig. 2 look-up.
     /// </summary>
@@ -82,7 +101,7 @@ public static class Fig9RelayServer
     {
         var me = tables.Name;
         var path = request.Path.Append(me).ToList();
-        if (ledger.Revoked.TryGetValue(request.HandOffId, out var revoked))
+        if (ledger.Revoked.TryGetValue(request.HandOffId.Value, out var revoked))
         {
             return new RelayDecision.Revoked(new Refusal(ErrorCodes.CertificateRevoked, PatentStep.Fig9Receive901,
                 $"'{revoked.User}' was revoked at {revoked.Home}: hand-off {request.HandOffId} ended", path));

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using ActorVpn.Protocol;
 
 namespace ActorVpn.AuthServers.HandOff.Core;
@@ -37,100 +36,170 @@ public sealed record Expired(IReadOnlyList<HeldCertificate> Dropped);
 /// <summary>
 /// The short-lived hand-off bookkeeping of one auth server, deliberately not persisted: certificates held (Fig. 9, step 910),
 /// open challenges (step 906), routes issued (Fig. 8, step 811) or forwarded (【0036】), and hand-offs ended by a revocation.
-/// An immutable value: every change returns a new ledger, so each rule is a function a test calls directly.
 /// </summary>
-public sealed record HandOffLedger(
-    ImmutableDictionary<string, HeldCertificate> Held,
-    ImmutableDictionary<string, OpenChallenge> Challenges,
-    ImmutableDictionary<string, IssuedRoute> Issued,
-    ImmutableDictionary<string, IssuedRoute> Forwarded,
-    ImmutableDictionary<string, RevokedHandOff> Revoked)
+/// <remarks>
+/// Single-owner and mutable: exactly one auth-server actor owns a ledger and changes it only while it handles a message, so
+/// no other thread ever sees it. Every rule is a method that changes the ledger and returns what it decided, so a test calls
+/// it directly. Each operation is O(1) (a hash look-up) or, for expiry, O(log n) per entry expired: at thousands of hand-offs
+/// a second whose sessions last, an auth server holds a hundred thousand routes, and a persistent tree or a scan of them all
+/// at every sweep costs more than the hand-off itself.
+/// </remarks>
+public class HandOffLedger
 {
-    public static readonly HandOffLedger Empty = new(
-        ImmutableDictionary.Create<string, HeldCertificate>(StringComparer.Ordinal),
-        ImmutableDictionary.Create<string, OpenChallenge>(StringComparer.Ordinal),
-        ImmutableDictionary.Create<string, IssuedRoute>(StringComparer.Ordinal),
-        ImmutableDictionary.Create<string, IssuedRoute>(StringComparer.Ordinal),
-        ImmutableDictionary.Create<string, RevokedHandOff>(StringComparer.Ordinal));
+    private readonly ExpiringMap<HeldCertificate> _held = new(h => h.ExpiresAt);
+    private readonly ExpiringMap<OpenChallenge> _challenges = new(c => c.ExpiresAt);
+    private readonly ExpiringMap<IssuedRoute> _issued = new(i => i.ExpiresAt);
+    private readonly ExpiringMap<IssuedRoute> _forwarded = new(i => i.ExpiresAt);
+    private readonly ExpiringMap<RevokedHandOff> _revoked = new(r => r.ExpiresAt);
+
+    /// <summary>Certificates 1 held here, by hand-off id.</summary>
+    public IReadOnlyDictionary<string, HeldCertificate> Held => _held.Entries;
+
+    /// <summary>Open challenges, by the nonce in base64.</summary>
+    public IReadOnlyDictionary<string, OpenChallenge> Challenges => _challenges.Entries;
+
+    /// <summary>Routes issued by this (home) server, by hand-off id.</summary>
+    public IReadOnlyDictionary<string, IssuedRoute> Issued => _issued.Entries;
+
+    /// <summary>Routes passed through without holding (【0036】), by hand-off id.</summary>
+    public IReadOnlyDictionary<string, IssuedRoute> Forwarded => _forwarded.Entries;
+
+    /// <summary>Hand-offs ended by a revocation, by hand-off id.</summary>
+    public IReadOnlyDictionary<string, RevokedHandOff> Revoked => _revoked.Entries;
 
     /// <summary>Fig. 9 step 910: hold certificate 1 until the client authenticates, or until it expires.</summary>
-    public HandOffLedger Hold(HeldCertificate held) => this with { Held = Held.SetItem(held.HandOffId, held) };
+    public void Hold(HeldCertificate held) => _held.Set(held.HandOffId, held);
 
     /// <summary>The certificate held for <paramref name="handOffId"/> if it is still good at <paramref name="now"/>.</summary>
     public HeldCertificate? HeldFor(string? handOffId, DateTimeOffset now) =>
-        handOffId is not null && Held.TryGetValue(handOffId, out var held) && held.ExpiresAt > now ? held : null;
+        handOffId is not null && _held.Entries.TryGetValue(handOffId, out var held) && held.ExpiresAt > now ? held : null;
 
     /// <summary>【0045】: a held certificate is used once, then discarded; or dropped when released or expired.</summary>
-    public (HandOffLedger Ledger, HeldCertificate? Dropped) Drop(string handOffId) =>
-        Held.TryGetValue(handOffId, out var held) ? (this with { Held = Held.Remove(handOffId) }, held) : (this, null);
+    public HeldCertificate? Drop(string handOffId) => _held.Remove(handOffId);
 
     /// <summary>
     /// 【0053】: release what this server holds for <paramref name="handOffId"/>. The other holders of a certificate held
     /// here, and the holders of a route forwarded from here, are told in turn; the certificate held here is dropped.
     /// </summary>
-    public (HandOffLedger Ledger, Released Released) Release(string handOffId, string me)
+    public virtual Released Release(string handOffId, string me)
     {
         var tell = new List<string>();
-        if (Held.TryGetValue(handOffId, out var held))
+        var held = _held.Remove(handOffId);
+        if (held is not null)
         {
             tell.AddRange(held.Holders.Where(h => h != me));
         }
 
-        var ledger = this;
-        if (Forwarded.TryGetValue(handOffId, out var forwarded))
+        if (_forwarded.Remove(handOffId) is { } forwarded)
         {
             tell.AddRange(forwarded.Holders);
-            ledger = ledger with { Forwarded = Forwarded.Remove(handOffId) };
         }
 
-        var (dropped, certificate) = ledger.Drop(handOffId);
-        return (dropped, new Released(tell, certificate));
+        return new Released(tell, held);
     }
 
     /// <summary>Fig. 9 step 906: remember the nonce sent to a caller.</summary>
-    public HandOffLedger Challenge(byte[] nonce, OpenChallenge challenge) =>
-        this with { Challenges = Challenges.SetItem(Convert.ToBase64String(nonce), challenge) };
+    public void Challenge(byte[] nonce, OpenChallenge challenge) => _challenges.Set(Convert.ToBase64String(nonce), challenge);
 
     /// <summary>
     /// The challenge a <see cref="HandOffProtocol.HandOffCertificate"/> answers, removed whatever the outcome (one use):
     /// null when there is none open for that nonce, it expired, or it was sent to another caller or for another hand-off.
     /// </summary>
-    public (HandOffLedger Ledger, OpenChallenge? Challenge) TakeChallenge(byte[] nonce, string caller, string handOffId, DateTimeOffset now)
-    {
-        var key = Convert.ToBase64String(nonce);
-        if (!Challenges.TryGetValue(key, out var challenge))
-        {
-            return (this, null);
-        }
-
-        var ledger = this with { Challenges = Challenges.Remove(key) };
-        return challenge.ExpiresAt > now && challenge.Caller == caller && challenge.HandOffId == handOffId ? (ledger, challenge) : (ledger, null);
-    }
+    public OpenChallenge? TakeChallenge(byte[] nonce, string caller, string handOffId, DateTimeOffset now) =>
+        _challenges.Remove(Convert.ToBase64String(nonce)) is { } challenge
+        && challenge.ExpiresAt > now && challenge.Caller == caller && challenge.HandOffId == handOffId
+            ? challenge
+            : null;
 
     /// <summary>Fig. 8 step 811: the route given to the entry proxy, released when its session ends.</summary>
-    public HandOffLedger Issue(string handOffId, IssuedRoute route) => this with { Issued = Issued.SetItem(handOffId, route) };
+    public void Issue(string handOffId, IssuedRoute route) => _issued.Set(handOffId, route);
 
     /// <summary>The session of <paramref name="handOffId"/> ended at its entry proxy: the holders to release, if the route is known.</summary>
-    public (HandOffLedger Ledger, IssuedRoute? Route) EndSession(string handOffId) =>
-        Issued.TryGetValue(handOffId, out var issued) ? (this with { Issued = Issued.Remove(handOffId) }, issued) : (this, null);
+    public IssuedRoute? EndSession(string handOffId) => _issued.Remove(handOffId);
 
     /// <summary>【0036】: certificate 1 passed through without being held; the holders further on are remembered for a release.</summary>
-    public HandOffLedger Forward(string handOffId, IssuedRoute route) => this with { Forwarded = Forwarded.SetItem(handOffId, route) };
+    public void Forward(string handOffId, IssuedRoute route) => _forwarded.Set(handOffId, route);
 
     /// <summary>A hand-off ended by its user's revocation (the first reason is kept).</summary>
-    public HandOffLedger RememberRevoked(string handOffId, RevokedHandOff revoked) =>
-        Revoked.ContainsKey(handOffId) ? this : this with { Revoked = Revoked.Add(handOffId, revoked) };
+    public void RememberRevoked(string handOffId, RevokedHandOff revoked)
+    {
+        if (!_revoked.Entries.ContainsKey(handOffId))
+        {
+            _revoked.Set(handOffId, revoked);
+        }
+    }
+
+    /// <summary>
+    /// 【0053】 at the home server: the routes issued for <paramref name="user"/>'s hand-offs, ended here at once (the user
+    /// was revoked), with the holders to release.
+    /// </summary>
+    public IReadOnlyList<(string HandOffId, IssuedRoute Route)> EndSessionsOf(string user)
+    {
+        var ended = _issued.Entries.Where(i => i.Value.User == user).Select(i => (i.Key, i.Value)).ToList();
+        foreach (var (handOffId, _) in ended)
+        {
+            _issued.Remove(handOffId);
+        }
+
+        return ended;
+    }
 
     /// <summary>Forgets whatever is past its time at <paramref name="now"/>; returns the held certificates dropped.</summary>
-    public (HandOffLedger Ledger, Expired Expired) Expire(DateTimeOffset now)
+    public Expired Expire(DateTimeOffset now)
     {
-        var dropped = Held.Values.Where(h => h.ExpiresAt <= now).ToList();
-        var ledger = new HandOffLedger(
-            Held.RemoveRange(dropped.Select(h => h.HandOffId)),
-            Challenges.RemoveRange(Challenges.Where(c => c.Value.ExpiresAt <= now).Select(c => c.Key)),
-            Issued.RemoveRange(Issued.Where(i => i.Value.ExpiresAt <= now).Select(i => i.Key)),
-            Forwarded.RemoveRange(Forwarded.Where(i => i.Value.ExpiresAt <= now).Select(i => i.Key)),
-            Revoked.RemoveRange(Revoked.Where(r => r.Value.ExpiresAt <= now).Select(r => r.Key)));
-        return (ledger, new Expired(dropped));
+        var dropped = _held.Expire(now);
+        _challenges.Expire(now);
+        _issued.Expire(now);
+        _forwarded.Expire(now);
+        _revoked.Expire(now);
+        return new Expired(dropped);
+    }
+
+    /// <summary>
+    /// A map whose entries each expire at a time of their own. Expiry pops a min-heap of (expiry, key) instead of scanning the
+    /// map: an entry removed or replaced before its time leaves its heap item behind, which is skipped when it comes up.
+    /// </summary>
+    private sealed class ExpiringMap<TValue>(Func<TValue, DateTimeOffset> expiresAt)
+        where TValue : class
+    {
+        private readonly Dictionary<string, TValue> _entries = new(StringComparer.Ordinal);
+        private readonly PriorityQueue<string, DateTimeOffset> _byExpiry = new();
+
+        public IReadOnlyDictionary<string, TValue> Entries => _entries;
+
+        public void Set(string key, TValue value)
+        {
+            _entries[key] = value;
+            _byExpiry.Enqueue(key, expiresAt(value));
+        }
+
+        public TValue? Remove(string key) => _entries.Remove(key, out var value) ? value : null;
+
+        public List<TValue> Expire(DateTimeOffset now)
+        {
+            var expired = new List<TValue>();
+            while (_byExpiry.TryPeek(out var key, out var at) && at <= now)
+            {
+                _byExpiry.Dequeue();
+                // The entry may be gone (used, released) or replaced by one that expires later, with its own heap item.
+                if (_entries.TryGetValue(key, out var value) && expiresAt(value) <= now)
+                {
+                    _entries.Remove(key);
+                    expired.Add(value);
+                }
+            }
+
+            // Items of entries long gone would otherwise pile up when entries are removed early and replaced often.
+            if (_byExpiry.Count > 1024 && _byExpiry.Count > 4 * _entries.Count)
+            {
+                _byExpiry.Clear();
+                foreach (var (key, value) in _entries)
+                {
+                    _byExpiry.Enqueue(key, expiresAt(value));
+                }
+            }
+
+            return expired;
+        }
     }
 }
