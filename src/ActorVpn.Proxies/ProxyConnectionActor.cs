@@ -387,32 +387,4 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
 
     private ProxySessionView View() => new(Counters.Id, Counters.User, Counters.HandOffId, _stage, Counters.OnwardTo,
         Interlocked.Read(ref Counters.Relay.BytesAToB), Interlocked.Read(ref Counters.Relay.BytesBToA), Counters.Since, Counters.ServerName);
-
-    private sealed record TlsAccepted(SslStream Tls, X509Certificate2 ClientCertificate);
-
-    private sealed record FrameRead(ControlMessage Message);
-
-    private sealed record WriteDone(Action Then);
-
-    private sealed record OnwardConnected(string To, Socket Socket);
-
-    private sealed record RelayFinished(RelayOutcome Outcome);
-
-    private sealed record StepFailed(string Step, Exception Cause);
-
-    private sealed record HandshakeDeadline
-    {
-        public static readonly HandshakeDeadline Instance = new();
-    }
-
-    /// <summary>This proxy's auth server has not answered within <see cref="DataPlaneSettings.AuthTimeout"/> (Fig. 6, step 604).</summary>
-    private sealed record AuthAnswerOverdue
-    {
-        public static readonly AuthAnswerOverdue Instance = new();
-    }
-
-    private sealed record SessionLifetimeOver
-    {
-        public static readonly SessionLifetimeOver Instance = new();
-    }
 }
