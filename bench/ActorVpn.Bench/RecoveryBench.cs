@@ -16,7 +16,7 @@ using static ActorVpn.Protocol.AuthServerAdmin;
 namespace ActorVpn.Bench;
 
 /// <summary>
-/// Issue #5's recovery benchmark (not a test): one home server (as1 of the patent's example) with
+/// The recovery benchmark (not a test): one home server (as1 of the patent's example) with
 /// 100,000 registered users recovers from SQLite (and PostgreSQL when <c>AVPN_POSTGRES</c> names a
 /// server), timed from the start of the control plane until every auth server answers.
 ///

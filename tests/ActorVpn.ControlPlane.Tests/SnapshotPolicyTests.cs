@@ -7,7 +7,7 @@ using Xunit;
 namespace ActorVpn.ControlPlane.Tests;
 
 /// <summary>
-/// Issue #5, scale: when an auth server snapshots its state. A snapshot is the whole state, so with many
+/// Scale: when an auth server snapshots its state. A snapshot is the whole state, so with many
 /// users it is taken less often (a share of the users), never more often than <c>snapshot-every</c>.
 /// </summary>
 public sealed class SnapshotPolicyTests

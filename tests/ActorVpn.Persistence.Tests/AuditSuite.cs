@@ -7,7 +7,7 @@ using Xunit;
 namespace ActorVpn.Persistence.Tests;
 
 /// <summary>
-/// Issue #5, the audit trail, on every store (<see cref="SqliteAuditTests"/>, <see cref="PostgresAuditTests"/>):
+/// The audit trail on every store (<see cref="SqliteAuditTests"/>, <see cref="PostgresAuditTests"/>):
 /// session attempts and operator actions are written durably, survive a restart, and
 /// <c>audit tail</c> / <c>audit query</c> read them back with their filters.
 /// </summary>

@@ -12,7 +12,7 @@ using static ActorVpn.Protocol.AuthServerAdmin;
 namespace ActorVpn.Persistence.Tests;
 
 /// <summary>
-/// Issue #5: the same suite on every store (<see cref="SqlitePersistenceTests"/>,
+/// The same persistence suite on every store (<see cref="SqlitePersistenceTests"/>,
 /// <see cref="PostgresPersistenceTests"/>). Each test gets an empty store, stops its actor system
 /// and starts a new one on the same store, and checks what came back.
 /// </summary>

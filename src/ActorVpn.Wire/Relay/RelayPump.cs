@@ -136,22 +136,17 @@ public static class RelayPump
             }
 
             stage = "shutdown";
-            token.ThrowIfCancellationRequested();
-            await target.ShutdownWriteAsync().ConfigureAwait(false);
+            await EndOfStreamAsync(target, token).ConfigureAwait(false);
             return (total, true);
         }
         catch (Exception ex)
         {
-            var side = stage == "read" ? from : to;
-            relay.Fail(ex, $"{stage} {side} ({from}->{to}) failed: {ex.GetType().Name}: {ex.Message}");
+            relay.Fail(ex, stage, from, to);
             return (total, false);
         }
         finally
         {
-            if (buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            ReturnToPool(buffer);
         }
     }
 
@@ -233,22 +228,17 @@ public static class RelayPump
             KernelSplice.Return(pipe);
             pipe = null;
             stage = "shutdown";
-            token.ThrowIfCancellationRequested();
-            await target.ShutdownWriteAsync().ConfigureAwait(false);
+            await EndOfStreamAsync(target, token).ConfigureAwait(false);
             return (total, true);
         }
         catch (Exception ex)
         {
-            var side = stage == "read" ? from : to;
-            relay.Fail(ex, $"{stage} {side} ({from}->{to}) failed: {ex.GetType().Name}: {ex.Message}");
+            relay.Fail(ex, stage, from, to);
             return (total, false);
         }
         finally
         {
-            if (buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            ReturnToPool(buffer);
 
             if (pipe is not null)
             {
@@ -262,6 +252,21 @@ public static class RelayPump
                     KernelSplice.Return(pipe);
                 }
             }
+        }
+    }
+
+    /// <summary>The source ended cleanly: pass its end on to the target (a half-close), unless the relay is being torn down.</summary>
+    private static async Task EndOfStreamAsync(DuplexEnd target, CancellationToken token)
+    {
+        token.ThrowIfCancellationRequested();
+        await target.ShutdownWriteAsync().ConfigureAwait(false);
+    }
+
+    private static void ReturnToPool(byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -289,6 +294,14 @@ public static class RelayPump
         public string? Error => Volatile.Read(ref _error);
 
         /// <summary>Records the first failure and tears both ends down. Failures caused by the teardown itself are not reported.</summary>
+        /// <summary>The direction <paramref name="from"/> to <paramref name="to"/> failed at <paramref name="stage"/>: a read
+        /// fails at the source's side, a write or the shutdown at the target's.</summary>
+        public void Fail(Exception ex, string stage, string from, string to)
+        {
+            var side = stage == "read" ? from : to;
+            Fail(ex, $"{stage} {side} ({from}->{to}) failed: {ex.GetType().Name}: {ex.Message}");
+        }
+
         public void Fail(Exception ex, string description)
         {
             if (Volatile.Read(ref _tornDown) == 0)
