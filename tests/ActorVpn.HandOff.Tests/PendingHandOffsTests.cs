@@ -48,6 +48,15 @@ public sealed class PendingHandOffsTests
     }
 
     [Fact]
+    public void A_failure_of_a_call_the_hand_off_no_longer_waits_for_leaves_it_waiting()
+    {
+        var ledger = new HandOffLedger<string>();
+        ledger.Call(Waiting(), "as2");
+        Assert.Null(ledger.CallFailed("h1", "as3"));
+        Assert.Equal("as4", ledger.Pending["h1"].Next);
+    }
+
+    [Fact]
     public void A_release_stops_the_wait_and_tells_the_server_called_first_then_the_holders()
     {
         var ledger = new HandOffLedger<string>();

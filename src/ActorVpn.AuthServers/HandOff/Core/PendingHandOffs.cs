@@ -71,9 +71,12 @@ public sealed class HandOffLedger<TReplyTo> : HandOffLedger
     /// <summary>The hand-off is answered (routed or failed): nothing waits for it any more.</summary>
     public PendingHandOff<TReplyTo>? Finish(string handOffId) => _pending.Remove(handOffId, out var pending) ? pending : null;
 
-    /// <summary>The call to <paramref name="next"/> failed: the hand-off that waited for it, no longer pending.</summary>
+    /// <summary>
+    /// The call to <paramref name="next"/> failed: the hand-off that waited for it, no longer pending. A failure of a call this
+    /// hand-off no longer waits for leaves it waiting (its own call answers it, or it goes stale).
+    /// </summary>
     public PendingHandOff<TReplyTo>? CallFailed(string handOffId, string next) =>
-        _pending.Remove(handOffId, out var pending) && pending.Next == next ? pending : null;
+        AnsweredBy(handOffId, next) is null ? null : Finish(handOffId);
 
     /// <summary>【0053】: as <see cref="HandOffLedger.Release"/>, and a hand-off still waiting here stops; the server it called is told first.</summary>
     public override Released Release(string handOffId, string me)
