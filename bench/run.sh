@@ -40,7 +40,8 @@ case "${1:-}" in
     ;;
   --setups)
     # Only the shipped set-up cases (p50 sequential, 20 / 100 in parallel, CPU per set-up):
-    #   bench/run.sh --setups [--rounds N] [--warm N] [--profile-seconds N] [--compare-resumption | --compare-env NAME=VALUE]
+    #   bench/run.sh --setups [--rounds N] [--warm N] [--profile-seconds N] [--streams [--stream-mib N]] [--stream-profile-seconds N]
+    #                          [--compare-resumption | --compare-env NAME=VALUE[,NAME=VALUE...]]
     build
     exec timeout 900 dotnet bench/ActorVpn.Bench/bin/Release/net10.0/ActorVpn.Bench.dll "$@"
     ;;

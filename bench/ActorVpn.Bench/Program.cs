@@ -27,6 +27,11 @@ if (args.Contains("--generate"))
     return await Outside.GenerateAsync(args); // the load generator, in its own process
 }
 
+if (args.Contains("--tls-floor"))
+{
+    return await TlsFloor.ServeAsync(); // the three bare TLS handshakes of a set-up, in their own process
+}
+
 if (args.Contains("--hold"))
 {
     return await SessionHolder.RunAsync(args); // the concurrent-sessions load generator, in its own process
@@ -67,6 +72,7 @@ try
     var socat = new SocatChain(destination.Port);
     Step("start ActorVpn as shipped: avpn up + avpn connect (two processes)");
     using var shipped = await ShippedAvpn.StartAsync(tmp, PatentTopology(destination.Port));
+    using var floor = await TlsFloorProcess.StartAsync();
     Log($"peers up: destination process, {ssh.Instances} sshd, 3 socat relays, avpn up + avpn connect ({total.Elapsed.TotalSeconds:0} s)");
 
     await using (var patent = await AvpnChain.StartAsync(PatentTopology(destination.Port)))
@@ -90,7 +96,7 @@ try
             }
 
             Log($"round {round}/{plan.Rounds}");
-            await SetUpRoundAsync(patent, shipped, ssh, destination.Port, round <= plan.SshParallelRounds, round);
+            await SetUpRoundAsync(patent, shipped, floor, ssh, destination.Port, round <= plan.SshParallelRounds, round);
             await ThroughputRoundAsync(patent, shipped, ssh, socat, destination, round);
             Step($"round {round}/{plan.Rounds}: hand-offs/s (control plane)");
             await RatesRoundAsync(patent);
@@ -201,18 +207,10 @@ async Task ProbeAsync(AvpnChain patent)
 
     foreach (var par in new[] { 1, 4, 32, 32, 32 })
     {
-        var n = 0;
         var (jitted, jitTime, cpu) = (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime(), Process.GetCurrentProcess().TotalProcessorTime);
-        var w = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, par).Select(_ => Task.Run(async () =>
-        {
-            while (w.Elapsed < TimeSpan.FromSeconds(2))
-            {
-                await patent.Node.Control.AskAsync<object>("as1", new AuthenticateClient("proxy1", patent.Enrollment.CertificateDer, "server", null));
-                Interlocked.Increment(ref n);
-            }
-        })));
-        Log($"probe: {par} in parallel: {n / w.Elapsed.TotalSeconds:0} hand-offs/s, {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / Math.Max(1, n):0.00} CPU-ms each; " +
+        var (n, elapsed) = await Load.ForAsync(
+            () => patent.Node.Control.AskAsync<object>("as1", new AuthenticateClient("proxy1", patent.Enrollment.CertificateDer, "server", null)), TimeSpan.FromSeconds(2), par);
+        Log($"probe: {par} in parallel: {n / elapsed.TotalSeconds:0} hand-offs/s, {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / Math.Max(1, n):0.00} CPU-ms each; " +
             $"JIT meanwhile: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitted} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jitTime).TotalMilliseconds:0} ms");
     }
 }
@@ -245,7 +243,7 @@ async Task WarmAsync(AvpnChain patent, SshPeers ssh, int port)
     await ssh.StdioSetUpMsAsync(3, port);
 }
 
-async Task SetUpRoundAsync(AvpnChain patent, ShippedAvpn shipped, SshPeers ssh, int port, bool sshParallel, int round)
+async Task SetUpRoundAsync(AvpnChain patent, ShippedAvpn shipped, TlsFloorProcess floor, SshPeers ssh, int port, bool sshParallel, int round)
 {
     Step($"round {round}/{plan.Rounds}: set-ups through avpn up + avpn connect (shipped), sequential and 20 / 100 in parallel");
     var shippedSeq = new List<double>();
@@ -263,6 +261,12 @@ async Task SetUpRoundAsync(AvpnChain patent, ShippedAvpn shipped, SshPeers ssh, 
     results.Add("shipped.setup.par.p50", Load.Median(shippedPar.Times));
     results.Add("shipped.sessions", shippedPar.PerSecond);
     results.Add("shipped.sessions100", shipped100.PerSecond);
+
+    // The floor: the three TLS handshakes of a set-up alone, in a process of their own, in the same round.
+    var bare = await floor.MeasureAsync(plan.SetUpSessions, plan.ParallelSessions);
+    results.Add("floor.setup.seq.p50", bare.P50);
+    results.Add("floor.sessions", bare.PerSecond);
+    results.Add("floor.setup.cpu.ms", bare.ParallelCpu);
 
     Step($"round {round}/{plan.Rounds}: set-ups through the one-process ActorVpn, and ssh -J");
     var seq = new List<double>();
@@ -293,6 +297,7 @@ async Task SetUpRoundAsync(AvpnChain patent, ShippedAvpn shipped, SshPeers ssh, 
     results.Add("avpn.sessions", par.PerSecond); // full new sessions per second, 20 in flight
     results.Add("ssh.sessions", sshPar.PerSecond);
     Log($"  shipped avpn: set-up p50 seq {Load.Median(shippedSeq):0.0} ms, {shippedPar.PerSecond:0}/s with 20 in parallel, {shipped100.PerSecond:0}/s with 100");
+    Log($"  TLS floor (3 bare handshakes): p50 seq {bare.P50:0.0} ms, {bare.PerSecond:0}/s with 20 in parallel, {bare.ParallelCpu:0.0} CPU-ms each");
     Log($"  set-up p50 seq avpn {Load.Median(seq):0.0} ms / ssh -J {Load.Median(sshSeq):0} ms; 20 parallel avpn {Load.Median(par.Times):0.0} ms / ssh {Load.Median(sshPar.Times):0} ms");
     Log($"  full sessions/s (20 in parallel) avpn {par.PerSecond:0} / ssh -J {sshPar.PerSecond:0.0}; {results.Get("avpn.setup.cpu.ms")[^1]:0.0} CPU-ms per ActorVpn set-up; load average {Load.Average()}");
 }
@@ -300,20 +305,15 @@ async Task SetUpRoundAsync(AvpnChain patent, ShippedAvpn shipped, SshPeers ssh, 
 async Task<(List<double> Times, double PerSecond)> ParallelSetUpsAsync(Func<Task<double>> one, int count, int parallel)
 {
     var times = new List<double>();
-    var next = 0;
-    var clock = Stopwatch.StartNew();
-    await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Task.Run(async () =>
+    var perSecond = await Load.ParallelAsync(async () =>
     {
-        while (Interlocked.Increment(ref next) <= count)
+        var t = await one();
+        lock (times)
         {
-            var t = await one();
-            lock (times)
-            {
-                times.Add(t);
-            }
+            times.Add(t);
         }
-    })));
-    return (times, count / clock.Elapsed.TotalSeconds);
+    }, count, parallel);
+    return (times, perSecond);
 }
 
 async Task ThroughputRoundAsync(AvpnChain patent, ShippedAvpn shipped, SshPeers ssh, SocatChain socat, OutsideDestination destination, int round)
@@ -355,26 +355,19 @@ async Task ThroughputRoundAsync(AvpnChain patent, ShippedAvpn shipped, SshPeers 
 async Task RatesRoundAsync(AvpnChain patent)
 {
     // Hand-offs per second: the control plane only, as RouteTracer asks it (AuthenticateClient at the home server).
-    var handOffs = 0;
     var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-    var window = Stopwatch.StartNew();
-    await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
+    var (handOffs, elapsed) = await Load.ForAsync(async () =>
     {
-        while (window.Elapsed < plan.RateWindow)
+        var answer = await patent.Node.Control.AskAsync<object>("as1", new AuthenticateClient("proxy1", patent.Enrollment.CertificateDer, "server", null));
+        if (answer is not ClientAuthenticated)
         {
-            var answer = await patent.Node.Control.AskAsync<object>("as1", new AuthenticateClient("proxy1", patent.Enrollment.CertificateDer, "server", null));
-            if (answer is not ClientAuthenticated)
-            {
-                throw new InvalidOperationException($"hand-off failed: {answer}");
-            }
-
-            Interlocked.Increment(ref handOffs);
+            throw new InvalidOperationException($"hand-off failed: {answer}");
         }
-    })));
+    }, plan.RateWindow, 32);
     var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / Math.Max(1, handOffs);
-    results.Add("avpn.handoffs", handOffs / window.Elapsed.TotalSeconds);
+    results.Add("avpn.handoffs", handOffs / elapsed.TotalSeconds);
     results.Add("avpn.handoff.cpu.ms", cpuMs);
-    Log($"  hand-offs/s {handOffs / window.Elapsed.TotalSeconds:0} (32 in flight), {cpuMs:0.00} CPU-ms each; load average {Load.Average()}");
+    Log($"  hand-offs/s {handOffs / elapsed.TotalSeconds:0} (32 in flight), {cpuMs:0.00} CPU-ms each; load average {Load.Average()}");
 }
 
 async Task IdleSessionsAsync(AvpnChain patent)

@@ -182,6 +182,38 @@ internal static class Load
         return (total / 1048576.0 / seconds, used / (total / 1073741824.0));
     }
 
+    /// <summary>Runs <paramref name="one"/> <paramref name="count"/> times, <paramref name="parallel"/> at a time; returns runs per second.</summary>
+    public static async Task<double> ParallelAsync(Func<Task> one, int count, int parallel)
+    {
+        var next = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) <= count)
+            {
+                await one();
+            }
+        })));
+        return count / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Runs <paramref name="one"/> over and over, <paramref name="parallel"/> at a time, until <paramref name="window"/> has
+    /// passed; returns how many runs finished and the time they took (the last runs end a little after the window).</summary>
+    public static async Task<(int Runs, TimeSpan Elapsed)> ForAsync(Func<Task> one, TimeSpan window, int parallel)
+    {
+        var runs = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, parallel).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed < window)
+            {
+                await one();
+                Interlocked.Increment(ref runs);
+            }
+        })));
+        return (runs, clock.Elapsed);
+    }
+
     public static double Percentile(IReadOnlyList<double> values, double p)
     {
         var sorted = values.OrderBy(v => v).ToArray();
