@@ -10,8 +10,8 @@ namespace ActorVpn.Bench;
 /// (<c>bench/run.sh --setups [--rounds N] [--warm N] [--profile-seconds N] [--streams [--stream-mib N]] [--stream-profile-seconds N]
 /// [--compare-resumption | --compare-env NAME=VALUE[,NAME=VALUE]]</c>). With <c>--streams</c> every round also times one stream and 8 streams (512 MiB
 /// by default) through each shipped pair. No report is written. With <c>--compare-resumption</c> a second shipped pair runs with TLS resumption switched off (.NET's
-/// DOTNET_SYSTEM_NET_SECURITY_DISABLETLSRESUME=1), with <c>--compare-env</c> with that environment variable set; every round
-/// measures both, in turns, so both saw the same load.
+/// DOTNET_SYSTEM_NET_SECURITY_DISABLETLSRESUME=1), with <c>--compare-env</c> with those environment variables set; every round
+/// measures both, in turns, so both saw the same load, and times the TLS floor (<see cref="TlsFloor"/>) beside them.
 /// </summary>
 internal static class SetUpBench
 {
