@@ -13,6 +13,12 @@ public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan Conne
     /// </summary>
     public TimeSpan MaxSessionLifetime { get; init; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How long a proxy that refused a client waits for the client to close the connection, after sending the refusal and ending
+    /// its own side, before it resets the connection (<c>refusal-linger</c>). Closing at once could reset the refusal away.
+    /// </summary>
+    public TimeSpan RefusalLinger { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The admission limits in force.</summary>
     public AdmissionLimits Limits => Admission ?? AdmissionLimits.Default;
 
@@ -41,12 +47,22 @@ public sealed record DataPlaneSettings(TimeSpan HandshakeTimeout, TimeSpan Conne
         {
             MaxSessionLifetime = section.GetString("max-session-lifetime", "off") is "off" or "" ? TimeSpan.Zero : Positive(section, "max-session-lifetime", TimeSpan.Zero),
             IdentityRenewBefore = renewBefore,
+            RefusalLinger = Positive(section, "refusal-linger", Default.RefusalLinger),
         };
     }
 
     private static TimeSpan Positive(Config section, string key, TimeSpan fallback)
     {
-        var value = section.GetTimeSpan(key, fallback, allowInfinite: false);
+        TimeSpan value;
+        try
+        {
+            value = section.GetTimeSpan(key, fallback, allowInfinite: false);
+        }
+        catch (FormatException)
+        {
+            value = TimeSpan.Zero; // e.g. "-1s": HOCON reads no sign, so it is as wrong as zero
+        }
+
         return value > TimeSpan.Zero
             ? value
             : throw new ConfigurationException($"actorvpn.data-plane.{key} must be a positive duration, not '{section.GetString(key)}'");

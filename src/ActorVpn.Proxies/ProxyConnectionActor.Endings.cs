@@ -44,7 +44,7 @@ public sealed partial class ProxyConnectionActor
         }
 
         Become(Closing);
-        Write(new Refused(code, "【0053】", close.At ?? _proxy.Name, close.Reason), "【0053】", then: () => Context.Stop(Self));
+        Write(new Refused(code, "【0053】", close.At ?? _proxy.Name, close.Reason), "【0053】", then: StopAfterRefusal);
     }
 
     /// <summary>Fig. 6 step 605 with a refusal: the client is told why (the handshake is not over: nothing relays yet).</summary>
@@ -62,7 +62,14 @@ public sealed partial class ProxyConnectionActor
             return;
         }
 
-        Write(new Refused(code, step, at, message), step, then: () => Context.Stop(Self));
+        Write(new Refused(code, step, at, message), step, then: StopAfterRefusal);
+    }
+
+    /// <summary>The refusal is written: the connection ends without a reset, so that it reaches the client (<see cref="PostStop"/>).</summary>
+    private void StopAfterRefusal()
+    {
+        _refusalWritten = true;
+        Context.Stop(Self);
     }
 
     /// <param name="failureKind">The metric's refusal reason for a failure that is not a bad frame: tls-handshake or unreachable.</param>
@@ -77,7 +84,7 @@ public sealed partial class ProxyConnectionActor
         _log.Info("{0}: session {1} closed at {2} (stage {3}): {4}", _proxy.Name, Counters.Id, step, _stage, reason);
         if (cause is FrameException && _tls is not null)
         {
-            Write(new Refused(ErrorCodes.ProtocolError, step, _proxy.Name, reason), step, then: () => Context.Stop(Self));
+            Write(new Refused(ErrorCodes.ProtocolError, step, _proxy.Name, reason), step, then: StopAfterRefusal);
             return;
         }
 

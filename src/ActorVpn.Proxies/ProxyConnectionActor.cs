@@ -48,6 +48,7 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
     private Socket? _onward;
     private string _stage = "tls";
     private bool _endedCleanly;
+    private bool _refusalWritten;
     private bool _established;
     private Activity? _hopSpan;
     private Activity? _relaySpan;
@@ -113,11 +114,18 @@ public sealed partial class ProxyConnectionActor : ReceiveActor, IWithTimers
             VpnMetrics.SessionsActive.Add(-1, new KeyValuePair<string, object?>(VpnMetrics.Proxy, _proxy.Name));
         }
 
-        Counters.Admission?.Dispose();
-
         _tls?.Dispose();
         _clientStream.Dispose();
-        ProxySockets.Close(_client, _endedCleanly);
+        if (_refusalWritten)
+        {
+            _ = ProxySockets.CloseAfterRefusalAsync(_client, _settings.RefusalLinger, Counters.Admission);
+        }
+        else
+        {
+            Counters.Admission?.Dispose();
+            ProxySockets.Close(_client, _endedCleanly);
+        }
+
         if (_onward is not null)
         {
             ProxySockets.Close(_onward, _endedCleanly);

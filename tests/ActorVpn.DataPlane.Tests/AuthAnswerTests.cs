@@ -37,6 +37,38 @@ public sealed class AuthAnswerTests() : TestKit("akka.loglevel = WARNING")
         Assert.Equal(ErrorCodes.CertificateRevoked, refused.Code);
         Assert.Equal("as1", refused.At);
         Assert.Equal("alice was revoked", refused.Message);
+
+        // Then the proxy ends its side (FIN), not with a reset: a reset may drop a refusal the kernel has not sent yet.
+        var end = await Assert.ThrowsAsync<FrameException>(async () => await FrameCodec.ReadAsync(client.Tls, deadline.Token));
+        Assert.Equal(FrameError.Truncated, end.Error);
+    }
+
+    [Fact]
+    public async Task A_refused_client_that_keeps_its_connection_open_is_let_go_once_the_refusal_linger_is_over()
+    {
+        var authServer = CreateTestProbe();
+        var settings = DataPlaneSettings.Default with { RefusalLinger = TimeSpan.FromMilliseconds(200) };
+        await using var client = await ConnectAsync(authServer, settings);
+        using var deadline = new CancellationTokenSource(TestDeadline);
+
+        await FrameCodec.WriteAsync(client.Tls, new AuthRequest("server", null), deadline.Token);
+        await authServer.ExpectMsgAsync<AuthenticateClient>(cancellationToken: deadline.Token);
+        authServer.Reply(new ClientRefused(new HandOffError(ErrorCodes.CertificateRevoked, "as1", "Fig. 7, step 702", "alice was revoked"), ["as1"]));
+        Assert.IsType<Refused>(await FrameCodec.ReadAsync(client.Tls, deadline.Token));
+        await Assert.ThrowsAsync<FrameException>(async () => await FrameCodec.ReadAsync(client.Tls, deadline.Token));
+
+        // The client still writes; the proxy reads and drops it while it lingers, then lets the connection go (its writes then
+        // fail): a client that never closes holds nothing at the proxy for longer than the linger.
+        using var ticks = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        var reset = await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            while (await ticks.WaitForNextTickAsync(deadline.Token))
+            {
+                await client.Transport.WriteAsync(new byte[64], deadline.Token);
+            }
+        });
+        Assert.False(deadline.IsCancellationRequested, "the connection was still open when the test's deadline passed");
+        Assert.IsType<SocketException>(reset.InnerException);
     }
 
     [Fact]

@@ -16,12 +16,13 @@ namespace ActorVpn.DataPlane.Tests;
 /// through its auth server, so a resumed session is judged as a new one: a revocation cuts it off, and a hand-off already used
 /// is not held for it again.
 /// </summary>
+[Collection(nameof(TlsSessionCacheCollection))]
 public sealed class ResumptionTests
 {
     [Fact]
     public async Task A_returning_client_resumes_and_every_proxy_still_binds_the_session_to_its_user()
     {
-        await using var chain = await ChainFixture.StartAsync(3);
+        await using var chain = await StartWithCachedCredentialsAsync();
         using (var first = await chain.DialAsync())
         {
             await Traffic.EchoAndVerifyAsync(first.Tls, RandomNumberGenerator.GetBytes(16 * 1024), shutdown: null);
@@ -41,12 +42,7 @@ public sealed class ResumptionTests
     [Fact]
     public async Task Revoking_a_user_cuts_off_a_client_whose_sessions_would_resume()
     {
-        await using var chain = await ChainFixture.StartAsync(3);
-        using (var first = await chain.DialAsync())
-        {
-            Assert.False(TlsSessionProbe.WasResumed(first.Tls));
-        }
-
+        await using var chain = await StartWithCachedCredentialsAsync();
         using (var resumed = await chain.DialAsync())
         {
             Assert.True(TlsSessionProbe.WasResumed(resumed.Tls));
@@ -61,7 +57,7 @@ public sealed class ResumptionTests
     [Fact]
     public async Task A_session_resumed_straight_at_a_later_proxy_is_refused_without_a_hand_off_held_for_it()
     {
-        await using var chain = await ChainFixture.StartAsync(3);
+        await using var chain = await StartWithCachedCredentialsAsync();
         string usedHandOff;
         using (var first = await chain.DialAsync())
         {
@@ -85,6 +81,7 @@ public sealed class ResumptionTests
             Assert.IsType<Refused>(await FrameCodec.ReadAsync(tls, deadline.Token));
         }
     }
+
     [Fact]
     public async Task A_request_pipelined_behind_a_refused_authentication_is_never_carried_out()
     {
@@ -106,9 +103,34 @@ public sealed class ResumptionTests
         await tls.FlushAsync(deadline.Token);
 
         Assert.IsType<Refused>(await FrameCodec.ReadAsync(tls, deadline.Token));
-        var after = await Assert.ThrowsAnyAsync<Exception>(async () => await FrameCodec.ReadAsync(tls, deadline.Token));
-        Assert.True(after is FrameException or IOException, $"the proxy closed after refusing, it sent nothing more: {after}");
+        // The proxy ended its side after the refusal (FIN) and sent nothing more; the request it never read did not turn its
+        // close into a reset, which could have dropped the refusal.
+        var after = await Assert.ThrowsAsync<FrameException>(async () => await FrameCodec.ReadAsync(tls, deadline.Token));
+        Assert.Equal(FrameError.Truncated, after.Error);
         Assert.Equal(destinationConnections, chain.Echo.Connections);
-        Assert.DoesNotContain((await chain.ProxyStatusAsync("proxy3")).Sessions, s => s.User == ChainFixture.User);
+        // The refused connection's session ends (its proxy hears of it a moment after the client does): none of alice's stays.
+        await chain.Kit.AwaitAssertAsync(
+            async () => Assert.DoesNotContain((await chain.ProxyStatusAsync("proxy3")).Sessions, s => s.User == ChainFixture.User), ChainFixture.Deadline);
+    }
+
+    /// <summary>
+    /// A chain through which alice has made one session already, so every certificate a session uses (hers, each proxy's) is in
+    /// .NET's process-wide cache of TLS credentials. .NET keeps a client's resumable sessions with its cached credential, and
+    /// sweeps the cache each time a 32nd new certificate enters it; a session stored while the chain's own certificates were
+    /// still entering could be swept away with its credential. A test that asserts a resumption starts from here.
+    /// </summary>
+    private static async Task<ChainFixture> StartWithCachedCredentialsAsync()
+    {
+        var chain = await ChainFixture.StartAsync(3);
+        try
+        {
+            using var first = await chain.DialAsync();
+            return chain;
+        }
+        catch
+        {
+            await chain.DisposeAsync();
+            throw;
+        }
     }
 }

@@ -12,6 +12,7 @@ namespace ActorVpn.Wire.Tests;
 /// the proxy, and one user's session never serves another. Each test uses certificates of its own, so no other test's
 /// sessions are resumed here.
 /// </summary>
+[Collection(nameof(TlsSessionCacheCollection))]
 public class TlsResumptionTests
 {
     [Fact]
@@ -28,6 +29,7 @@ public class TlsResumptionTests
     public async Task A_returning_client_resumes_with_each_hop_and_each_proxy_still_learns_its_certificate()
     {
         var (proxy1, proxy2, user) = (Certs.Create("proxy1"), Certs.Create("proxy2"), Certs.Create("carol"));
+        await CacheCredentialsAsync([proxy1, proxy2], [user]);
         var verified = 0;
         bool Pinned(X509Certificate2 presented, X509Certificate2 expected)
         {
@@ -56,6 +58,7 @@ public class TlsResumptionTests
     {
         var (proxy, alice, bob) = (Certs.Create("proxy1"), Certs.Create("alice-r"), Certs.Create("bob-r"));
         var name = TlsHop.ServerNameForHop(0);
+        await CacheCredentialsAsync([proxy], [alice, bob]);
 
         await HandshakeAsync(proxy, name, alice, _ => true);
         var (aliceResumed, seenForAlice) = await HandshakeAsync(proxy, name, alice, _ => true);
@@ -74,12 +77,30 @@ public class TlsResumptionTests
     {
         var (proxy, user) = (Certs.Create("proxy1"), Certs.Create("dave"));
         var name = TlsHop.ServerNameForHop(0);
+        await CacheCredentialsAsync([proxy], [user]);
         await HandshakeAsync(proxy, name, user, _ => true);
         var (resumed, _) = await HandshakeAsync(proxy, name, user, _ => true);
         Assert.True(resumed);
 
         // The route now pins another key (the proxy was replaced, say): the session the client holds must not stand in for the pin.
         await Assert.ThrowsAnyAsync<Exception>(() => HandshakeAsync(proxy, name, user, _ => false));
+    }
+
+    /// <summary>
+    /// One handshake of each user with each proxy under a server name the tests never ask for, so every certificate a test uses
+    /// is in .NET's process-wide cache of TLS credentials before it counts on a resumption. .NET keeps a client's resumable
+    /// sessions with its cached credential and sweeps the cache each time a 32nd new certificate enters it; a session stored
+    /// while the test's own certificates were still entering could be swept away with its credential.
+    /// </summary>
+    private static async Task CacheCredentialsAsync(X509Certificate2[] proxies, X509Certificate2[] users)
+    {
+        foreach (var proxy in proxies)
+        {
+            foreach (var user in users)
+            {
+                await HandshakeAsync(proxy, "credential-warm-up", user, _ => true);
+            }
+        }
     }
 
     /// <summary>One handshake with a fresh proxy connection: whether the client resumed, and the certificate the proxy learned.</summary>
