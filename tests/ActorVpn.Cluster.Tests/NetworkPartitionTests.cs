@@ -102,6 +102,11 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
 
         await using var watch = GroupWatch.Start([await ConsoleAsync(1), await ConsoleAsync(2), await ConsoleAsync(3)]);
         await watch.AwaitRoundsAsync(2);
+        await using (var console2 = await ConsoleAsync(2))
+        await using (var console3 = await ConsoleAsync(3))
+        {
+            await AwaitSettledAsync([console1, console2, console3], members: 3);
+        }
 
         // Drop every packet between node2, which runs group as4, and the others, both ways: node2 is the minority.
         var clock = Stopwatch.StartNew();
@@ -191,6 +196,37 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
         Assert.True(reply.Exit == ConsoleReply.Ok, reply.Error);
         return JsonDocument.Parse(reply.Output).RootElement.GetProperty("members").EnumerateArray()
             .Where(m => m.GetProperty("status").GetString() == "up").Select(m => m.GetProperty("address").GetString()!).ToList();
+    }
+
+    /// <summary>
+    /// Waits until every node has seen all <paramref name="members"/> members up and reachable, without a break, for longer than
+    /// its failure detector takes to judge a silent peer (the node config's acceptable-heartbeat-pause of 3 s after the first
+    /// heartbeat's expected-response-after, and a margin). A partition cut before then can land on a heartbeat link between two
+    /// of the nodes that has not carried its first heartbeats yet: the cut-off node then reports the other one unreachable as
+    /// the cut lands, and the split brain resolver downs that healthy member too, as indirectly connected.
+    /// </summary>
+    private static async Task AwaitSettledAsync(IReadOnlyList<ConsoleClient> consoles, int members)
+    {
+        var window = TimeSpan.FromSeconds(5);
+        var waited = Stopwatch.StartNew();
+        var settled = Stopwatch.StartNew();
+        while (settled.Elapsed < window)
+        {
+            var views = await Task.WhenAll(consoles.Select(async console =>
+            {
+                var reply = await console.RunAsync(["cluster", "show", "--json"]);
+                Assert.True(reply.Exit == ConsoleReply.Ok, reply.Error);
+                return JsonDocument.Parse(reply.Output).RootElement.GetProperty("members").EnumerateArray()
+                    .Count(m => m.GetProperty("status").GetString() == "up" && m.GetProperty("reachable").GetBoolean());
+            }));
+            if (views.Any(upAndReachable => upAndReachable != members))
+            {
+                settled.Restart();
+            }
+
+            Assert.True(waited.Elapsed < Generous, $"the cluster did not settle: members up and reachable as each node sees them: {string.Join(", ", views)}");
+            await Task.Delay(TimeSpan.FromMilliseconds(200)); // the interval between observations, not a wait for a condition
+        }
     }
 
     private static async Task<string?> HostOfAs4Async(ConsoleClient console)
