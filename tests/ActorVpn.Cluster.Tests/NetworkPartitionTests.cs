@@ -190,12 +190,17 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
         return (path, password);
     }
 
-    private static async Task<IReadOnlyList<string>> MembersAsync(ConsoleClient console)
+    private static async Task<IReadOnlyList<string>> MembersAsync(ConsoleClient console) =>
+        (await UpMembersAsync(console)).Select(m => m.Address).ToList();
+
+    /// <summary>The members the node behind <paramref name="console"/> sees up, and whether it sees each reachable.</summary>
+    private static async Task<IReadOnlyList<(string Address, bool Reachable)>> UpMembersAsync(ConsoleClient console)
     {
         var reply = await console.RunAsync(["cluster", "show", "--json"]);
         Assert.True(reply.Exit == ConsoleReply.Ok, reply.Error);
         return JsonDocument.Parse(reply.Output).RootElement.GetProperty("members").EnumerateArray()
-            .Where(m => m.GetProperty("status").GetString() == "up").Select(m => m.GetProperty("address").GetString()!).ToList();
+            .Where(m => m.GetProperty("status").GetString() == "up")
+            .Select(m => (m.GetProperty("address").GetString()!, m.GetProperty("reachable").GetBoolean())).ToList();
     }
 
     /// <summary>
@@ -212,13 +217,7 @@ public sealed class NetworkPartitionTests(ITestOutputHelper output) : IDisposabl
         var settled = Stopwatch.StartNew();
         while (settled.Elapsed < window)
         {
-            var views = await Task.WhenAll(consoles.Select(async console =>
-            {
-                var reply = await console.RunAsync(["cluster", "show", "--json"]);
-                Assert.True(reply.Exit == ConsoleReply.Ok, reply.Error);
-                return JsonDocument.Parse(reply.Output).RootElement.GetProperty("members").EnumerateArray()
-                    .Count(m => m.GetProperty("status").GetString() == "up" && m.GetProperty("reachable").GetBoolean());
-            }));
+            var views = await Task.WhenAll(consoles.Select(async console => (await UpMembersAsync(console)).Count(m => m.Reachable)));
             if (views.Any(upAndReachable => upAndReachable != members))
             {
                 settled.Restart();
